@@ -1,0 +1,1 @@
+"""The Telegram bot: residents ask, it answers with a cited passage; admins keep the corpus."""

@@ -1,0 +1,97 @@
+"""Every setting of linli, read from the environment and an optional `.env` file."""
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from corpus.cli import BUNDLED_CORPUS
+
+_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the variable and the fix."""
+
+
+class Settings(BaseSettings):
+    """linli's settings; each field is read from the environment variable of the same name."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
+                                      extra="ignore")
+
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, description="the bot's token from @BotFather (secret; needed by `linli run`)")
+    telegram_base_url: str | None = Field(
+        default=None, description="Bot API base URL, for a local Bot API server "
+        "(default: Telegram's own)")
+    telegram_base_file_url: str | None = Field(
+        default=None, description="Bot API file URL, for a local Bot API server")
+    linli_admin_ids: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(), description="Telegram user ids of the admins, comma-separated")
+    linli_corpus_dir: Path = Field(
+        default=BUNDLED_CORPUS, description="folder of article files (default: the bundled corpus)")
+    linli_data_dir: Path = Field(
+        default=Path(platformdirs.user_data_dir("linli")),
+        description="folder for the index, the records database and the logs")
+    linli_webhook_secret: SecretStr | None = Field(
+        default=None, description="secret token Telegram sends with each webhook call "
+        "(webhook mode; generated if unset)")
+    linli_log_format: Literal["text", "json"] = Field(
+        default="text", description="log line format: text or json")
+    linli_log_questions: bool = Field(
+        default=False, description="log the text of each question at INFO level")
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_looks_like_a_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _TOKEN.match(value.get_secret_value().strip()):
+            raise ValueError("is not a bot token (digits, a colon, then 30+ letters, "
+                             "as @BotFather gives it)")
+        return value
+
+    @field_validator("linli_admin_ids", mode="before")
+    @classmethod
+    def _comma_separated_ids(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        ids = set()
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            if not part.lstrip("-").isdigit():
+                raise ValueError(f"'{part}' is not a Telegram user id (a number); "
+                                 "write ids separated by commas, e.g. 12345,67890")
+            ids.add(int(part))
+        return frozenset(ids)
+
+    @property
+    def index_dir(self) -> Path:
+        """Where the saved index lives."""
+        return self.linli_data_dir / "index"
+
+    @property
+    def database_path(self) -> Path:
+        """Where the records database lives."""
+        return self.linli_data_dir / "linli.sqlite3"
+
+    def token(self) -> str:
+        """Return the bot token, or raise `SettingsError` naming the variable."""
+        if self.telegram_bot_token is None:
+            raise SettingsError("TELEGRAM_BOT_TOKEN is not set; put the token from @BotFather "
+                                "in the environment or in .env")
+        return self.telegram_bot_token.get_secret_value().strip()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; raise `SettingsError` with one line naming the bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None

@@ -1,0 +1,271 @@
+"""Read a corpus folder into articles, reporting every file that cannot be used."""
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from corpus.models import Article, ArticleFormatError, CorpusError, Problem, Section, check_date
+from corpus.text import join_lines, normalize_text
+
+logger = logging.getLogger(__name__)
+
+ARTICLE_SUFFIXES = (".md", ".txt")
+MAX_FILE_BYTES = 1024 * 1024
+KNOWN_FIELDS = ("title", "subtitle", "source", "date", "byline", "url")
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """YAML's safe loader, but dates stay text so that 2021-13-01 is reported, not raised."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass
+class CorpusLoad:
+    """What `load_corpus` found: the usable articles and every problem, file by file."""
+
+    articles: list[Article] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems that kept a file out of the corpus."""
+        return [p for p in self.problems if p.level == "error"]
+
+
+class _FileProblem(Exception):
+    """Internal: a problem that ends the reading of one file."""
+
+    def __init__(self, line: int | None, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.line, self.message, self.fix = line, message, fix
+
+
+def article_id(path: Path, root: Path) -> str:
+    """Return the article id: the path relative to the corpus root, without its suffix."""
+    return path.relative_to(root).with_suffix("").as_posix()
+
+
+def corpus_files(root: Path) -> list[Path]:
+    """List every non-hidden file below `root`, in a stable order."""
+    files = []
+    for path in sorted(root.rglob("*")):
+        parts = path.relative_to(root).parts
+        if any(part.startswith(".") for part in parts) or not path.is_file():
+            continue
+        files.append(path)
+    return files
+
+
+def load_corpus(root: Path | str) -> CorpusLoad:
+    """Load every article below `root`; one bad file never stops the others."""
+    root = Path(root)
+    if not root.is_dir():
+        raise CorpusError(
+            f"{root}: corpus folder does not exist; create it or set LINLI_CORPUS_DIR")
+    result = CorpusLoad()
+    seen: dict[str, Path] = {}
+    for path in corpus_files(root):
+        shown = path.relative_to(root).as_posix()
+        if path.suffix.lower() not in ARTICLE_SUFFIXES:
+            result.problems.append(Problem(
+                path=shown, line=None, level="warning",
+                message="not an article file", fix="use .md or .txt, or move it out of the corpus",
+            ))
+            continue
+        ident = article_id(path, root)
+        if ident in seen:
+            result.problems.append(Problem(
+                path=shown, line=None,
+                message=f"same article id '{ident}' as {seen[ident].relative_to(root).as_posix()}",
+                fix="rename one of the two files",
+            ))
+            continue
+        article, problems = read_article(path, ident, shown)
+        result.problems.extend(problems)
+        if article is not None:
+            seen[ident] = path
+            result.articles.append(article)
+    for problem in result.problems:
+        logger.log(logging.WARNING if problem.level == "warning" else logging.ERROR, "%s", problem)
+    return result
+
+
+def read_article(path: Path, ident: str, shown: str) -> tuple[Article | None, list[Problem]]:
+    """Read one file into an article, or return why it cannot be used."""
+    warnings: list[Problem] = []
+    try:
+        text = _read_text(path)
+        if path.suffix.lower() == ".md":
+            article = _parse_markdown(text, ident, shown, warnings)
+        else:
+            article = _parse_plain(text, ident)
+    except _FileProblem as problem:
+        return None, [*warnings, Problem(path=shown, line=problem.line, message=problem.message,
+                                         fix=problem.fix)]
+    return article, warnings
+
+
+def parse_article_text(text: str, ident: str, name: str) -> tuple[Article, list[Problem]]:
+    """Parse an article given as text (an upload); raise `ArticleFormatError` naming the line."""
+    warnings: list[Problem] = []
+    try:
+        if name.lower().endswith(".txt"):
+            return _parse_plain(text, ident), warnings
+        return _parse_markdown(text, ident, name, warnings), warnings
+    except _FileProblem as problem:
+        where = f"{name}:{problem.line}" if problem.line else name
+        raise ArticleFormatError(f"{where}: {problem.message}; {problem.fix}") from None
+
+
+def _read_text(path: Path) -> str:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise _FileProblem(None, f"file is {size} bytes, over the {MAX_FILE_BYTES} byte limit",
+                           "split it into one file per article")
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise _FileProblem(None, "binary file, not text", "save the article as UTF-8 text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise _FileProblem(line, "not UTF-8 text", "save the file as UTF-8 (not GBK)") from None
+    if not text.strip():
+        raise _FileProblem(None, "empty file", "write the article or delete the file")
+    return text
+
+
+def _split_front_matter(text: str) -> tuple[str, str, int]:
+    """Return the YAML text, the body and the body's first line number."""
+    lines = text.split("\n")
+    if lines[0].strip() != "---":
+        raise _FileProblem(1, "no front matter", "start the file with a '---' line, "
+                           "then 'title: ...', then another '---' line")
+    for number, line in enumerate(lines[1:], start=2):
+        if line.strip() == "---":
+            return "\n".join(lines[1 : number - 1]), "\n".join(lines[number:]), number + 1
+    raise _FileProblem(1, "front matter is never closed", "add a '---' line after the last field")
+
+
+def _load_yaml(front: str) -> dict[str, Any]:
+    try:
+        data = yaml.load(front, Loader=_FrontMatterLoader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        reason = getattr(err, "problem", None) or "invalid YAML"
+        raise _FileProblem(line, f"front matter is not YAML ({reason})",
+                           "write each field as 'name: value'") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise _FileProblem(2, "front matter is not a list of fields",
+                           "write each field as 'name: value'")
+    return data
+
+
+def _field_line(front: str, name: str) -> int:
+    for number, line in enumerate(front.split("\n"), start=2):
+        if line.lstrip().startswith(f"{name}:"):
+            return number
+    return 2
+
+
+def _field_text(data: dict[str, Any], name: str, front: str) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _FileProblem(_field_line(front, name), f"{name} is not text",
+                           f"write '{name}: ...' on one line")
+    return normalize_text(str(value)) or None
+
+
+def _parse_markdown(text: str, ident: str, shown: str, warnings: list[Problem]) -> Article:
+    front, body, body_line = _split_front_matter(text)
+    data = _load_yaml(front)
+    for name in data:
+        if name not in KNOWN_FIELDS:
+            warnings.append(Problem(
+                path=shown, line=_field_line(front, str(name)), level="warning",
+                message=f"unknown field '{name}' is ignored",
+                fix=f"use only {', '.join(KNOWN_FIELDS)}",
+            ))
+    fields = {name: _field_text(data, name, front) for name in KNOWN_FIELDS}
+    if not fields["title"]:
+        raise _FileProblem(2, "no title", "add 'title: ...' to the front matter")
+    if fields["date"] is not None:
+        try:
+            check_date(fields["date"])
+        except ArticleFormatError as err:
+            raise _FileProblem(_field_line(front, "date"), str(err),
+                               "write e.g. 'date: 2021-06'") from None
+    sections = _markdown_sections(body, str(fields["title"]))
+    if not sections:
+        raise _FileProblem(body_line, "no text after the front matter", "write the article's text")
+    return _build_article(ident, fields, sections)
+
+
+def _parse_plain(text: str, ident: str) -> Article:
+    lines = normalize_text(text).split("\n")
+    title = lines[0]
+    paragraphs = _paragraphs(lines[1:])
+    if not paragraphs:
+        raise _FileProblem(2, "no text after the title line",
+                           "write the article's text below its title")
+    return _build_article(ident, {"title": title}, [Section(paragraphs=tuple(paragraphs))])
+
+
+def _build_article(ident: str, fields: dict[str, str | None], sections: list[Section]) -> Article:
+    try:
+        return Article(id=ident, sections=tuple(sections), **fields)  # type: ignore[arg-type]
+    except ValidationError as err:
+        raise _FileProblem(None, f"invalid article: {err.errors()[0]['msg']}",
+                           "check the front matter") from None
+
+
+def _paragraphs(lines: list[str]) -> list[str]:
+    paragraphs: list[str] = []
+    current = ""
+    for line in [*lines, ""]:
+        line = line.strip()
+        if line:
+            current = join_lines(current, line)
+        elif current:
+            paragraphs.append(current)
+            current = ""
+    return paragraphs
+
+
+def _markdown_sections(body: str, title: str) -> list[Section]:
+    sections: list[Section] = []
+    heading: str | None = None
+    lines: list[str] = []
+
+    def close() -> None:
+        paragraphs = _paragraphs(lines)
+        if paragraphs:
+            sections.append(Section(heading=heading, paragraphs=tuple(paragraphs)))
+
+    for line in normalize_text(body).split("\n"):
+        match = _HEADING.match(line)
+        if not match:
+            lines.append(line)
+            continue
+        if len(match.group(1)) == 1 and match.group(2) == title:
+            continue
+        close()
+        heading, lines = match.group(2), []
+    close()
+    return sections

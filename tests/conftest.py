@@ -1,0 +1,27 @@
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_PAGE = ROOT.parent / "shared" / "seeds" / "000_e3e9c234e3938044.txt"
+BUNDLED_CORPUS = ROOT / "corpus" / "articles"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep every test away from the developer's own settings, .env and data folder."""
+    for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_BASE_URL", "TELEGRAM_BASE_FILE_URL",
+                 "LINLI_ADMIN_IDS", "LINLI_CORPUS_DIR", "LINLI_DATA_DIR", "LINLI_LOG_FORMAT",
+                 "LINLI_LOG_QUESTIONS", "LINLI_WEBHOOK_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LINLI_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    """A writable copy of the bundled sample corpus."""
+    target = tmp_path / "corpus"
+    shutil.copytree(BUNDLED_CORPUS, target)
+    return target

@@ -1,0 +1,1 @@
+"""Test helpers: article files, a fake Telegram Bot API server."""
