@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from bot.settings import SettingsError, load_settings
 from corpus import cli as corpus_cli
 from corpus.models import ArticleFormatError, CorpusError
+from retrieval import cli as retrieval_cli
 
 logger = logging.getLogger(__name__)
 
 # Errors a user can fix; anything else is a bug and keeps its traceback.
-USER_ERRORS: tuple[type[Exception], ...] = (CorpusError, ArticleFormatError, OSError)
+USER_ERRORS: tuple[type[Exception], ...] = (CorpusError, ArticleFormatError, OSError,
+                                             ValueError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     corpus_cli.add_commands(commands)
+    retrieval_cli.add_commands(commands)
     return parser
 
 

@@ -1,0 +1,210 @@
+"""`linli bench`: quality and speed on the public CMRC 2018 set, side by side with references.
+
+Quality: every CMRC 2018 question against the contexts it was written on
+(recall@1, recall@5, MRR@10), linli against plain rank-bm25 over `jieba.lcut`.
+Speed: contexts split into sentence chunks and replicated under new ids up to
+each size; index build, load, memory, and query latency (tokenising included),
+with bm25s on the same tokens as a reference when it is installed.
+"""
+
+import json
+import logging
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import jieba
+import numpy as np
+
+from corpus.chunk import chunk_corpus
+from corpus.models import Article, CorpusError, Section
+from retrieval.index import Index, build_index
+from retrieval.search import Searcher
+
+logger = logging.getLogger(__name__)
+
+
+def read_cmrc(data: Path) -> tuple[list[Article], list[dict[str, str]]]:
+    """Read the converted CMRC 2018 files as articles (one per context) and queries."""
+    corpus_file, queries_file = data / "cmrc_corpus.jsonl", data / "cmrc_queries.jsonl"
+    for path in (corpus_file, queries_file):
+        if not path.exists():
+            raise CorpusError(f"{path}: not found; --data must name the folder holding "
+                              "cmrc_corpus.jsonl and cmrc_queries.jsonl")
+    with corpus_file.open(encoding="utf-8") as lines:
+        contexts = [json.loads(line) for line in lines if line.strip()]
+    with queries_file.open(encoding="utf-8") as lines:
+        queries = [json.loads(line) for line in lines if line.strip()]
+    articles = [Article(id=c["id"], title="", sections=(Section(paragraphs=(c["text"],)),))
+                for c in contexts]
+    return articles, queries
+
+
+def _ranking(ranked: Sequence[str], gold: str) -> int | None:
+    return next((i for i, doc in enumerate(ranked[:10], start=1) if doc == gold), None)
+
+
+def _figures(ranks: list[int | None]) -> dict[str, float]:
+    n = len(ranks)
+    return {"recall@1": sum(r == 1 for r in ranks) / n,
+            "recall@5": sum(r is not None and r <= 5 for r in ranks) / n,
+            "mrr@10": sum(1 / r for r in ranks if r) / n}
+
+
+def quality(articles: list[Article], queries: list[dict[str, str]]) -> dict[str, object]:
+    """Rank each question's gold context: linli vs plain rank-bm25 over jieba.lcut."""
+    import rank_bm25
+
+    searcher = Searcher(build_index(articles))
+    ours = [_ranking([h.article_id for h in searcher.search(q["question"], k=10,
+                                                             min_coverage=0.0)], q["gold_id"])
+            for q in queries]
+    ids = [a.id for a in articles]
+    plain = rank_bm25.BM25Okapi([jieba.lcut(a.body) for a in articles])
+    baseline = []
+    for q in queries:
+        scores = plain.get_scores(jieba.lcut(q["question"]))
+        baseline.append(_ranking([ids[i] for i in np.argsort(-scores)[:10]], q["gold_id"]))
+    return {"questions": len(queries), "linli": _figures(ours),
+            "rank_bm25_jieba_lcut": _figures(baseline)}
+
+
+def replicate(articles: list[Article], chunks_wanted: int) -> list[Article]:
+    """Copy the articles under new ids until they make `chunks_wanted` chunks."""
+    per_article = [len(chunk_corpus([a])) for a in articles]
+    copies: list[Article] = []
+    total, round_ = 0, 0
+    while total < chunks_wanted:
+        for article, n in zip(articles, per_article, strict=True):
+            if total >= chunks_wanted:
+                break
+            copies.append(article.model_copy(update={"id": f"{article.id}~{round_}"}))
+            total += n
+        round_ += 1
+    return copies
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {"p50_ms": statistics.median(ordered) * 1000,
+            "p95_ms": ordered[int(0.95 * (len(ordered) - 1))] * 1000}
+
+
+def _time_queries(run: Callable[[str], object], questions: list[str]) -> dict[str, float]:
+    for question in questions[:20]:
+        run(question)  # warm-up
+    samples = []
+    for question in questions:
+        started = time.perf_counter()
+        run(question)
+        samples.append(time.perf_counter() - started)
+    return _percentiles(samples)
+
+
+def speed(articles: list[Article], size: int, questions: list[str],
+          with_bm25s: bool) -> dict[str, object]:
+    """Measure build, load, memory and latency at one corpus size."""
+    copies = replicate(articles, size)
+    started = time.perf_counter()
+    index = build_index(copies)
+    build_s = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as folder:
+        index.save(Path(folder))
+        started = time.perf_counter()
+        loaded = Index.load(Path(folder))
+        searcher = Searcher(loaded)
+        load_s = time.perf_counter() - started
+        tracemalloc.start()
+        Searcher(Index.load(Path(folder)))
+        memory_mb = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    row: dict[str, object] = {
+        "chunks": len(index.chunks), "unique_chunk_texts": len(index.tokens),
+        "build_s": build_s, "load_s": load_s, "index_memory_mb": memory_mb,
+        "linli": _time_queries(lambda q: searcher.search(q, k=3), questions),
+    }
+    if with_bm25s:
+        row["bm25s"] = _bm25s_reference(searcher, index, questions)
+    return row
+
+
+def _bm25s_reference(searcher: Searcher, index: Index,
+                     questions: list[str]) -> dict[str, object]:
+    """bm25s on the very same chunk tokens and query tokens."""
+    try:
+        import bm25s
+    except ImportError:
+        return {"skipped": "bm25s is not installed (pip install -e '.[bench]')"}
+    documents = [index.tokens[key] for key in _chunk_keys(index)]
+    started = time.perf_counter()
+    retriever = bm25s.BM25(k1=1.5, b=0.75)
+    retriever.index(documents, show_progress=False)
+    build_s = time.perf_counter() - started
+    vocabulary = retriever.vocab_dict
+
+    def run(question: str) -> object:
+        tokens = [t for t in searcher.tokenizer.tokenize(question) if t in vocabulary]
+        if not tokens:
+            return None
+        return retriever.retrieve([tokens], k=3, show_progress=False, n_threads=1)
+
+    return {"build_s": build_s, **_time_queries(run, questions)}
+
+
+def _chunk_keys(index: Index) -> list[str]:
+    from retrieval.index import _chunk_key
+
+    return [_chunk_key(chunk, index.fingerprint) for chunk in index.chunks]
+
+
+def run_bench(data: Path, sizes: list[int], n_queries: int, *, with_bm25s: bool,
+              as_json: bool) -> int:
+    """Run the whole benchmark and print its table (or JSON)."""
+    articles, queries = read_cmrc(data)
+    machine = (f"{platform.processor() or platform.machine()}, {_cpu_count()} cores, "
+               f"Python {platform.python_version()}")
+    print(f"machine: {machine}", file=sys.stderr)
+    result: dict[str, object] = {"machine": machine, "quality": quality(articles, queries)}
+    questions = [q["question"] for q in queries][:n_queries]
+    rows = []
+    for size in sizes:
+        logger.info("measuring %d chunks", size)
+        rows.append(speed(articles, size, questions, with_bm25s))
+    result["speed"] = rows
+    print(json.dumps(result, ensure_ascii=False, indent=1) if as_json else _table(result))
+    return 0
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _table(result: dict[str, object]) -> str:
+    q = result["quality"]
+    assert isinstance(q, dict)
+    lines = [f"CMRC 2018 quality ({q['questions']} questions, gold context in the ranking):",
+             "  system                     recall@1  recall@5  MRR@10"]
+    for name in ("linli", "rank_bm25_jieba_lcut"):
+        f = q[name]
+        lines.append(f"  {name:26} {f['recall@1']:8.3f}  {f['recall@5']:8.3f}  {f['mrr@10']:6.3f}")
+    lines += ["", "speed (median and p95 per query, tokenising included):",
+              "  chunks   build_s  load_s  memory_MB  linli p50/p95 ms   bm25s p50/p95 ms  "
+              "bm25s build_s"]
+    rows = result["speed"]
+    assert isinstance(rows, list)
+    for row in rows:
+        ours = row["linli"]
+        ref = row.get("bm25s", {})
+        ref_text = (f"{ref['p50_ms']:7.2f}/{ref['p95_ms']:7.2f}   {ref['build_s']:8.2f}"
+                    if "p50_ms" in ref else "  (not measured)")
+        lines.append(f"  {row['chunks']:7d}  {row['build_s']:7.2f}  {row['load_s']:6.2f}  "
+                     f"{row['index_memory_mb']:9.1f}  {ours['p50_ms']:6.2f}/{ours['p95_ms']:6.2f}"
+                     f"     {ref_text}")
+    return "\n".join(lines)

@@ -1,0 +1,141 @@
+"""BM25 over an inverted index: rank-bm25's scores, at the cost of the query's postings.
+
+rank-bm25 defines the scores (`BM25Okapi`, `BM25L`, `BM25Plus`); its `get_scores`
+walks every document in Python. Here each term's postings (documents and term
+frequencies) sit in CSR arrays, and a query touches only its terms' postings.
+"""
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+Variant = Literal["okapi", "l", "plus"]
+
+
+@dataclass(frozen=True)
+class BM25Params:
+    """Which BM25 and its parameters (rank-bm25's defaults unless chosen otherwise)."""
+
+    variant: Variant = "plus"
+    k1: float = 1.5
+    b: float = 0.75
+    delta: float = 1.0
+    epsilon: float = 0.25
+
+
+@dataclass
+class Postings:
+    """Term postings in CSR form: term t's documents are doc_ids[indptr[t]:indptr[t+1]]."""
+
+    terms: list[str]
+    indptr: NDArray[np.int64]
+    doc_ids: NDArray[np.int32]
+    tfs: NDArray[np.int32]
+    doc_len: NDArray[np.int32]
+
+    @classmethod
+    def build(cls, documents: Sequence[Sequence[str]]) -> "Postings":
+        """Count each document's terms and lay the postings out term by term."""
+        vocabulary: dict[str, int] = {}
+        term_ids: list[int] = []
+        doc_ids: list[int] = []
+        tfs: list[int] = []
+        for doc, tokens in enumerate(documents):
+            for term, tf in Counter(tokens).items():
+                term_ids.append(vocabulary.setdefault(term, len(vocabulary)))
+                doc_ids.append(doc)
+                tfs.append(tf)
+        order = np.argsort(np.asarray(term_ids, dtype=np.int64), kind="stable")
+        counts = np.bincount(np.asarray(term_ids, dtype=np.int64), minlength=len(vocabulary))
+        indptr = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        return cls(
+            terms=list(vocabulary),
+            indptr=indptr,
+            doc_ids=np.asarray(doc_ids, dtype=np.int32)[order],
+            tfs=np.asarray(tfs, dtype=np.int32)[order],
+            doc_len=np.asarray([len(d) for d in documents], dtype=np.int32),
+        )
+
+    @property
+    def doc_freq(self) -> NDArray[np.int64]:
+        """How many documents hold each term."""
+        return np.diff(self.indptr)
+
+
+class BM25:
+    """Scores equal to rank-bm25's `get_scores`, computed from postings."""
+
+    def __init__(self, postings: Postings, params: BM25Params) -> None:
+        if len(postings.doc_len) == 0:
+            raise ValueError("cannot score an empty index: it has no documents")
+        self.postings, self.params = postings, params
+        self.term_ids = {term: i for i, term in enumerate(postings.terms)}
+        self.corpus_size = len(postings.doc_len)
+        self.avgdl = float(postings.doc_len.sum()) / self.corpus_size
+        self.doc_freq = postings.doc_freq
+        self.idf = self._idf(self.doc_freq.astype(np.float64))
+        self._posting_weight, self._absent_weight = self._weights()
+
+    def _idf(self, df: NDArray[np.float64]) -> NDArray[np.float64]:
+        n, p = self.corpus_size, self.params
+        if p.variant == "okapi":
+            idf = np.log(n - df + 0.5) - np.log(df + 0.5)
+            floor = p.epsilon * (idf.sum() / len(idf)) if len(idf) else 0.0
+            return np.where(idf < 0, floor, idf)
+        if p.variant == "l":
+            return math.log(n + 1) - np.log(df + 0.5)
+        return np.log((n + 1) / df)
+
+    def _weights(self) -> tuple[NDArray[np.float64], float]:
+        """Per-posting term-frequency part, and the part a document without the term gets."""
+        p, post = self.params, self.postings
+        tf = post.tfs.astype(np.float64)
+        norm = 1 - p.b + p.b * post.doc_len[post.doc_ids].astype(np.float64) / self.avgdl
+        if p.variant == "okapi":
+            return tf * (p.k1 + 1) / (tf + p.k1 * norm), 0.0
+        if p.variant == "l":
+            ctd = tf / norm
+            return tf * (p.k1 + 1) * (ctd + p.delta) / (p.k1 + ctd + p.delta), 0.0
+        return p.delta + tf * (p.k1 + 1) / (p.k1 * norm + tf), p.delta
+
+    def query_terms(self, query: Mapping[str, float]) -> list[tuple[int, float]]:
+        """Keep the query's terms that the index knows, with their weights."""
+        return [(self.term_ids[t], w) for t, w in query.items() if t in self.term_ids and w]
+
+    def score(self, query: Mapping[str, float]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Return the documents holding a query term and their scores.
+
+        `query` maps terms to weights (a term typed twice weighs 2, as in
+        rank-bm25); documents outside the result score `self.baseline(query)`.
+        """
+        ids, contributions = [], []
+        baseline = self.baseline(query)
+        for term, weight in self.query_terms(query):
+            start, end = self.postings.indptr[term], self.postings.indptr[term + 1]
+            ids.append(self.postings.doc_ids[start:end])
+            idf = weight * self.idf[term]
+            contributions.append(idf * (self._posting_weight[start:end] - self._absent_weight))
+        if not ids:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+        docs, where = np.unique(np.concatenate(ids), return_inverse=True)
+        scores = np.bincount(where, weights=np.concatenate(contributions)) + baseline
+        return docs.astype(np.int64), scores.astype(np.float64, copy=False)
+
+    def baseline(self, query: Mapping[str, float]) -> float:
+        """The score of a document that holds none of the query's terms."""
+        if not self._absent_weight:
+            return 0.0
+        return float(sum(w * self.idf[t] * self._absent_weight for t, w in self.query_terms(query)))
+
+    def all_scores(self, query: Mapping[str, float]) -> NDArray[np.float64]:
+        """Return every document's score (for tests against rank-bm25)."""
+        full = np.full(self.corpus_size, self.baseline(query))
+        docs, scores = self.score(query)
+        full[docs] = scores
+        return full

@@ -1,0 +1,163 @@
+"""`linli search | index | eval | bench`: retrieval from the command line, for developers."""
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from retrieval.evaluate import evaluate, format_report, read_questions
+from retrieval.index import Index, RefreshReport, index_dir_for, refresh_index
+from retrieval.search import Hit, Searcher
+
+logger = logging.getLogger(__name__)
+BOLD, RESET = "\033[1m", "\033[0m"
+
+
+def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Register the retrieval subcommands on the `linli` parser."""
+    search = commands.add_parser("search", help="answer questions from the corpus")
+    search.add_argument("question", nargs="?", default="-",
+                        help="the question; '-' or none reads one question a line from stdin")
+    search.add_argument("-k", type=int, default=3, help="how many passages (default 3)")
+    _corpus_option(search)
+    search.add_argument("--json", action="store_true", help="one JSON object per question")
+    search.set_defaults(handler=search_command)
+
+    index = commands.add_parser("index", help="build or refresh the saved index")
+    _corpus_option(index)
+    index.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    index.set_defaults(handler=index_command)
+
+    evaluation = commands.add_parser("eval", help="measure Hit@1, Hit@3, MRR, no-answer accuracy")
+    evaluation.add_argument("questions", type=Path, help="JSONL file of questions")
+    _corpus_option(evaluation)
+    evaluation.add_argument("--json", action="store_true", help="print JSON")
+    evaluation.set_defaults(handler=eval_command)
+
+    bench = commands.add_parser("bench", help="speed, memory and quality on CMRC 2018 at scale")
+    bench.add_argument("--data", type=Path, required=True,
+                       help="folder with cmrc_corpus.jsonl and cmrc_queries.jsonl")
+    bench.add_argument("--sizes", default="1000,10000,100000", help="chunk counts to measure")
+    bench.add_argument("--queries", type=int, default=1000, help="queries timed per size")
+    bench.add_argument("--no-bm25s", action="store_true", help="skip the bm25s reference")
+    bench.add_argument("--json", action="store_true", help="print JSON")
+    bench.set_defaults(handler=bench_command)
+
+
+def _corpus_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corpus", type=Path, default=None,
+                        help="corpus folder (default: LINLI_CORPUS_DIR or the bundled corpus)")
+
+
+def progress_printer() -> Callable[[int, int], None]:
+    """Show a progress bar on a terminal, a log line every 10% otherwise."""
+    last = [-1]
+
+    def show(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            filled = 30 * done // total
+            print(f"\rtokenising [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}",
+                  end="\n" if done == total else "", file=sys.stderr, flush=True)
+        elif (tenth := 10 * done // total) != last[0]:
+            last[0] = tenth
+            logger.info("tokenising chunks: %d/%d", done, total)
+
+    return show
+
+
+def open_index(args: argparse.Namespace, force: bool = False) -> tuple[Index, RefreshReport]:
+    """Load or refresh the index of the chosen corpus."""
+    corpus = args.corpus or args.default_corpus
+    index_dir = index_dir_for(args.settings.linli_data_dir, corpus)
+    index, report = refresh_index(corpus, index_dir, progress=progress_printer(), force=force)
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    return index, report
+
+
+def _questions(question: str) -> Iterator[str]:
+    if question != "-":
+        yield question
+        return
+    for line in sys.stdin:
+        if line.strip():
+            yield line.strip()
+
+
+def hit_json(hit: Hit) -> dict[str, object]:
+    """Return a hit as the JSON object `linli search --json` prints."""
+    return {"rank": hit.rank, "score": round(hit.score, 4), "article_id": hit.article_id,
+            "title": hit.title, "source": hit.source, "date": hit.date, "byline": hit.byline,
+            "url": hit.url, "section": hit.section, "text": hit.text,
+            "best_sentence": hit.best_sentence}
+
+
+def format_hit(hit: Hit, color: bool) -> str:
+    """Render a hit for a terminal, its best sentence in bold."""
+    cite = " · ".join(x for x in (hit.section, hit.source, hit.date, hit.byline) if x)
+    text = hit.text.replace(hit.best_sentence, f"{BOLD}{hit.best_sentence}{RESET}", 1) \
+        if color else hit.text
+    lines = [f"{hit.rank}. 《{hit.title}》 {cite}  (score {hit.score:.2f}, "
+             f"coverage {hit.coverage:.0%})", f"   {text}"]
+    if not color:
+        lines.append(f"   best: {hit.best_sentence}")
+    return "\n".join(lines)
+
+
+def search_command(args: argparse.Namespace) -> int:
+    """Answer each question with its hits."""
+    index, _ = open_index(args)
+    searcher = Searcher(index)
+    color = sys.stdout.isatty()
+    for question in _questions(args.question):
+        hits = searcher.search(question, k=args.k)
+        if args.json:
+            print(json.dumps({"question": question, "answered": bool(hits),
+                              "hits": [hit_json(h) for h in hits]}, ensure_ascii=False),
+                  flush=True)
+            continue
+        print(f"? {question}")
+        print("\n".join(format_hit(h, color) for h in hits) if hits else
+              "   no answer: the articles do not cover this question")
+        print(flush=True)
+    return 0
+
+
+def index_command(args: argparse.Namespace) -> int:
+    """Build or refresh the index and say what changed."""
+    _, report = open_index(args, force=args.force)
+    state = "rebuilt" if report.rebuilt else "up to date"
+    print(f"index {state}: {report.articles} articles, {report.chunks} chunks, "
+          f"{report.seconds:.2f} s")
+    for label, ids in (("added", report.added), ("changed", report.changed),
+                       ("removed", report.removed)):
+        if report.rebuilt and ids:
+            print(f"  {label} ({len(ids)}): {', '.join(ids)}")
+    return 0
+
+
+def eval_command(args: argparse.Namespace) -> int:
+    """Evaluate the searcher on a question file."""
+    try:
+        questions = read_questions(args.questions)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    index, _ = open_index(args)
+    report = evaluate(Searcher(index), questions)
+    if args.json:
+        print(json.dumps({**report.figures(), "misses": report.misses}, ensure_ascii=False))
+    else:
+        print(format_report(report))
+    return 0
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    """Run the CMRC 2018 benchmark (see retrieval/bench.py)."""
+    from retrieval.bench import run_bench
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    return run_bench(args.data, sizes, args.queries, with_bm25s=not args.no_bm25s,
+                     as_json=args.json)

@@ -1,0 +1,302 @@
+"""The saved index: chunks, their tokens and BM25 postings, rebuilt only where the corpus changed.
+
+On disk (a folder, format `FORMAT_VERSION`, never pickle): `manifest.json`,
+`articles.json`, `chunks.json`, `vocab.json`, `postings.npz` (loaded with
+`allow_pickle=False`) and `tokens.jsonl`, the per-chunk token cache keyed by a
+hash of the chunk's text and of the dictionaries.
+"""
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydantic import TypeAdapter
+
+from corpus.chunk import chunk_corpus
+from corpus.load import load_corpus
+from corpus.models import Article, Chunk, CorpusError, Problem
+from retrieval.bm25 import BM25, BM25Params, Postings
+from retrieval.lexicon import harvest_names
+from retrieval.tokenize import Tokenizer, normalize_for_search
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 3
+_ARTICLES = TypeAdapter(list[Article])
+_CHUNKS = TypeAdapter(list[Chunk])
+Progress = Callable[[int, int], None]
+
+
+class IndexFileError(Exception):
+    """The saved index is missing, corrupt or from another format: it must be rebuilt."""
+
+
+def article_hash(article: Article) -> str:
+    """Hash an article's whole content (fields and text), its id included."""
+    return hashlib.sha1(article.model_dump_json().encode("utf-8")).hexdigest()[:16]
+
+
+def _content_hash(article: Article) -> str:
+    text = "\n".join([article.title, *article.paragraphs])
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def searchable_text(chunk: Chunk) -> str:
+    """The chunk's title, section and text, normalised as questions are (text last)."""
+    return normalize_for_search("\n".join([chunk.title, chunk.section or "", chunk.text]))
+
+
+def _chunk_key(chunk: Chunk, fingerprint: str) -> str:
+    text = "\x00".join([fingerprint, chunk.title, chunk.section or "", chunk.text])
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class Index:
+    """Everything search needs, in memory."""
+
+    articles: list[Article]
+    chunks: list[Chunk]
+    postings: Postings
+    params: BM25Params
+    local_names: list[str]
+    article_hashes: dict[str, str]
+    names_by_content: dict[str, list[str]]
+    fingerprint: str
+    char_df: dict[str, int]
+    searchable: list[str]
+    tokens: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    def bm25(self) -> BM25:
+        """Return the scorer over this index's postings."""
+        return BM25(self.postings, self.params)
+
+    def save(self, directory: Path) -> None:
+        """Write the index to `directory` atomically: a crash leaves the old one whole."""
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".index-", dir=directory.parent))
+        try:
+            self._write(staging)
+            old = directory.with_name(directory.name + ".old")
+            if directory.exists():
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(directory, old)
+            os.replace(staging, directory)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _write(self, folder: Path) -> None:
+        (folder / "articles.json").write_bytes(_ARTICLES.dump_json(self.articles))
+        (folder / "chunks.json").write_bytes(_CHUNKS.dump_json(self.chunks))
+        (folder / "vocab.json").write_text(json.dumps(self.postings.terms, ensure_ascii=False),
+                                           encoding="utf-8")
+        (folder / "searchable.json").write_text(json.dumps(self.searchable, ensure_ascii=False),
+                                                encoding="utf-8")
+        (folder / "char_df.json").write_text(json.dumps(self.char_df, ensure_ascii=False),
+                                             encoding="utf-8")
+        p = self.postings
+        np.savez(folder / "postings.npz", indptr=p.indptr, doc_ids=p.doc_ids, tfs=p.tfs,
+                 doc_len=p.doc_len)
+        with (folder / "tokens.jsonl").open("w", encoding="utf-8") as out:
+            for key, tokens in self.tokens.items():
+                out.write(json.dumps({"key": key, "tokens": tokens}, ensure_ascii=False) + "\n")
+        manifest = {
+            "format": FORMAT_VERSION, "created": time.time(), "params": asdict(self.params),
+            "fingerprint": self.fingerprint, "local_names": self.local_names,
+            "article_hashes": self.article_hashes, "names_by_content": self.names_by_content,
+            "chunks": len(self.chunks),
+        }
+        # The manifest goes last: a folder without one was never finished.
+        (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1),
+                                              encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> "Index":
+        """Load a saved index; raise `IndexFileError` if it cannot be trusted."""
+        manifest_path = directory / "manifest.json"
+        if not manifest_path.exists():
+            raise IndexFileError(f"{directory}: no saved index")
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            if manifest.get("format") != FORMAT_VERSION:
+                raise IndexFileError(f"{directory}: index format {manifest.get('format')} is not "
+                                     f"the current {FORMAT_VERSION}")
+            # Our own file handle: np.load leaks its own when the archive is corrupt.
+            with (directory / "postings.npz").open("rb") as raw, \
+                    np.load(raw, allow_pickle=False) as arrays:
+                postings = Postings(
+                    terms=json.loads((directory / "vocab.json").read_text(encoding="utf-8")),
+                    indptr=arrays["indptr"], doc_ids=arrays["doc_ids"], tfs=arrays["tfs"],
+                    doc_len=arrays["doc_len"])
+            index = cls(
+                articles=_ARTICLES.validate_json((directory / "articles.json").read_bytes()),
+                chunks=_CHUNKS.validate_json((directory / "chunks.json").read_bytes()),
+                postings=postings, params=BM25Params(**manifest["params"]),
+                local_names=list(manifest["local_names"]),
+                article_hashes=dict(manifest["article_hashes"]),
+                names_by_content=dict(manifest["names_by_content"]),
+                fingerprint=str(manifest["fingerprint"]),
+                char_df=json.loads((directory / "char_df.json").read_text(encoding="utf-8")),
+                searchable=json.loads((directory / "searchable.json").read_text(encoding="utf-8")))
+        except IndexFileError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, EOFError,
+                zipfile.BadZipFile) as err:
+            raise IndexFileError(f"{directory}: saved index is corrupt ({err})") from None
+        index._check_shapes(directory)
+        return index
+
+    def _check_shapes(self, directory: Path) -> None:
+        p = self.postings
+        consistent = (
+            len(p.doc_len) == len(self.chunks) == len(self.searchable)
+            and len(p.indptr) == len(p.terms) + 1
+            and len(p.doc_ids) == len(p.tfs) == int(p.indptr[-1])
+            and (len(p.doc_ids) == 0 or int(p.doc_ids.max()) < len(self.chunks))
+        )
+        if not consistent:
+            raise IndexFileError(f"{directory}: saved index is corrupt (sizes do not agree)")
+
+    def load_token_cache(self, directory: Path) -> None:
+        """Read the saved per-chunk tokens, the cache a rebuild starts from."""
+        try:
+            with (directory / "tokens.jsonl").open(encoding="utf-8") as lines:
+                for line in lines:
+                    entry = json.loads(line)
+                    self.tokens[entry["key"]] = entry["tokens"]
+        except (OSError, ValueError, KeyError) as err:
+            logger.warning("token cache unreadable, re-tokenising everything: %s", err)
+            self.tokens.clear()
+
+
+def _names(articles: list[Article], cache: dict[str, list[str]],
+           base: Tokenizer) -> tuple[list[str], dict[str, list[str]]]:
+    """Harvest local names article by article, reusing what unchanged texts gave before."""
+    by_content: dict[str, list[str]] = {}
+    for article in articles:
+        key = _content_hash(article)
+        if key not in by_content:
+            by_content[key] = cache.get(key) or harvest_names(
+                base.tagged(text) for text in [article.title, *article.paragraphs])
+    return sorted({n for names in by_content.values() for n in names}), by_content
+
+
+def build_index(articles: list[Article], *, params: BM25Params | None = None,
+                previous: Index | None = None, progress: Progress | None = None,
+                base_tokenizer: Tokenizer | None = None) -> Index:
+    """Chunk and tokenise the articles (reusing `previous`'s cached tokens) and index them."""
+    if not articles:
+        raise CorpusError("no article to index: add .md or .txt files to the corpus folder")
+    params = params or (previous.params if previous else BM25Params())
+    base = base_tokenizer or Tokenizer()
+    local_names, names_by_content = _names(
+        articles, previous.names_by_content if previous else {}, base)
+    tokenizer = Tokenizer(local_names)
+    chunks = chunk_corpus(articles)
+    cache = previous.tokens if previous else {}
+    tokens: dict[str, list[str]] = {}
+    documents: list[list[str]] = []
+    for done, chunk in enumerate(chunks, start=1):
+        key = _chunk_key(chunk, tokenizer.fingerprint)
+        if key not in tokens:
+            tokens[key] = cache.get(key) or (
+                tokenizer.tokenize(chunk.text) + tokenizer.tokenize(chunk.title)
+                + tokenizer.tokenize(chunk.section or ""))
+        documents.append(tokens[key])
+        if progress and (done % 1000 == 0 or done == len(chunks)):
+            progress(done, len(chunks))
+    searchable = [searchable_text(chunk) for chunk in chunks]
+    return Index(articles=articles, chunks=chunks, postings=Postings.build(documents),
+                 char_df=_char_doc_freq(searchable), searchable=searchable,
+                 params=params, local_names=local_names,
+                 article_hashes={a.id: article_hash(a) for a in articles},
+                 names_by_content=names_by_content, fingerprint=tokenizer.fingerprint,
+                 tokens=tokens)
+
+
+def _char_doc_freq(texts: list[str]) -> dict[str, int]:
+    """Count the chunks each character appears in (the IDF of words the index has no term for)."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(set(text))
+    return dict(counts)
+
+
+@dataclass
+class RefreshReport:
+    """What `refresh_index` did: for the CLI's and /reload's report."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    chunks: int = 0
+    articles: int = 0
+    seconds: float = 0.0
+    rebuilt: bool = False
+    reason: str = ""
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _diff(old: dict[str, str], new: dict[str, str], report: RefreshReport) -> None:
+    report.added = sorted(set(new) - set(old))
+    report.removed = sorted(set(old) - set(new))
+    report.changed = sorted(i for i in set(new) & set(old) if new[i] != old[i])
+
+
+def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | None = None,
+                  progress: Progress | None = None, force: bool = False,
+                  ) -> tuple[Index, RefreshReport]:
+    """Load the saved index if it matches the corpus; otherwise rebuild, save and report."""
+    started = time.perf_counter()
+    loaded = load_corpus(corpus_dir)
+    report = RefreshReport(problems=loaded.problems)
+    if not loaded.articles:
+        detail = "; ".join(str(p) for p in loaded.errors[:3])
+        raise CorpusError(f"{corpus_dir}: no article loaded" + (f" ({detail})" if detail else
+                          "; add .md or .txt files"))
+    previous: Index | None = None
+    try:
+        previous = Index.load(index_dir)
+    except IndexFileError as err:
+        report.reason = str(err)
+        if index_dir.exists():
+            logger.warning("%s; rebuilding", err)
+    new_hashes = {a.id: article_hash(a) for a in loaded.articles}
+    base = Tokenizer()
+    wanted = params or BM25Params()
+    if previous is not None:
+        _diff(previous.article_hashes, new_hashes, report)
+        same = (previous.article_hashes == new_hashes and previous.params == wanted
+                and Tokenizer(previous.local_names).fingerprint == previous.fingerprint)
+        if same and not force:
+            report.articles, report.chunks = len(previous.articles), len(previous.chunks)
+            report.seconds = time.perf_counter() - started
+            return previous, report
+        previous.load_token_cache(index_dir)
+        report.reason = report.reason or "the corpus or the dictionaries changed"
+    else:
+        report.added = sorted(new_hashes)
+    index = build_index(loaded.articles, params=wanted, previous=previous, progress=progress,
+                        base_tokenizer=base)
+    index.save(index_dir)
+    report.rebuilt, report.articles, report.chunks = True, len(index.articles), len(index.chunks)
+    report.seconds = time.perf_counter() - started
+    return index, report
+
+
+
+def index_dir_for(data_dir: Path, corpus_dir: Path) -> Path:
+    """Return where the index of `corpus_dir` is saved: one folder per corpus."""
+    key = hashlib.sha1(str(corpus_dir.resolve()).encode("utf-8")).hexdigest()[:10]
+    return data_dir / "index" / key

@@ -1,0 +1,224 @@
+"""Answer a question with the best passages, or honestly with none."""
+
+import math
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from corpus.chunk import split_sentences
+from corpus.models import Article, Chunk
+from retrieval.bm25 import BM25
+from retrieval.index import Index
+from retrieval.lexicon import read_synonyms
+from retrieval.tokenize import Tokenizer, normalize_for_search
+from retrieval.typos import HomophoneFixer
+
+MAX_QUESTION_CHARS = 200
+# Synonyms count, but less than the words the resident typed.
+SYNONYM_WEIGHT = 0.5
+# A passage answers when it holds at least half of the question's information
+# (its meaningful words weighted by IDF; a word the corpus never uses weighs most).
+MIN_COVERAGE = 0.5
+CANDIDATES = 50
+# A single character (讲, 找, 看) is rarely what a question is about: it counts half.
+SINGLE_CHAR_WEIGHT = 0.5
+
+
+class Hit(BaseModel):
+    """One passage that answers the question, with what the reply needs to cite it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rank: int
+    score: float
+    coverage: float
+    chunk_id: str
+    article_id: str
+    title: str
+    subtitle: str | None
+    source: str | None
+    date: str | None
+    byline: str | None
+    url: str | None
+    section: str | None
+    text: str
+    best_sentence: str
+
+
+@dataclass(frozen=True)
+class _Part:
+    text: str
+    alternatives: tuple[str, ...]
+
+    def found_in(self, text: str) -> bool:
+        return self.text in text or any(alt in text for alt in self.alternatives)
+
+
+@dataclass(frozen=True)
+class _Word:
+    """A meaningful word of the question: found as written, or every part of it is found."""
+
+    text: str
+    weight: float
+    parts: tuple[_Part, ...]
+    corrected_from: str | None = None
+
+    def found_in(self, text: str) -> bool:
+        return self.text in text or all(part.found_in(text) for part in self.parts)
+
+
+class Searcher:
+    """Search one index; safe to call from several threads at once."""
+
+    def __init__(self, index: Index, synonyms_path: Path | None = None) -> None:
+        self.index = index
+        self.tokenizer = Tokenizer(index.local_names)
+        self.bm25: BM25 = index.bm25()
+        self.articles: dict[str, Article] = {a.id: a for a in index.articles}
+        self._synonyms = read_synonyms(synonyms_path)
+        self._lock = threading.Lock()  # jieba's tokenizer is not thread-safe
+        self._typos = HomophoneFixer(index.char_df, self._term_df)
+
+    def search(self, question: str, k: int = 3, per_article: bool = True,
+               min_coverage: float = MIN_COVERAGE) -> list[Hit]:
+        """Return up to k passages that answer `question`, best first; [] means no answer.
+
+        `min_coverage=0` ranks without the no-answer test (for benchmarks).
+        """
+        if k < 1:
+            raise ValueError(f"k must be at least 1, not {k}")
+        question = question[:MAX_QUESTION_CHARS]
+        with self._lock:
+            typed = Counter(self.tokenizer.tokenize(question))
+            words = self._words(question)
+            for word in words:
+                if word.corrected_from:
+                    typed.update(self.tokenizer.tokenize(word.text))
+            expansion = self._expansion(words)
+        query = {t: n * (SINGLE_CHAR_WEIGHT if len(t) == 1 else 1.0) for t, n in typed.items()}
+        for token, weight in expansion:
+            if token not in typed:
+                query[token] = query.get(token, 0.0) + weight
+        if not words:
+            return []
+        docs, scores = self.bm25.score(query)
+        return self._answering_hits(docs, scores, words, k, per_article, min_coverage)
+
+    def _answering_hits(self, docs: np.ndarray, scores: np.ndarray, words: list[_Word],
+                        k: int, per_article: bool, min_coverage: float) -> list[Hit]:
+        if len(docs) > CANDIDATES:
+            top = np.argpartition(-scores, CANDIDATES)[:CANDIDATES]
+            docs, scores = docs[top], scores[top]
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        for position in np.argsort(-scores, kind="stable"):
+            chunk = self.index.chunks[int(docs[position])]
+            if per_article and chunk.article_id in seen:
+                continue
+            searchable = self.index.searchable[int(docs[position])]
+            coverage = _coverage(words, searchable)
+            if coverage < min_coverage:
+                continue
+            seen.add(chunk.article_id)
+            hits.append(self._hit(chunk, len(hits) + 1, float(scores[position]), coverage,
+                                  best_sentence(chunk.text, searchable, words)))
+            if len(hits) == k:
+                break
+        return hits
+
+    def _hit(self, chunk: Chunk, rank: int, score: float, coverage: float,
+             sentence: str) -> Hit:
+        article = self.articles[chunk.article_id]
+        return Hit(rank=rank, score=score, coverage=coverage, chunk_id=chunk.id,
+                   article_id=article.id, title=article.title, subtitle=article.subtitle,
+                   source=article.source, date=article.date, byline=article.byline,
+                   url=article.url, section=chunk.section, text=chunk.text,
+                   best_sentence=sentence)
+
+    def _words(self, question: str) -> list[_Word]:
+        """The question's meaningful words, each weighted by how rare it is in the corpus."""
+        words = []
+        for text in dict.fromkeys(self.tokenizer.words(question)):
+            corrected = self._typos.correct(text)
+            if corrected:
+                words.append(_Word(corrected, self._information(corrected),
+                                   self._parts(corrected), corrected_from=text))
+            else:
+                words.append(_Word(text, self._information(text), self._parts(text)))
+        return words
+
+    def _term_df(self, term: str) -> int:
+        """How many chunks hold `term` as a token (0 if none)."""
+        index = self.bm25.term_ids.get(term)
+        return 0 if index is None else int(self.bm25.doc_freq[index])
+
+    def _synonyms_of(self, word: str) -> tuple[str, ...]:
+        return tuple(m for group in self._synonyms if word in group for m in group if m != word)
+
+    def _parts(self, word: str) -> tuple[_Part, ...]:
+        """Split a compound word into its largest sub-words (老年人活动区: 老年人, 活动区)."""
+        if self._synonyms_of(word):
+            return (_Part(word, self._synonyms_of(word)),)
+        subwords = {t for t in self.tokenizer.tokenize(word) if t != word and len(t) > 1}
+        largest = [t for t in subwords if not any(t != o and t in o for o in subwords)]
+        if not largest:
+            return (_Part(word, ()),)
+        return tuple(_Part(t, self._synonyms_of(t)) for t in sorted(largest, key=word.find))
+
+    def _information(self, word: str) -> float:
+        """IDF of a word; one the corpus never uses gets the largest."""
+        n = self.bm25.corpus_size
+        df = self._term_df(word)
+        if not df:
+            # No term for it (看 inside 观看): at most as common as its rarest character.
+            df = min(self.index.char_df.get(char, 0) for char in word)
+        idf = math.log((n + 1) / (df + 0.5))
+        return idf * SINGLE_CHAR_WEIGHT if len(word) == 1 else idf
+
+    def _expansion(self, words: list[_Word]) -> list[tuple[str, float]]:
+        tokens: list[tuple[str, float]] = []
+        for word in words:
+            for part in word.parts:
+                for alternative in part.alternatives:
+                    phrase = self.tokenizer.tokenize(alternative)
+                    # A synonym phrase weighs SYNONYM_WEIGHT in all, however many tokens it has.
+                    tokens.extend((t, SYNONYM_WEIGHT / len(phrase)) for t in phrase)
+        return tokens
+
+    def article(self, article_id: str) -> Article | None:
+        """Return an article of the index by id, if it is still there."""
+        return self.articles.get(article_id)
+
+    def example_questions(self) -> list[str]:
+        """Return headings and titles that make good example questions, newest article first."""
+        ordered = sorted(self.index.articles, key=lambda a: a.date or "", reverse=True)
+        return [a.title for a in ordered]
+
+
+def _coverage(words: list[_Word], text: str) -> float:
+    """The share of the question's information (IDF-weighted words) found in `text`."""
+    total = sum(w.weight for w in words)
+    found = 0.0
+    for word in words:
+        if word.found_in(text):
+            found += word.weight
+    return found / total if total else 0.0
+
+
+def best_sentence(text: str, searchable: str, words: list[_Word]) -> str:
+    """Return the sentence of `text` that covers most of the question's words.
+
+    `searchable` is the chunk's normalised form, text last; its sentences stand
+    for the text's when they split alike, else each sentence is normalised.
+    """
+    sentences = split_sentences(text)
+    normalised = split_sentences(searchable.rsplit("\n", 1)[-1])
+    if len(normalised) != len(sentences):
+        normalised = [normalize_for_search(s) for s in sentences]
+    scored = [(sum(w.weight for w in words if w.found_in(n)), -i, s)
+              for i, (s, n) in enumerate(zip(sentences, normalised, strict=True))]
+    return max(scored)[2] if scored else text

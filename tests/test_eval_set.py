@@ -1,0 +1,20 @@
+"""The quality bar: a drop below it on the resident questions fails the build."""
+
+from pathlib import Path
+
+from corpus import load_corpus
+from retrieval.evaluate import evaluate, read_questions
+from retrieval.index import build_index
+from retrieval.search import Searcher
+from tests.conftest import BUNDLED_CORPUS
+
+QUESTIONS = Path(__file__).parent / "data" / "eval_questions.jsonl"
+
+
+def test_resident_questions_meet_the_quality_targets() -> None:
+    questions = read_questions(QUESTIONS)
+    assert len([q for q in questions if not q.no_answer]) >= 50
+    report = evaluate(Searcher(build_index(load_corpus(BUNDLED_CORPUS).articles)), questions)
+    figures = report.figures()
+    assert figures["hit@1"] >= 0.95, report.misses
+    assert figures["no_answer_accuracy"] == 1.0, report.misses

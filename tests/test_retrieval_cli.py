@@ -1,0 +1,62 @@
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+QUESTIONS = Path(__file__).parent / "data" / "eval_questions.jsonl"
+
+
+def test_search_json_prints_hits_with_citation_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "老年人活动区在哪里", "-k", "2", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["question"] == "老年人活动区在哪里" and answer["answered"] is True
+    first = answer["hits"][0]
+    assert set(first) == {"rank", "score", "article_id", "title", "source", "date", "byline",
+                          "url", "section", "text", "best_sentence"}
+    assert first["title"] == "学党史润初心 办实事解民忧" and "橡树玫瑰社区" in first["text"]
+
+
+def test_search_reads_one_question_a_line_from_stdin(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("哪里可以下棋\n\n明天天气怎么样\n"))
+    assert main(["search", "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(a["question"], a["answered"]) for a in lines] == [
+        ("哪里可以下棋", True), ("明天天气怎么样", False)]
+
+
+def test_search_on_a_terminal_says_no_answer_plainly(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "你好"]) == 0
+    assert "no answer: the articles do not cover this question" in capsys.readouterr().out
+
+
+def test_index_reports_what_it_built_then_that_it_is_up_to_date(
+        corpus_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["index", "--corpus", str(corpus_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "index rebuilt: 4 articles" in out and "added (4)" in out
+    assert main(["index", "--corpus", str(corpus_dir)]) == 0
+    assert "index up to date: 4 articles" in capsys.readouterr().out
+
+
+def test_eval_prints_the_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", str(QUESTIONS), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["hit@1"] >= 0.95 and figures["no_answer_accuracy"] == 1.0
+
+
+def test_eval_names_a_bad_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "q.jsonl"
+    bad.write_text('{"q": "下棋", "answer_any": ["下棋"], "title_any": ["x"]}\n{"x": 1}\n',
+                   encoding="utf-8")
+    assert main(["eval", str(bad)]) == 1
+    assert f"{bad}:2: not an evaluation line" in capsys.readouterr().err
+
+
+def test_search_with_a_missing_corpus_is_a_clear_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "下棋", "--corpus", str(tmp_path / "nope")]) == 1
+    assert "corpus folder does not exist" in capsys.readouterr().err

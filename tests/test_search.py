@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import pytest
+
+from corpus import load_corpus
+from retrieval.index import build_index
+from retrieval.search import Searcher
+from tests.conftest import BUNDLED_CORPUS
+from tests.helpers.articles import write_article
+
+A4 = "学党史润初心 办实事解民忧"
+
+
+@pytest.fixture(scope="module")
+def searcher() -> Searcher:
+    return Searcher(build_index(load_corpus(BUNDLED_CORPUS).articles))
+
+
+@pytest.mark.parametrize(("question", "title", "passage"), [
+    ("老年人活动区在哪里?", A4, "橡树玫瑰社区"),
+    ("哪里可以免费量血压?", A4, "测量血压"),
+    ("老年人活動區在哪裡？", A4, "橡树玫瑰社区"),
+    ("人大代表联络站在哪里", "搭建履职平台 架构连心桥梁", "人大代表联络站"),
+    ("免废理发", A4, "免费理发"),
+])
+def test_sample_questions_find_the_right_passage_first(
+        searcher: Searcher, question: str, title: str, passage: str) -> None:
+    hit = searcher.search(question)[0]
+    assert hit.title == title
+    assert passage in hit.text
+    assert hit.best_sentence in hit.text
+
+
+@pytest.mark.parametrize("question", ["怎么办理社保卡", "明天天气怎么样", "你好", "", "？？？"])
+def test_questions_the_corpus_does_not_cover_get_no_answer(
+        searcher: Searcher, question: str) -> None:
+    assert searcher.search(question) == []
+
+
+def test_best_sentence_is_the_one_with_the_questions_words(searcher: Searcher) -> None:
+    hit = searcher.search("哪里可以免费量血压?")[0]
+    assert hit.best_sentence.startswith("“这下好了,在家门口不仅能享受到免费理发服务,还能测量血压")
+
+
+def test_hits_come_from_different_articles(searcher: Searcher) -> None:
+    hits = searcher.search("党史学习教育", k=3)
+    assert len({h.article_id for h in hits}) == len(hits) > 1
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+
+
+def test_citation_fields_come_with_the_hit(searcher: Searcher) -> None:
+    hit = searcher.search("人大代表联络站")[0]
+    assert (hit.date, hit.byline, hit.source) == ("2021-06", "记者 柴琳琳 通讯员 黄帅", None)
+
+
+def test_title_counts_towards_the_match(tmp_path: Path) -> None:
+    write_article(tmp_path, "a.md", title="人大代表联络站每周开放",
+                  body="联络站设在街道办二楼。居民可以当面反映问题。")
+    write_article(tmp_path, "b.md", title="社区新闻",
+                  body="居民反映问题的渠道越来越多,人大代表也常来走访。")
+    searcher = Searcher(build_index(load_corpus(tmp_path).articles))
+    assert searcher.search("人大代表联络站在哪")[0].article_id == "a"
+
+
+def test_k_must_be_positive(searcher: Searcher) -> None:
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        searcher.search("下棋", k=0)

@@ -1,0 +1,33 @@
+import jieba
+
+from retrieval.tokenize import Tokenizer, normalize_for_search
+
+
+def test_traditional_characters_and_full_width_letters_are_normalised() -> None:
+    assert normalize_for_search("老年人活動區在哪裡？ＡＢＣ") == "老年人活动区在哪里？abc"
+
+
+def test_question_words_punctuation_and_stopwords_are_dropped() -> None:
+    assert Tokenizer().tokenize("请问，哪里可以下棋？？？") == ["下棋"]
+
+
+def test_community_service_words_stay_whole_and_keep_their_parts() -> None:
+    tokens = Tokenizer().tokenize("老年人活动区")
+    assert "老年人活动区" in tokens
+    assert {"老年人", "活动区"} <= set(tokens)
+
+
+def test_local_names_become_single_tokens_with_search_mode_parts() -> None:
+    plain = Tokenizer().words("十八里河街道")
+    assert "十八里河街道" not in plain
+    tokens = Tokenizer(["十八里河街道"]).tokenize("十八里河街道")
+    assert "十八里河街道" in tokens and "街道" in tokens
+
+
+def test_each_tokenizer_is_private_and_leaves_jiebas_default_alone() -> None:
+    Tokenizer(["橡树玫瑰社区"])
+    assert "橡树玫瑰社区" not in jieba.dt.FREQ
+
+
+def test_fingerprint_changes_with_the_local_names() -> None:
+    assert Tokenizer(["港湾社区"]).fingerprint != Tokenizer().fingerprint
