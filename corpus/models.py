@@ -32,6 +32,14 @@ def check_date(value: str) -> str:
     return value
 
 
+def format_date(date: str | None) -> str | None:
+    """Write YYYY-MM-DD, YYYY-MM or YYYY as a Chinese reader does: 2021年6月29日."""
+    if not date:
+        return None
+    parts = [int(p) for p in date.split("-")]
+    return "".join(f"{n}{unit}" for n, unit in zip(parts, "年月日", strict=False))
+
+
 class Section(BaseModel):
     """A run of paragraphs under one heading (`None` before the first heading)."""
 
@@ -73,10 +81,7 @@ class Article(BaseModel):
     @property
     def date_display(self) -> str | None:
         """The date as a Chinese reader writes it: 2021年6月, 2021年6月29日."""
-        if not self.date:
-            return None
-        parts = [int(p) for p in self.date.split("-")]
-        return "".join(f"{n}{unit}" for n, unit in zip(parts, "年月日", strict=False))
+        return format_date(self.date)
 
 
 class Chunk(BaseModel):

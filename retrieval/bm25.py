@@ -81,6 +81,12 @@ class BM25:
         self.doc_freq = postings.doc_freq
         self.idf = self._idf(self.doc_freq.astype(np.float64))
         self._posting_weight, self._absent_weight = self._weights()
+        # What holding the term adds over not holding it (the part postings carry).
+        self._excess = self._posting_weight - self._absent_weight
+        starts = postings.indptr[:-1]
+        # The most any document gains from each term: bounds for skipping long postings.
+        self._max_excess = (np.maximum.reduceat(self._excess, starts) if len(self._excess)
+                            else np.zeros(0))
 
     def _idf(self, df: NDArray[np.float64]) -> NDArray[np.float64]:
         n, p = self.corpus_size, self.params
@@ -108,24 +114,82 @@ class BM25:
         """Keep the query's terms that the index knows, with their weights."""
         return [(self.term_ids[t], w) for t, w in query.items() if t in self.term_ids and w]
 
+    def _accumulate(self, query: Mapping[str, float],
+                    ) -> tuple[NDArray[np.float64], list[NDArray[np.int32]]]:
+        """Add up each query term's postings; return the sums and the postings touched."""
+        sums = np.zeros(self.corpus_size)  # calloc: pages stay untouched until written
+        touched = []
+        for term, weight in self.query_terms(query):
+            start, end = self.postings.indptr[term], self.postings.indptr[term + 1]
+            ids = self.postings.doc_ids[start:end]
+            # A document appears once in a term's postings, so += on the fancy index is exact.
+            sums[ids] += (weight * self.idf[term]) * self._excess[start:end]
+            touched.append(ids)
+        return sums, touched
+
     def score(self, query: Mapping[str, float]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        """Return the documents holding a query term and their scores.
+        """Return every document holding a query term, and its score.
 
         `query` maps terms to weights (a term typed twice weighs 2, as in
         rank-bm25); documents outside the result score `self.baseline(query)`.
         """
-        ids, contributions = [], []
-        baseline = self.baseline(query)
-        for term, weight in self.query_terms(query):
-            start, end = self.postings.indptr[term], self.postings.indptr[term + 1]
-            ids.append(self.postings.doc_ids[start:end])
-            idf = weight * self.idf[term]
-            contributions.append(idf * (self._posting_weight[start:end] - self._absent_weight))
-        if not ids:
+        sums, touched = self._accumulate(query)
+        if not touched:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
-        docs, where = np.unique(np.concatenate(ids), return_inverse=True)
-        scores = np.bincount(where, weights=np.concatenate(contributions)) + baseline
-        return docs.astype(np.int64), scores.astype(np.float64, copy=False)
+        docs = np.unique(np.concatenate(touched)).astype(np.int64)
+        return docs, sums[docs] + self.baseline(query)
+
+    def top(self, query: Mapping[str, float], n: int, long_postings: int = 4096,
+            ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Return the n best documents (fewer if fewer match), best first, with exact scores.
+
+        Terms go rarest-first (by the most they can add). Before a term with more
+        than `long_postings` postings, if all the remaining terms together cannot
+        lift an unseen document past the current n-th best, the remaining terms
+        only add to the documents that still can make it (MaxScore), found by
+        binary search in the long postings instead of walking them whole.
+        """
+        terms = sorted(self.query_terms(query),
+                       key=lambda tw: -tw[1] * self.idf[tw[0]] * self._max_excess[tw[0]])
+        bounds = [w * self.idf[t] * self._max_excess[t] for t, w in terms]
+        rest = [sum(bounds[i:]) for i in range(len(bounds))]
+        sums = np.zeros(self.corpus_size)  # calloc: pages stay untouched until written
+        found: list[NDArray[np.int32]] = []
+        candidates: NDArray[np.int64] | None = None
+        for i, (term, weight) in enumerate(terms):
+            start, end = self.postings.indptr[term], self.postings.indptr[term + 1]
+            ids, gain = self.postings.doc_ids[start:end], weight * self.idf[term]
+            if candidates is None and found and end - start > long_postings:
+                candidates = self._still_possible(found, sums, n, rest[i])
+            if candidates is None:
+                # A document appears once in a term's postings: += on the fancy index is exact.
+                sums[ids] += gain * self._excess[start:end]
+                found.append(ids)
+                continue
+            where = np.searchsorted(ids, candidates)
+            where[where == len(ids)] = 0
+            hit = ids[where] == candidates
+            sums[candidates[hit]] += gain * self._excess[start + where[hit]]
+        if candidates is None:
+            if not found:
+                return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+            best = _best(np.concatenate(found), sums, n, len(found))
+        else:
+            best = candidates[np.argsort(-sums[candidates], kind="stable")[:n]]
+        return best, sums[best] + self.baseline(query)
+
+    @staticmethod
+    def _still_possible(found: list[NDArray[np.int32]], sums: NDArray[np.float64], n: int,
+                        rest: float) -> NDArray[np.int64] | None:
+        """The documents that can still reach the top n, if no unseen one can; else None."""
+        seen = np.concatenate(found)
+        best = _best(seen, sums, n, len(found))
+        if len(best) < n:
+            return None
+        threshold = sums[best[-1]]
+        if rest >= threshold:
+            return None
+        return np.unique(seen[sums[seen] + rest >= threshold]).astype(np.int64)
 
     def baseline(self, query: Mapping[str, float]) -> float:
         """The score of a document that holds none of the query's terms."""
@@ -139,3 +203,17 @@ class BM25:
         docs, scores = self.score(query)
         full[docs] = scores
         return full
+
+
+def _best(ids: NDArray[np.int32], sums: NDArray[np.float64], n: int,
+          repeats: int) -> NDArray[np.int64]:
+    """Return the n distinct ids with the largest sums, best first.
+
+    An id is listed at most `repeats` times (once per term), so the top
+    n * repeats entries hold the n best distinct ids.
+    """
+    enough = n * repeats
+    if len(ids) > enough:
+        ids = ids[np.argpartition(-sums[ids], enough - 1)[:enough]]
+    distinct = np.unique(ids)
+    return distinct[np.argsort(-sums[distinct], kind="stable")[:n]].astype(np.int64)

@@ -1,7 +1,8 @@
 """The saved index: chunks, their tokens and BM25 postings, rebuilt only where the corpus changed.
 
 On disk (a folder, format `FORMAT_VERSION`, never pickle): `manifest.json`,
-`articles.json`, `chunks.json`, `vocab.json`, `postings.npz` (loaded with
+`articles.json`, `chunks.npz` with `sections.json`, `vocab.json`, `searchable.json`,
+`char_df.json`, `postings.npz` (the .npz files loaded with
 `allow_pickle=False`) and `tokens.jsonl`, the per-chunk token cache keyed by a
 hash of the chunk's text and of the dictionaries.
 """
@@ -26,14 +27,14 @@ from corpus.chunk import chunk_corpus
 from corpus.load import load_corpus
 from corpus.models import Article, Chunk, CorpusError, Problem
 from retrieval.bm25 import BM25, BM25Params, Postings
+from retrieval.chunk_table import ChunkTable
 from retrieval.lexicon import harvest_names
 from retrieval.tokenize import Tokenizer, normalize_for_search
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 _ARTICLES = TypeAdapter(list[Article])
-_CHUNKS = TypeAdapter(list[Chunk])
 Progress = Callable[[int, int], None]
 
 
@@ -66,7 +67,7 @@ class Index:
     """Everything search needs, in memory."""
 
     articles: list[Article]
-    chunks: list[Chunk]
+    chunks: ChunkTable
     postings: Postings
     params: BM25Params
     local_names: list[str]
@@ -98,7 +99,7 @@ class Index:
 
     def _write(self, folder: Path) -> None:
         (folder / "articles.json").write_bytes(_ARTICLES.dump_json(self.articles))
-        (folder / "chunks.json").write_bytes(_CHUNKS.dump_json(self.chunks))
+        self.chunks.save(folder)
         (folder / "vocab.json").write_text(json.dumps(self.postings.terms, ensure_ascii=False),
                                            encoding="utf-8")
         (folder / "searchable.json").write_text(json.dumps(self.searchable, ensure_ascii=False),
@@ -139,9 +140,9 @@ class Index:
                     terms=json.loads((directory / "vocab.json").read_text(encoding="utf-8")),
                     indptr=arrays["indptr"], doc_ids=arrays["doc_ids"], tfs=arrays["tfs"],
                     doc_len=arrays["doc_len"])
+            articles = _ARTICLES.validate_json((directory / "articles.json").read_bytes())
             index = cls(
-                articles=_ARTICLES.validate_json((directory / "articles.json").read_bytes()),
-                chunks=_CHUNKS.validate_json((directory / "chunks.json").read_bytes()),
+                articles=articles, chunks=ChunkTable.load(directory, articles),
                 postings=postings, params=BM25Params(**manifest["params"]),
                 local_names=list(manifest["local_names"]),
                 article_hashes=dict(manifest["article_hashes"]),
@@ -217,7 +218,8 @@ def build_index(articles: list[Article], *, params: BM25Params | None = None,
         if progress and (done % 1000 == 0 or done == len(chunks)):
             progress(done, len(chunks))
     searchable = [searchable_text(chunk) for chunk in chunks]
-    return Index(articles=articles, chunks=chunks, postings=Postings.build(documents),
+    return Index(articles=articles, chunks=ChunkTable.from_chunks(articles, chunks),
+                 postings=Postings.build(documents),
                  char_df=_char_doc_freq(searchable), searchable=searchable,
                  params=params, local_names=local_names,
                  article_hashes={a.id: article_hash(a) for a in articles},
@@ -254,17 +256,36 @@ def _diff(old: dict[str, str], new: dict[str, str], report: RefreshReport) -> No
     report.changed = sorted(i for i in set(new) & set(old) if new[i] != old[i])
 
 
+def _keep_broken(articles: list[Article], problems: list[Problem],
+                 previous: Index | None) -> list[Problem]:
+    """Keep the last good version of articles whose file is now broken: an edit loses nothing."""
+    if previous is None:
+        return []
+    loaded = {a.id for a in articles}
+    old = {a.id: a for a in previous.articles}
+    notes = []
+    for problem in problems:
+        ident = problem.path.rsplit(".", 1)[0]
+        if problem.level == "error" and ident in old and ident not in loaded:
+            articles.append(old[ident])
+            loaded.add(ident)
+            notes.append(Problem(path=problem.path, line=None, level="warning",
+                                 message="the last good version stays in the index",
+                                 fix="fix the error above, then reload"))
+    return notes
+
+
 def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | None = None,
                   progress: Progress | None = None, force: bool = False,
-                  ) -> tuple[Index, RefreshReport]:
-    """Load the saved index if it matches the corpus; otherwise rebuild, save and report."""
+                  keep_from: Index | None = None) -> tuple[Index, RefreshReport]:
+    """Load the saved index if it matches the corpus; otherwise rebuild, save and report.
+
+    A file that no longer loads keeps its last good version (from `keep_from`, the
+    index in service, or else the saved one), so a bad edit never removes an article.
+    """
     started = time.perf_counter()
     loaded = load_corpus(corpus_dir)
-    report = RefreshReport(problems=loaded.problems)
-    if not loaded.articles:
-        detail = "; ".join(str(p) for p in loaded.errors[:3])
-        raise CorpusError(f"{corpus_dir}: no article loaded" + (f" ({detail})" if detail else
-                          "; add .md or .txt files"))
+    report = RefreshReport(problems=list(loaded.problems))
     previous: Index | None = None
     try:
         previous = Index.load(index_dir)
@@ -272,6 +293,11 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
         report.reason = str(err)
         if index_dir.exists():
             logger.warning("%s; rebuilding", err)
+    report.problems += _keep_broken(loaded.articles, loaded.problems, keep_from or previous)
+    if not loaded.articles:
+        detail = "; ".join(str(p) for p in loaded.errors[:3])
+        raise CorpusError(f"{corpus_dir}: no article loaded" + (f" ({detail})" if detail else
+                          "; add .md or .txt files"))
     new_hashes = {a.id: article_hash(a) for a in loaded.articles}
     base = Tokenizer()
     wanted = params or BM25Params()

@@ -93,8 +93,9 @@ class Searcher:
             raise ValueError(f"k must be at least 1, not {k}")
         question = question[:MAX_QUESTION_CHARS]
         with self._lock:
-            typed = Counter(self.tokenizer.tokenize(question))
-            words = self._words(question)
+            tokens, plain_words = self.tokenizer.analyze(question)
+            typed = Counter(tokens)
+            words = self._words(plain_words)
             for word in words:
                 if word.corrected_from:
                     typed.update(self.tokenizer.tokenize(word.text))
@@ -105,25 +106,24 @@ class Searcher:
                 query[token] = query.get(token, 0.0) + weight
         if not words:
             return []
-        docs, scores = self.bm25.score(query)
+        docs, scores = self.bm25.top(query, CANDIDATES)
         return self._answering_hits(docs, scores, words, k, per_article, min_coverage)
 
     def _answering_hits(self, docs: np.ndarray, scores: np.ndarray, words: list[_Word],
                         k: int, per_article: bool, min_coverage: float) -> list[Hit]:
-        if len(docs) > CANDIDATES:
-            top = np.argpartition(-scores, CANDIDATES)[:CANDIDATES]
-            docs, scores = docs[top], scores[top]
         hits: list[Hit] = []
-        seen: set[str] = set()
-        for position in np.argsort(-scores, kind="stable"):
-            chunk = self.index.chunks[int(docs[position])]
-            if per_article and chunk.article_id in seen:
+        seen: set[int] = set()
+        table = self.index.chunks
+        for position, doc in enumerate(docs.tolist()):
+            article = int(table.article[doc])
+            if per_article and article in seen:
                 continue
-            searchable = self.index.searchable[int(docs[position])]
+            searchable = self.index.searchable[doc]
             coverage = _coverage(words, searchable)
             if coverage < min_coverage:
                 continue
-            seen.add(chunk.article_id)
+            seen.add(article)
+            chunk = table[doc]
             hits.append(self._hit(chunk, len(hits) + 1, float(scores[position]), coverage,
                                   best_sentence(chunk.text, searchable, words)))
             if len(hits) == k:
@@ -139,10 +139,10 @@ class Searcher:
                    url=article.url, section=chunk.section, text=chunk.text,
                    best_sentence=sentence)
 
-    def _words(self, question: str) -> list[_Word]:
+    def _words(self, plain_words: list[str]) -> list[_Word]:
         """The question's meaningful words, each weighted by how rare it is in the corpus."""
         words = []
-        for text in dict.fromkeys(self.tokenizer.words(question)):
+        for text in dict.fromkeys(plain_words):
             corrected = self._typos.correct(text)
             if corrected:
                 words.append(_Word(corrected, self._information(corrected),
@@ -163,7 +163,7 @@ class Searcher:
         """Split a compound word into its largest sub-words (老年人活动区: 老年人, 活动区)."""
         if self._synonyms_of(word):
             return (_Part(word, self._synonyms_of(word)),)
-        subwords = {t for t in self.tokenizer.tokenize(word) if t != word and len(t) > 1}
+        subwords = {t for t in self.tokenizer.subwords(word) if self.tokenizer.keep(t)}
         largest = [t for t in subwords if not any(t != o and t in o for o in subwords)]
         if not largest:
             return (_Part(word, ()),)

@@ -77,16 +77,31 @@ class Tokenizer:
         """Tell whether a token carries meaning: not blank, not punctuation, not a stopword."""
         return bool(_WORD.search(token)) and token not in self._stopwords
 
+    def subwords(self, word: str) -> list[str]:
+        """Return the dictionary words of two and three characters inside `word`.
+
+        The same sub-words jieba's search mode adds (`cut_for_search`).
+        """
+        found = []
+        for size in (2, 3):
+            if len(word) > size:
+                found += [word[i : i + size] for i in range(len(word) - size + 1)
+                          if self._jieba.FREQ.get(word[i : i + size])]
+        return found
+
+    def analyze(self, text: str) -> tuple[list[str], list[str]]:
+        """Return the search-mode tokens and the precise-mode words of `text` from one cut."""
+        words = [w for w in (w.strip() for w in self._jieba.cut(normalize_for_search(text))) if w]
+        tokens = [t for w in words for t in [*self.subwords(w), w] if self.keep(t)]
+        return tokens, [w for w in words if self.keep(w)]
+
     def tokenize(self, text: str) -> list[str]:
         """Return search-mode tokens (words and their sub-words) of normalised text."""
-        normalized = normalize_for_search(text)
-        return [t for t in (t.strip() for t in self._jieba.cut_for_search(normalized))
-                if t and self.keep(t)]
+        return self.analyze(text)[0]
 
     def words(self, text: str) -> list[str]:
         """Return the meaningful words of text in precise mode (no sub-words), in order."""
-        normalized = normalize_for_search(text)
-        return [t for t in (t.strip() for t in self._jieba.cut(normalized)) if t and self.keep(t)]
+        return self.analyze(text)[1]
 
     def tagged(self, text: str) -> list[tuple[str, str]]:
         """Return every precise-mode token with its part of speech (for harvesting names)."""

@@ -41,3 +41,18 @@ def test_okapi_gives_a_term_in_half_the_documents_zero_idf() -> None:
 def test_an_empty_index_is_refused() -> None:
     with pytest.raises(ValueError, match="no documents"):
         BM25(Postings.build([]), BM25Params())
+
+
+@pytest.mark.parametrize("long_postings", [0, 2, 4096])
+@settings(max_examples=150, deadline=None)
+@given(corpus=CORPORA, query=QUERIES, n=st.integers(min_value=1, max_value=30))
+def test_top_returns_the_best_documents_in_order(
+        long_postings: int, corpus: list[list[str]], query: list[str], n: int) -> None:
+    # long_postings=0 makes every term after the first a candidate for skipping.
+    ours = BM25(Postings.build(corpus), BM25Params())
+    docs, scores = ours.top(Counter(query), n, long_postings=long_postings)
+    all_docs, all_scores = ours.score(Counter(query))
+    assert len(docs) == min(n, len(all_docs))
+    assert list(scores) == sorted(scores, reverse=True)
+    expected = sorted(all_scores, reverse=True)[: len(docs)]
+    np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-9)

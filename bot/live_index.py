@@ -1,0 +1,74 @@
+"""The index the bot answers from, and its swap for a fresh one on /reload."""
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.models import CorpusError
+from retrieval.index import RefreshReport, index_dir_for, refresh_index
+from retrieval.search import Searcher
+
+logger = logging.getLogger(__name__)
+
+
+class ReloadBusyError(Exception):
+    """A reload is already running."""
+
+
+@dataclass
+class ReloadOutcome:
+    """What a reload did, or why the old index stayed live."""
+
+    report: RefreshReport | None
+    error: str | None = None
+
+
+class LiveIndex:
+    """Holds the current searcher; a reload builds a new one aside and swaps it in at once."""
+
+    def __init__(self, corpus_dir: Path, data_dir: Path) -> None:
+        self.corpus_dir = corpus_dir
+        self.index_dir = index_dir_for(data_dir, corpus_dir)
+        self._reloading = threading.Lock()
+        self.searcher: Searcher | None = None
+        self.last_report: RefreshReport | None = None
+
+    def load(self) -> RefreshReport:
+        """Load (or build) the index at start-up; raise CorpusError if there is nothing to load."""
+        index, report = refresh_index(self.corpus_dir, self.index_dir)
+        self.searcher, self.last_report = Searcher(index), report
+        return report
+
+    def current(self) -> Searcher:
+        """Return the searcher in service."""
+        if self.searcher is None:
+            raise RuntimeError("the index is not loaded yet")
+        return self.searcher
+
+    def reload_now(self) -> ReloadOutcome:
+        """Re-read the corpus and swap the new index in; keep the old one on failure."""
+        if not self._reloading.acquire(blocking=False):
+            raise ReloadBusyError("a reload is already running")
+        try:
+            previous = self.searcher.index if self.searcher else None
+            index, report = refresh_index(self.corpus_dir, self.index_dir, keep_from=previous)
+            self.searcher, self.last_report = Searcher(index), report
+            logger.info("reloaded: %d articles, %d chunks, %.2f s", report.articles,
+                        report.chunks, report.seconds)
+            return ReloadOutcome(report)
+        except (CorpusError, OSError) as err:
+            logger.error("reload failed, the old index stays live: %s", err)
+            return ReloadOutcome(None, str(err))
+        finally:
+            self._reloading.release()
+
+    async def reload(self) -> ReloadOutcome:
+        """Reload off the event loop: residents keep getting answers meanwhile."""
+        return await asyncio.to_thread(self.reload_now)
+
+    @property
+    def reloading(self) -> bool:
+        """Tell whether a reload is running."""
+        return self._reloading.locked()

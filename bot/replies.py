@@ -1,0 +1,142 @@
+"""What the bot says, as neutral replies that Telegram (HTML) and the terminal both render."""
+
+import html
+from dataclasses import dataclass, field
+
+from telegram.constants import MessageLimit
+
+from corpus.chunk import split_sentences
+from corpus.models import Article, format_date
+from retrieval.search import Hit
+
+MAX_MESSAGE = MessageLimit.MAX_TEXT_LENGTH  # 4096 characters
+MAX_CALLBACK_BYTES = 64
+
+WELCOME = ("您好！我是“邻里”社区服务小助手。我根据已收录的本地新闻报道回答问题，"
+           "每条回答都摘自原文并注明出处。\n直接发送您的问题，比如：")
+HELP = ("直接用文字提问，比如“老年人活动区在哪里？”。\n"
+        "我会给出报道原文中最相关的段落（重点句加粗），并注明文章标题、来源和日期。\n"
+        "回答下方的按钮：下一条（换一篇报道）、阅读全文、👍/👎（告诉我们是否有用）。\n"
+        "在群聊里，请用 /ask 问题、@我，或回复我的消息来提问。\n"
+        "命令：/start 开始　/help 帮助　/about 关于")
+NO_ANSWER = ("抱歉，现有的报道里没有找到能回答“{question}”的内容。"
+             "我只根据已收录的文章回答，不做猜测。\n您可以换个说法，或试试下面这些问题：")
+NOT_TEXT = "我只能读懂文字问题。请把您的问题打出来，比如“老年人活动区在哪里？”"
+EMPTY = "请用文字描述您的问题，比如“哪里可以免费量血压？”"
+SLOW_DOWN = "您提问有点快了，请稍等一分钟再问。"
+CUT_NOTE = "（问题较长，只按前 {limit} 个字查找）"
+APOLOGY = "抱歉，出了点问题，请稍后再试。"
+NOT_ADMIN = "抱歉，这个命令只有管理员可以使用。"
+ARTICLE_GONE = "抱歉，这篇文章已经下架或更新，请重新提问。"
+QUESTION_GONE = "抱歉，找不到这条提问的记录了，请重新提问。"
+NO_MORE = "没有更多相关报道了。"
+THANKS = "谢谢您的反馈 🙏"
+RELOAD_BUSY = "正在重新加载文章，请稍候再试。"
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: its label and the callback data it sends (at most 64 bytes)."""
+
+    label: str
+    data: str
+
+    def __post_init__(self) -> None:
+        if len(self.data.encode("utf-8")) > MAX_CALLBACK_BYTES:
+            raise ValueError(f"callback data '{self.data}' is over {MAX_CALLBACK_BYTES} bytes")
+
+
+@dataclass
+class Reply:
+    """A message: text pieces (some bold) and rows of buttons."""
+
+    pieces: list[tuple[str, bool]] = field(default_factory=list)
+    buttons: list[list[Button]] = field(default_factory=list)
+    edit: bool = False  # replaces the message whose button was pressed
+    notice: str | None = None  # a short pop-up for a button press
+
+    @classmethod
+    def text(cls, text: str, buttons: list[list[Button]] | None = None) -> "Reply":
+        """A reply of plain text."""
+        return cls(pieces=[(text, False)], buttons=buttons or [])
+
+    def html(self) -> str:
+        """Render for Telegram's HTML parse mode, everything from the corpus escaped."""
+        return "".join(f"<b>{html.escape(t)}</b>" if bold else html.escape(t)
+                       for t, bold in self.pieces)
+
+    def plain(self, bold_start: str = "", bold_end: str = "") -> str:
+        """Render as plain text, bold pieces wrapped in the given marks."""
+        return "".join(f"{bold_start}{t}{bold_end}" if bold else t for t, bold in self.pieces)
+
+
+def citation(hit_or_article: Hit | Article, section: str | None = None) -> str:
+    """Cite an article: 《title》, its section, then source · date · byline where known."""
+    article = hit_or_article
+    date = format_date(article.date)
+    lines = [f"📰《{article.title}》"]
+    if section:
+        lines.append(f"　{section}")
+    details = " · ".join(x for x in (article.source, date, article.byline) if x)
+    if details:
+        lines.append(f"　{details}")
+    if article.url:
+        lines.append(f"　{article.url}")
+    return "\n".join(lines)
+
+
+def answer(hit: Hit, position: int, total: int, buttons: list[list[Button]]) -> Reply:
+    """The passage with its best sentence in bold, then the citation."""
+    before, found, after = hit.text.partition(hit.best_sentence)
+    pieces = [(before, False), (found, True), (after, False)] if found else [(hit.text, False)]
+    footer = f"\n\n{citation(hit, hit.section)}"
+    if total > 1:
+        footer += f"\n（第 {position} 条，共 {total} 条相关报道）"
+    reply = Reply(pieces=[p for p in pieces if p[0]] + [(footer, False)], buttons=buttons)
+    if len(reply.html()) > MAX_MESSAGE:
+        # A chunk is at most a few hundred characters; this guards a hand-made giant one.
+        reply.pieces = [(hit.text[: MAX_MESSAGE - len(footer) - 200] + "…", False),
+                        (footer, False)]
+    return reply
+
+
+def article_parts(article: Article, limit: int = MAX_MESSAGE) -> list[Reply]:
+    """Split a whole article into messages under `limit`, on paragraph boundaries."""
+    head = f"《{article.title}》"
+    blocks: list[str] = []
+    for section in article.sections:
+        if section.heading:
+            blocks.append(f"【{section.heading}】")
+        for paragraph in section.paragraphs:
+            blocks.extend(_pieces(paragraph, limit - 200))
+    footer = citation(article)
+    parts: list[list[str]] = [[]]
+    for block in [*blocks, footer]:
+        current = parts[-1]
+        if current and len(html.escape("\n\n".join([*current, block]))) > limit - 200:
+            parts.append([])
+        parts[-1].append(block)
+    total = len(parts)
+    replies = []
+    for i, body in enumerate(parts, start=1):
+        title = head + (f"（{i}/{total}）" if total > 1 else "")
+        replies.append(Reply(pieces=[(title, True), ("\n\n" + "\n\n".join(body), False)]))
+    return replies
+
+
+def _pieces(paragraph: str, limit: int) -> list[str]:
+    """Cut an over-long paragraph at sentence ends, never mid-sentence unless it must."""
+    if len(html.escape(paragraph)) <= limit:
+        return [paragraph]
+    pieces, current = [], ""
+    for sentence in split_sentences(paragraph):
+        while len(sentence) > limit:
+            pieces.append(sentence[:limit])
+            sentence = sentence[limit:]
+        if len(html.escape(current + sentence)) > limit:
+            pieces.append(current)
+            current = ""
+        current += sentence
+    if current:
+        pieces.append(current)
+    return pieces

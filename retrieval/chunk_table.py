@@ -1,0 +1,86 @@
+"""Chunks stored as columns of numbers; a `Chunk` is made only when a hit needs one.
+
+Validating 100,000 chunk objects at start-up takes seconds; these arrays load
+in milliseconds, and a chunk's text is a slice of its article's body.
+"""
+
+import json
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import overload
+
+import numpy as np
+from numpy.typing import NDArray
+
+from corpus.models import Article, Chunk
+
+
+class ChunkTable(Sequence[Chunk]):
+    """A read-only sequence of chunks backed by arrays."""
+
+    def __init__(self, articles: list[Article], article: NDArray[np.int32],
+                 ordinal: NDArray[np.int32], start: NDArray[np.int32], end: NDArray[np.int32],
+                 section: NDArray[np.int32], sections: list[str]) -> None:
+        self.articles, self.sections = articles, sections
+        self.article, self.ordinal, self.start, self.end, self.section = (
+            article, ordinal, start, end, section)
+        self._body = lru_cache(maxsize=4096)(lambda i: self.articles[i].body)
+
+    @classmethod
+    def from_chunks(cls, articles: list[Article], chunks: list[Chunk]) -> "ChunkTable":
+        """Lay out chunks of `articles` as columns."""
+        position = {a.id: i for i, a in enumerate(articles)}
+        sections: dict[str, int] = {}
+        section = [-1 if c.section is None else sections.setdefault(c.section, len(sections))
+                   for c in chunks]
+        return cls(articles,
+                   np.asarray([position[c.article_id] for c in chunks], dtype=np.int32),
+                   np.asarray([c.ordinal for c in chunks], dtype=np.int32),
+                   np.asarray([c.start for c in chunks], dtype=np.int32),
+                   np.asarray([c.end for c in chunks], dtype=np.int32),
+                   np.asarray(section, dtype=np.int32), list(sections))
+
+    def save(self, folder: Path) -> None:
+        """Write the columns (`chunks.npz`) and the section headings (`sections.json`)."""
+        np.savez(folder / "chunks.npz", article=self.article, ordinal=self.ordinal,
+                 start=self.start, end=self.end, section=self.section)
+        (folder / "sections.json").write_text(json.dumps(self.sections, ensure_ascii=False),
+                                              encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path, articles: list[Article]) -> "ChunkTable":
+        """Read the columns back; raise ValueError if they do not fit the articles."""
+        with (folder / "chunks.npz").open("rb") as raw, np.load(raw, allow_pickle=False) as z:
+            columns = {name: z[name] for name in ("article", "ordinal", "start", "end",
+                                                  "section")}
+        sections = json.loads((folder / "sections.json").read_text(encoding="utf-8"))
+        table = cls(articles, sections=sections, **columns)
+        sizes = {len(column) for column in columns.values()}
+        if len(sizes) != 1 or (len(table) and (
+                int(table.article.max()) >= len(articles)
+                or int(table.section.max()) >= len(sections))):
+            raise ValueError("chunk columns do not fit the articles")
+        return table
+
+    def __len__(self) -> int:
+        return len(self.article)
+
+    @overload
+    def __getitem__(self, i: int) -> Chunk: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        a = int(self.article[i])
+        article = self.articles[a]
+        start, end, section = int(self.start[i]), int(self.end[i]), int(self.section[i])
+        return Chunk.model_construct(
+            id=f"{article.id}#{int(self.ordinal[i])}", article_id=article.id,
+            title=article.title, section=None if section < 0 else self.sections[section],
+            ordinal=int(self.ordinal[i]), text=self._body(a)[start:end], start=start, end=end)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return (self[i] for i in range(len(self)))
