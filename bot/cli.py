@@ -24,7 +24,33 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     corpus_cli.add_commands(commands)
     retrieval_cli.add_commands(commands)
+    add_bot_commands(commands)
     return parser
+
+
+def add_bot_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Register the bot's own subcommands."""
+    run = commands.add_parser("run", help="serve Telegram (long polling, or --webhook)")
+    run.add_argument("--webhook", metavar="URL", help="public https URL Telegram posts to")
+    run.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8443",
+                     help="where the webhook server listens (default 127.0.0.1:8443)")
+    run.set_defaults(handler=run_command)
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal (no token needed)")
+    chat.set_defaults(handler=chat_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Serve Telegram."""
+    from bot.run import run_bot
+
+    return run_bot(args.settings, args.webhook, args.listen if args.webhook else None)
+
+
+def chat_command(args: argparse.Namespace) -> int:
+    """Chat in the terminal."""
+    from bot.chat import run_chat
+
+    return run_chat(args.settings)
 
 
 def configure_logging(verbose: bool, log_format: str = "text") -> None:

@@ -56,7 +56,8 @@ class Records:
     """A thread-safe handle on the records database (WAL: a crash never corrupts it)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -108,7 +109,7 @@ class Records:
     def stats(self, days: int = 7, now: float | None = None, top: int = 10) -> Stats:
         """Compute the figures of the last `days` days (local time)."""
         now = time.time() if now is None else now
-        today = time.mktime(time.localtime(now)[:3] + (0, 0, 0, 0, 0, -1))
+        today = time.mktime((*time.localtime(now)[:3], 0, 0, 0, 0, 0, -1))
         since = today - (days - 1) * 86400
         result = Stats(days=days)
         with self._lock:
@@ -121,11 +122,11 @@ class Records:
             result.thumbs_up, result.thumbs_down = db.execute(
                 "SELECT coalesce(sum(value = 1), 0), coalesce(sum(value = -1), 0) FROM feedback"
                 " WHERE at >= ?", (since,)).fetchone()
-            result.unanswered_top = [tuple(r) for r in db.execute(  # type: ignore[misc]
+            result.unanswered_top = [(str(r[0]), int(r[1])) for r in db.execute(
                 "SELECT question, count(*) AS n FROM questions WHERE asked_at >= ? AND"
                 " answered = 0 GROUP BY question ORDER BY n DESC, max(asked_at) DESC LIMIT ?",
                 (since, top))]
-            result.per_day = [tuple(r) for r in db.execute(  # type: ignore[misc]
+            result.per_day = [(str(r[0]), int(r[1]), int(r[2])) for r in db.execute(
                 "SELECT date(asked_at, 'unixepoch', 'localtime') AS day, count(*),"
                 " coalesce(sum(answered), 0) FROM questions WHERE asked_at >= ?"
                 " GROUP BY day ORDER BY day", (since,))]

@@ -1,7 +1,11 @@
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.fake_telegram import FakeTelegram
+from tests.helpers.harness import Harness, bot_settings, running_bot
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_PAGE = ROOT.parent / "shared" / "seeds" / "000_e3e9c234e3938044.txt"
@@ -25,3 +29,21 @@ def corpus_dir(tmp_path: Path) -> Path:
     target = tmp_path / "corpus"
     shutil.copytree(BUNDLED_CORPUS, target)
     return target
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    """A fake Bot API server on 127.0.0.1."""
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def bot(telegram: FakeTelegram, corpus_dir: Path, tmp_path: Path,
+              ) -> AsyncIterator[Harness]:
+    """The real Application, polling the fake server, on a copy of the sample corpus."""
+    settings = bot_settings(telegram, corpus_dir, tmp_path / "data")
+    async with running_bot(telegram, settings) as harness:
+        yield harness

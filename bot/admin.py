@@ -1,0 +1,84 @@
+"""What admins get: reload reports, statistics, article uploads (independent of Telegram)."""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.live_index import ReloadOutcome
+from bot.records import Stats
+from bot.replies import Reply
+from corpus.load import ARTICLE_SUFFIXES, MAX_FILE_BYTES, parse_article_text
+from corpus.models import ArticleFormatError
+
+_SAFE_NAME = re.compile(r"^[^/\\\x00]+$")
+
+
+def reload_reply(outcome: ReloadOutcome) -> Reply:
+    """Tell the admin what a reload did, or why the old index stayed live."""
+    if outcome.report is None:
+        return Reply.text(f"❌ 重新加载失败，继续使用原来的索引。\n原因：{outcome.error}")
+    report = outcome.report
+    lines = [f"✅ 重新加载完成：{report.articles} 篇文章，{report.chunks} 个段落，"
+             f"用时 {report.seconds:.1f} 秒。"]
+    for label, ids in (("新增", report.added), ("修改", report.changed), ("删除", report.removed)):
+        if ids:
+            lines.append(f"{label}（{len(ids)}）：{'、'.join(ids)}")
+    if not (report.added or report.changed or report.removed):
+        lines.append("文章没有变化。")
+    if report.problems:
+        lines.append(f"⚠️ {len(report.problems)} 个问题：")
+        lines += [f"• {problem}" for problem in report.problems]
+    return Reply.text("\n".join(lines))
+
+
+def stats_reply(stats: Stats) -> Reply:
+    """Render the figures staff report on."""
+    lines = [f"📊 最近 {stats.days} 天",
+             f"今天提问：{stats.questions_today}",
+             f"{stats.days} 天内提问：{stats.questions}，已回答 {stats.answered_share:.0%}",
+             f"反馈：👍 {stats.thumbs_up}　👎 {stats.thumbs_down}"]
+    if stats.unanswered_top:
+        lines.append("未能回答最多的问题（可据此补充文章）：")
+        lines += [f"{i}. {q}（{n} 次）" for i, (q, n) in enumerate(stats.unanswered_top, 1)]
+    else:
+        lines.append("没有未能回答的问题。")
+    return Reply.text("\n".join(lines))
+
+
+@dataclass
+class Upload:
+    """An article file an admin sent, checked and ready to save."""
+
+    name: str
+    data: bytes
+    title: str
+
+
+def check_upload(name: str, data: bytes) -> Upload:
+    """Validate an uploaded article; raise ArticleFormatError naming the line and the fix."""
+    if not _SAFE_NAME.match(name) or name.startswith("."):
+        raise ArticleFormatError(f"'{name}' is not a usable file name; rename it, e.g. 文章.md")
+    if not name.lower().endswith(ARTICLE_SUFFIXES):
+        raise ArticleFormatError(f"{name}: not an article file; send a .md or .txt file")
+    if len(data) > MAX_FILE_BYTES:
+        raise ArticleFormatError(f"{name}: file is {len(data)} bytes, over the "
+                                 f"{MAX_FILE_BYTES} byte limit; split it into one file per article")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ArticleFormatError(f"{name}:{line}: not UTF-8 text; save the file as UTF-8") from None
+    article, _ = parse_article_text(text, Path(name).stem, name)
+    return Upload(name=name, data=data, title=article.title)
+
+
+def save_upload(upload: Upload, corpus_dir: Path, overwrite: bool) -> Path | None:
+    """Write the article into the corpus; return None if it exists and overwrite is False."""
+    target = corpus_dir / upload.name
+    if target.exists() and not overwrite:
+        return None
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{upload.name}.part")
+    partial.write_bytes(upload.data)
+    partial.replace(target)
+    return target

@@ -1,0 +1,74 @@
+"""Wire the Telegram application: settings, index, records, handlers."""
+
+import logging
+import os
+
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import handlers
+from bot.conversation import Conversation
+from bot.live_index import LiveIndex
+from bot.records import Records
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def open_conversation(settings: Settings, records: Records | None = None) -> Conversation:
+    """Load the index and open the records: what both the bot and `linli chat` need."""
+    live = LiveIndex(settings.linli_corpus_dir, settings.linli_data_dir)
+    report = live.load()
+    for problem in report.problems:
+        logger.warning("corpus: %s", problem)
+    logger.info("index ready: %d articles, %d chunks (%s)", report.articles, report.chunks,
+                "rebuilt" if report.rebuilt else "loaded")
+    return Conversation(live, records or Records(settings.database_path))
+
+
+def build_application(settings: Settings, conversation: Conversation) -> Application:
+    """Build the bot: long polling or webhook is the caller's choice."""
+    # Opt in to PTB 22's timedelta durations (RetryAfter.retry_after) instead of a warning.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    # Retry after Telegram's flood limits (RetryAfter) instead of failing the reply;
+    # concurrent updates, so that a /reload never holds up residents' questions.
+    builder = (ApplicationBuilder().token(settings.token())
+               .rate_limiter(AIORateLimiter(max_retries=3)).concurrent_updates(True))
+    if settings.telegram_base_url:
+        builder = builder.base_url(settings.telegram_base_url)
+    if settings.telegram_base_file_url:
+        builder = builder.base_file_url(settings.telegram_base_file_url)
+
+    async def close_records(_: Application) -> None:
+        conversation.records.close()
+
+    application = builder.post_shutdown(close_records).build()
+    application.bot_data.update(conversation=conversation, settings=settings,
+                                pending_uploads={})
+    private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
+    application.add_handlers([
+        CommandHandler("start", handlers.start),
+        CommandHandler("help", handlers.help_command),
+        CommandHandler("about", handlers.about_command),
+        CommandHandler("ask", handlers.ask_command),
+        CommandHandler("reload", handlers.reload_command),
+        CommandHandler("stats", handlers.stats_command),
+        CallbackQueryHandler(handlers.button),
+        MessageHandler(filters.Document.ALL, handlers.document),
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.private_text),
+        MessageHandler(groups & filters.TEXT & ~filters.COMMAND, handlers.group_text),
+        MessageHandler(private & ~filters.TEXT & ~filters.COMMAND, handlers.not_text),
+    ])
+    application.add_error_handler(handlers.error_handler)
+    return application
+
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]

@@ -1,0 +1,73 @@
+"""`linli chat`: the bot's conversation in a terminal, without Telegram or a token."""
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bot import admin, replies
+from bot.app import open_conversation
+from bot.conversation import Conversation
+from bot.records import Records
+from bot.replies import Button, Reply
+from bot.settings import Settings
+
+CHAT_USER = 0
+INTRO = ("邻里 linli chat：输入问题后回车；输入按钮前的数字选择按钮；"
+         "/start /help /about /reload；Ctrl-D 退出。")
+
+
+class TerminalChat:
+    """Render replies as plain text; buttons become numbered choices."""
+
+    def __init__(self, conversation: Conversation, out: TextIO, color: bool) -> None:
+        self.conversation, self.out, self.color = conversation, out, color
+        self.buttons: list[Button] = []
+
+    def show(self, reply: Reply) -> None:
+        """Print a reply and remember its buttons for the next numbered choice."""
+        if reply.notice:
+            print(f"（{reply.notice}）", file=self.out)
+        if reply.pieces:
+            bold = ("\033[1m", "\033[0m") if self.color else ("**", "**")
+            print(reply.plain(*bold), file=self.out)
+        if reply.buttons:
+            self.buttons = [b for row in reply.buttons for b in row]
+            print("  ".join(f"[{i}] {b.label}" for i, b in enumerate(self.buttons, 1)),
+                  file=self.out)
+        print(file=self.out, flush=True)
+
+    def handle(self, line: str) -> None:
+        """Answer one line typed by the user."""
+        line = line.strip()
+        if line.isdigit() and 1 <= int(line) <= len(self.buttons):
+            for reply in self.conversation.press(CHAT_USER, self.buttons[int(line) - 1].data):
+                self.show(reply)
+        elif line == "/start":
+            self.show(self.conversation.welcome())
+        elif line == "/help":
+            self.show(Reply.text(replies.HELP))
+        elif line == "/about":
+            self.show(self.conversation.about())
+        elif line == "/reload":
+            self.show(admin.reload_reply(self.conversation.live.reload_now()))
+        else:
+            self.show(self.conversation.ask(CHAT_USER, "private", line).reply)
+
+
+def run_chat(settings: Settings, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    """Talk to the bot in the terminal; questions are not recorded."""
+    conversation = open_conversation(settings, Records(Path(":memory:")))
+    chat = TerminalChat(conversation, out, color=out.isatty())
+    interactive = stdin.isatty()
+    print(INTRO, file=out)
+    chat.show(conversation.welcome())
+    while True:
+        if interactive:
+            print("> ", end="", file=out, flush=True)
+        line = stdin.readline()
+        if not line:
+            return 0
+        if line.strip():
+            if not interactive:
+                print(f"> {line.strip()}", file=out)
+            chat.handle(line)

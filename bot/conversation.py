@@ -1,0 +1,181 @@
+"""What the bot does with a question or a button press, independent of Telegram.
+
+Handlers (Telegram) and `linli chat` (the terminal) both call this and render
+the `Reply` it returns; buttons carry compact callback data that still works
+after a restart or a reload, because it names a recorded question or an article.
+"""
+
+import hashlib
+import logging
+import re
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+from bot import replies
+from bot.live_index import LiveIndex
+from bot.records import Records
+from bot.replies import Button, Reply
+from corpus.models import format_date
+from retrieval.search import MAX_QUESTION_CHARS, Hit, Searcher
+
+logger = logging.getLogger(__name__)
+
+MAX_SOURCES = 5
+RATE_LIMIT = 10  # questions
+RATE_WINDOW = 60.0  # seconds
+EXAMPLE_COUNT = 3
+_MEANINGFUL = re.compile(r"[\w]", re.UNICODE)
+# Words worth asking about "在哪里" (places) or "哪里有" (services).
+_PLACE_ENDINGS = ("区", "园", "站", "中心", "驿站", "角", "馆", "室", "广场", "堂")
+
+
+def article_key(article_id: str) -> str:
+    """A short, stable key for an article id (ids can be long Chinese paths)."""
+    return hashlib.sha1(article_id.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass
+class Asked:
+    """A question that was answered or not, for the caller to log."""
+
+    reply: Reply
+    answered: bool
+    latency_ms: float
+    question_id: int | None
+
+
+class Conversation:
+    """Answers questions and button presses from the live index, recording each."""
+
+    def __init__(self, live: LiveIndex, records: Records) -> None:
+        self.live, self.records = live, records
+        self._asked: dict[int, deque[float]] = defaultdict(deque)
+        self._examples: tuple[Searcher | None, list[str]] = (None, [])
+
+    def too_fast(self, user_id: int, now: float | None = None) -> bool:
+        """Tell whether a user asked more than RATE_LIMIT questions in the last minute."""
+        now = time.monotonic() if now is None else now
+        asked = self._asked[user_id]
+        while asked and now - asked[0] > RATE_WINDOW:
+            asked.popleft()
+        if len(asked) >= RATE_LIMIT:
+            return True
+        asked.append(now)
+        return False
+
+    def ask(self, user_id: int, chat_type: str, text: str) -> Asked:
+        """Answer one question: the best passage with its citation, or an honest no."""
+        started = time.perf_counter()
+        question = text.strip()
+        if not _MEANINGFUL.search(question):
+            return Asked(Reply.text(replies.EMPTY, self.example_buttons()), False, 0.0, None)
+        if self.too_fast(user_id):
+            return Asked(Reply.text(replies.SLOW_DOWN), False, 0.0, None)
+        cut = len(question) > MAX_QUESTION_CHARS
+        question = question[:MAX_QUESTION_CHARS]
+        hits = self.live.current().search(question, k=MAX_SOURCES)
+        latency = (time.perf_counter() - started) * 1000
+        first = hits[0] if hits else None
+        qid = self.records.record_question(
+            user_id, chat_type, question, bool(hits), first.article_id if first else None,
+            first.chunk_id if first else None, latency)
+        if not hits:
+            reply = Reply.text(replies.NO_ANSWER.format(question=question),
+                               self.example_buttons())
+        else:
+            reply = self._answer(qid, hits, 0)
+        if cut:
+            reply.pieces.insert(0, (replies.CUT_NOTE.format(limit=MAX_QUESTION_CHARS) + "\n",
+                                    False))
+        return Asked(reply, bool(hits), latency, qid)
+
+    def _answer(self, qid: int, hits: list[Hit], position: int) -> Reply:
+        hit = hits[position]
+        row = []
+        if position + 1 < len(hits):
+            row.append(Button("下一条 ▶", f"n:{qid}:{position + 1}"))
+        row.append(Button("📖 阅读全文", f"f:{article_key(hit.article_id)}"))
+        feedback = [Button("👍 有用", f"v:{qid}:1"), Button("👎 没用", f"v:{qid}:-1")]
+        return replies.answer(hit, position + 1, len(hits), [row, feedback])
+
+    def press(self, user_id: int, data: str) -> list[Reply]:
+        """Handle a button press; return the replies (the first may edit the message)."""
+        kind, _, rest = data.partition(":")
+        if kind == "n":
+            return [self._next(rest)]
+        if kind == "f":
+            return self._full_article(rest)
+        if kind == "v":
+            qid, _, value = rest.partition(":")
+            self.records.record_feedback(int(qid), user_id, 1 if value == "1" else -1)
+            return [Reply(notice=replies.THANKS, edit=True,
+                          buttons=[[Button(replies.THANKS, "x")]])]
+        if kind == "a":
+            return [self.ask(user_id, "private", rest).reply]
+        return [Reply(notice="")]
+
+    def _next(self, rest: str) -> Reply:
+        qid_text, _, position_text = rest.partition(":")
+        question = self.records.question(int(qid_text))
+        if question is None:
+            return Reply(notice=replies.QUESTION_GONE)
+        hits = self.live.current().search(question, k=MAX_SOURCES)
+        position = int(position_text)
+        if position >= len(hits):
+            return Reply(notice=replies.NO_MORE)
+        reply = self._answer(int(qid_text), hits, position)
+        reply.edit = True
+        return reply
+
+    def _full_article(self, key: str) -> list[Reply]:
+        searcher = self.live.current()
+        article = next((a for a in searcher.index.articles if article_key(a.id) == key), None)
+        if article is None:
+            return [Reply(notice=replies.ARTICLE_GONE, pieces=[(replies.ARTICLE_GONE, False)])]
+        return replies.article_parts(article)
+
+    def example_questions(self) -> list[str]:
+        """Questions the corpus answers, built from its service words and checked by search."""
+        searcher = self.live.current()
+        if self._examples[0] is searcher:
+            return self._examples[1]
+        from retrieval.lexicon import user_words
+
+        corpus_text = "\n".join(searcher.index.searchable)
+        # Places first, then the most specific (longest) words: they make concrete questions.
+        found = sorted((w for w in user_words() if w in corpus_text),
+                       key=lambda w: (not w.endswith(_PLACE_ENDINGS), -len(w), w))
+        examples = []
+        for word in found:
+            question = f"{word}在哪里？" if word.endswith(_PLACE_ENDINGS) else f"哪里有{word}？"
+            if searcher.search(question, k=1):
+                examples.append(question)
+            if len(examples) == EXAMPLE_COUNT:
+                break
+        self._examples = (searcher, examples)
+        return examples
+
+    def example_buttons(self) -> list[list[Button]]:
+        """One button per example question (its text is the callback data)."""
+        return [[Button(q, f"a:{q}")] for q in self.example_questions()
+                if len(f"a:{q}".encode()) <= replies.MAX_CALLBACK_BYTES]
+
+    def welcome(self) -> Reply:
+        """The /start message: what the bot does, with example questions as buttons."""
+        return Reply.text(replies.WELCOME, self.example_buttons())
+
+    def about(self) -> Reply:
+        """The /about message: how many articles, the newest date, where answers come from."""
+        articles = self.live.current().index.articles
+        dates = sorted((a.date for a in articles if a.date), reverse=True)
+        sources = sorted({a.source for a in articles if a.source})
+        lines = [f"已收录 {len(articles)} 篇本地新闻报道"]
+        if dates:
+            lines[0] += f"，最新一篇发表于 {format_date(dates[0])}"
+        lines[0] += "。"
+        if sources:
+            lines.append(f"来源：{'、'.join(sources)}。")
+        lines.append("每条回答都是报道原文的摘录，并注明文章标题、来源和日期；"
+                     "报道里没有的内容，我会如实说找不到，不做猜测。")
+        return Reply.text("\n".join(lines))

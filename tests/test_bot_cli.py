@@ -1,0 +1,45 @@
+import io
+
+import pytest
+
+from bot.cli import main
+
+
+def test_chat_answers_in_the_terminal_with_numbered_buttons(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("老年人活动区在哪里\n1\n明天天气怎么样\n"))
+    assert main(["chat"]) == 0
+    out = capsys.readouterr().out
+    assert "**吸引李大爷前来下棋的好地方,正是管城区橡树玫瑰社区首个建成的老年人活动区。**" in out
+    assert "[1] 📖 阅读全文  [2] 👍 有用  [3] 👎 没用" in out
+    assert "**《学党史润初心 办实事解民忧》**" in out  # the whole article, after choosing 1
+    assert "抱歉，现有的报道里没有找到能回答“明天天气怎么样”的内容" in out
+
+
+def test_run_without_a_token_names_the_variable_and_exits_2(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run"]) == 2
+    assert capsys.readouterr().err.startswith("error: TELEGRAM_BOT_TOKEN is not set")
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("TELEGRAM_BOT_TOKEN", "not-a-token", "error: TELEGRAM_BOT_TOKEN: is not a bot token"),
+    ("LINLI_ADMIN_IDS", "42,abc", "error: LINLI_ADMIN_IDS: 'abc' is not a Telegram user id"),
+])
+def test_malformed_settings_stop_start_up_with_one_line(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        name: str, value: str, message: str) -> None:
+    monkeypatch.setenv(name, value)
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1
+    assert "not-a-token" not in err  # the secret is never echoed
+
+
+def test_webhook_needs_https_and_a_host_port(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi")
+    assert main(["run", "--webhook", "http://example.org/linli"]) == 2
+    assert "must be an https:// URL" in capsys.readouterr().err
+    assert main(["run", "--webhook", "https://example.org/linli", "--listen", "8443"]) == 2
+    assert "--listen '8443' is not HOST:PORT" in capsys.readouterr().err
