@@ -1,5 +1,6 @@
 """Wire the Telegram application: settings, index, records, handlers."""
 
+import asyncio
 import logging
 import os
 
@@ -21,6 +22,10 @@ from bot.records import Records
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+# The running bot touches this file; `linli health` (Docker's HEALTHCHECK) reads its age.
+HEARTBEAT_FILE = "heartbeat"
+HEARTBEAT_SECONDS = 30
 
 
 def open_conversation(settings: Settings, records: Records | None = None) -> Conversation:
@@ -50,7 +55,23 @@ def build_application(settings: Settings, conversation: Conversation) -> Applica
     async def close_records(_: Application) -> None:
         conversation.records.close()
 
-    application = builder.post_shutdown(close_records).build()
+    heartbeat = settings.linli_data_dir / HEARTBEAT_FILE
+
+    async def start_heartbeat(application: Application) -> None:
+        async def beat() -> None:
+            while True:
+                await asyncio.to_thread(heartbeat.touch)
+                await asyncio.sleep(HEARTBEAT_SECONDS)
+
+        application.bot_data["heartbeat"] = asyncio.create_task(beat())
+
+    async def stop_heartbeat(application: Application) -> None:
+        task = application.bot_data.pop("heartbeat", None)
+        if task:
+            task.cancel()
+
+    application = (builder.post_init(start_heartbeat).post_stop(stop_heartbeat)
+                   .post_shutdown(close_records).build())
     application.bot_data.update(conversation=conversation, settings=settings,
                                 pending_uploads={})
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS

@@ -3,7 +3,9 @@
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.settings import SettingsError, load_settings
 from corpus import cli as corpus_cli
@@ -37,6 +39,44 @@ def add_bot_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     run.set_defaults(handler=run_command)
     chat = commands.add_parser("chat", help="talk to the bot in this terminal (no token needed)")
     chat.set_defaults(handler=chat_command)
+    doctor = commands.add_parser("doctor", help="check settings, token, corpus, data, index")
+    doctor.set_defaults(handler=doctor_command)
+    stats = commands.add_parser("stats", help="questions, share answered, feedback, top misses")
+    stats.add_argument("--days", type=int, default=7, help="how many days back (default 7)")
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    stats.add_argument("--chart", type=Path, metavar="FILE.png",
+                       help="also draw questions per day and share answered")
+    stats.set_defaults(handler=stats_command)
+    health = commands.add_parser("health", help="exit 0 if the running bot is alive (heartbeat)")
+    health.set_defaults(handler=health_command)
+
+
+def doctor_command(args: argparse.Namespace) -> int:
+    """Check the deployment."""
+    from bot.doctor import run_doctor
+
+    return run_doctor(args.settings)
+
+
+def stats_command(args: argparse.Namespace) -> int:
+    """Print the statistics."""
+    from bot.report import stats_command as report
+
+    return report(args.settings, args.days, args.json, args.chart)
+
+
+def health_command(args: argparse.Namespace) -> int:
+    """Tell whether the bot's heartbeat is recent."""
+    from bot.app import HEARTBEAT_FILE, HEARTBEAT_SECONDS
+
+    beat = args.settings.linli_data_dir / HEARTBEAT_FILE
+    age = time.time() - beat.stat().st_mtime if beat.exists() else None
+    if age is None or age > 3 * HEARTBEAT_SECONDS:
+        print(f"unhealthy: no heartbeat in {beat} for {age or 0:.0f} s" if age else
+              f"unhealthy: {beat} does not exist (is `linli run` running?)", file=sys.stderr)
+        return 1
+    print(f"healthy: heartbeat {age:.0f} s ago")
+    return 0
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -17,12 +17,14 @@ import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import jieba
 import numpy as np
 
 from corpus.chunk import chunk_corpus
 from corpus.models import Article, CorpusError, Section
+from retrieval.bm25 import BM25Params
 from retrieval.index import Index, build_index
 from retrieval.search import Searcher
 
@@ -56,11 +58,12 @@ def _figures(ranks: list[int | None]) -> dict[str, float]:
             "mrr@10": sum(1 / r for r in ranks if r) / n}
 
 
-def quality(articles: list[Article], queries: list[dict[str, str]]) -> dict[str, object]:
+def quality(articles: list[Article], queries: list[dict[str, str]],
+            params: BM25Params | None = None) -> dict[str, object]:
     """Rank each question's gold context: linli vs plain rank-bm25 over jieba.lcut."""
     import rank_bm25
 
-    searcher = Searcher(build_index(articles))
+    searcher = Searcher(build_index(articles, params=params))
     ours = [_ranking([h.article_id for h in searcher.search(q["question"], k=10,
                                                              min_coverage=0.0)], q["gold_id"])
             for q in queries]
@@ -107,11 +110,11 @@ def _time_queries(run: Callable[[str], object], questions: list[str]) -> dict[st
 
 
 def speed(articles: list[Article], size: int, questions: list[str],
-          with_bm25s: bool) -> dict[str, object]:
+          with_bm25s: bool, params: BM25Params | None = None) -> dict[str, object]:
     """Measure build, load, memory and latency at one corpus size."""
     copies = replicate(articles, size)
     started = time.perf_counter()
-    index = build_index(copies)
+    index = build_index(copies, params=params)
     build_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as folder:
         index.save(Path(folder))
@@ -163,18 +166,19 @@ def _chunk_keys(index: Index) -> list[str]:
 
 
 def run_bench(data: Path, sizes: list[int], n_queries: int, *, with_bm25s: bool,
-              as_json: bool) -> int:
+              as_json: bool, params: BM25Params | None = None) -> int:
     """Run the whole benchmark and print its table (or JSON)."""
     articles, queries = read_cmrc(data)
     machine = (f"{platform.processor() or platform.machine()}, {_cpu_count()} cores, "
                f"Python {platform.python_version()}")
     print(f"machine: {machine}", file=sys.stderr)
-    result: dict[str, object] = {"machine": machine, "quality": quality(articles, queries)}
+    result: dict[str, Any] = {"machine": machine, "params": str(params),
+                                 "quality": quality(articles, queries, params)}
     questions = [q["question"] for q in queries][:n_queries]
     rows = []
     for size in sizes:
         logger.info("measuring %d chunks", size)
-        rows.append(speed(articles, size, questions, with_bm25s))
+        rows.append(speed(articles, size, questions, with_bm25s, params))
     result["speed"] = rows
     print(json.dumps(result, ensure_ascii=False, indent=1) if as_json else _table(result))
     return 0
@@ -186,19 +190,18 @@ def _cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _table(result: dict[str, object]) -> str:
-    q = result["quality"]
-    assert isinstance(q, dict)
-    lines = [f"CMRC 2018 quality ({q['questions']} questions, gold context in the ranking):",
+def _table(result: dict[str, Any]) -> str:
+    q, rows = result["quality"], result["speed"]
+    lines = [f"BM25: {result['params']}",
+             f"CMRC 2018 quality ({q['questions']} questions, gold context in the ranking):",
              "  system                     recall@1  recall@5  MRR@10"]
     for name in ("linli", "rank_bm25_jieba_lcut"):
         f = q[name]
         lines.append(f"  {name:26} {f['recall@1']:8.3f}  {f['recall@5']:8.3f}  {f['mrr@10']:6.3f}")
-    lines += ["", "speed (median and p95 per query, tokenising included):",
-              "  chunks   build_s  load_s  memory_MB  linli p50/p95 ms   bm25s p50/p95 ms  "
-              "bm25s build_s"]
-    rows = result["speed"]
-    assert isinstance(rows, list)
+    if rows:
+        lines += ["", "speed (median and p95 per query, tokenising included):",
+                  "  chunks   build_s  load_s  memory_MB  linli p50/p95 ms   bm25s p50/p95 ms  "
+                  "bm25s build_s"]
     for row in rows:
         ours = row["linli"]
         ref = row.get("bm25s", {})

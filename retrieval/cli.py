@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from retrieval.bm25 import BM25Params
 from retrieval.evaluate import evaluate, format_report, read_questions
 from retrieval.index import Index, RefreshReport, index_dir_for, refresh_index
 from retrieval.search import Hit, Searcher
@@ -34,6 +35,7 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     evaluation.add_argument("questions", type=Path, help="JSONL file of questions")
     _corpus_option(evaluation)
     evaluation.add_argument("--json", action="store_true", help="print JSON")
+    _bm25_options(evaluation)
     evaluation.set_defaults(handler=eval_command)
 
     bench = commands.add_parser("bench", help="speed, memory and quality on CMRC 2018 at scale")
@@ -42,8 +44,25 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     bench.add_argument("--sizes", default="1000,10000,100000", help="chunk counts to measure")
     bench.add_argument("--queries", type=int, default=1000, help="queries timed per size")
     bench.add_argument("--no-bm25s", action="store_true", help="skip the bm25s reference")
+    bench.add_argument("--quality-only", action="store_true",
+                       help="measure CMRC 2018 quality only, no speed")
     bench.add_argument("--json", action="store_true", help="print JSON")
+    _bm25_options(bench)
     bench.set_defaults(handler=bench_command)
+
+
+def _bm25_options(parser: argparse.ArgumentParser) -> None:
+    defaults = BM25Params()
+    parser.add_argument("--variant", choices=["okapi", "l", "plus"], default=defaults.variant,
+                        help=f"BM25 variant (default {defaults.variant})")
+    parser.add_argument("--k1", type=float, default=defaults.k1, help="BM25 k1")
+    parser.add_argument("--b", type=float, default=defaults.b, help="BM25 b")
+
+
+def bm25_params(args: argparse.Namespace) -> BM25Params:
+    """The BM25 parameters chosen on the command line."""
+    delta = 0.5 if args.variant == "l" else 1.0  # rank-bm25's defaults for BM25L / BM25Plus
+    return BM25Params(variant=args.variant, k1=args.k1, b=args.b, delta=delta)
 
 
 def _corpus_option(parser: argparse.ArgumentParser) -> None:
@@ -67,11 +86,13 @@ def progress_printer() -> Callable[[int, int], None]:
     return show
 
 
-def open_index(args: argparse.Namespace, force: bool = False) -> tuple[Index, RefreshReport]:
+def open_index(args: argparse.Namespace, force: bool = False,
+               params: BM25Params | None = None) -> tuple[Index, RefreshReport]:
     """Load or refresh the index of the chosen corpus."""
     corpus = args.corpus or args.default_corpus
     index_dir = index_dir_for(args.settings.linli_data_dir, corpus)
-    index, report = refresh_index(corpus, index_dir, progress=progress_printer(), force=force)
+    index, report = refresh_index(corpus, index_dir, progress=progress_printer(), force=force,
+                                  params=params)
     for problem in report.problems:
         print(problem, file=sys.stderr)
     return index, report
@@ -145,7 +166,7 @@ def eval_command(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    index, _ = open_index(args)
+    index, _ = open_index(args, params=bm25_params(args))
     report = evaluate(Searcher(index), questions)
     if args.json:
         print(json.dumps({**report.figures(), "misses": report.misses}, ensure_ascii=False))
@@ -158,6 +179,6 @@ def bench_command(args: argparse.Namespace) -> int:
     """Run the CMRC 2018 benchmark (see retrieval/bench.py)."""
     from retrieval.bench import run_bench
 
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [] if args.quality_only else [int(s) for s in args.sizes.split(",")]
     return run_bench(args.data, sizes, args.queries, with_bm25s=not args.no_bm25s,
-                     as_json=args.json)
+                     as_json=args.json, params=bm25_params(args))

@@ -1,0 +1,129 @@
+"""`linli doctor`: check a deployment, one line per check, with the fix for each failure."""
+
+import asyncio
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from telegram import Bot
+from telegram.error import InvalidToken, NetworkError, TelegramError
+
+from bot.records import Records
+from bot.settings import Settings, SettingsError
+from corpus.load import load_corpus
+from corpus.models import CorpusError
+from retrieval.index import Index, IndexFileError, article_hash, index_dir_for
+
+
+@dataclass
+class Check:
+    """The outcome of one check."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    warning: bool = False
+
+    def line(self) -> str:
+        """Render as one line: status, name, what was found, what to do."""
+        status = "warn" if self.warning else ("ok" if self.ok else "FAIL")
+        text = f"{status:4} {self.name}: {self.detail}"
+        return f"{text} -> {self.fix}" if self.fix and (not self.ok or self.warning) else text
+
+
+def check_settings(settings: Settings) -> Check:
+    """Settings parsed (malformed ones never get here); admins configured."""
+    detail = (f"corpus {settings.linli_corpus_dir}, data {settings.linli_data_dir}, "
+              f"{len(settings.linli_admin_ids)} admin(s)")
+    if not settings.linli_admin_ids:
+        return Check("settings", True, detail, "set LINLI_ADMIN_IDS so that someone can /reload",
+                     warning=True)
+    return Check("settings", True, detail)
+
+
+async def _get_me(settings: Settings) -> str:
+    kwargs = {}
+    if settings.telegram_base_url:
+        kwargs["base_url"] = settings.telegram_base_url
+    async with Bot(settings.token(), **kwargs) as bot:  # type: ignore[arg-type]
+        return bot.username
+
+
+def check_token(settings: Settings) -> Check:
+    """The Bot API accepts the token (getMe)."""
+    try:
+        username = asyncio.run(_get_me(settings))
+    except SettingsError:
+        return Check("token", False, "TELEGRAM_BOT_TOKEN is not set",
+                     "put the token from @BotFather in the environment or in .env")
+    except InvalidToken:
+        return Check("token", False, "the Bot API rejected the token",
+                     "copy the token again from @BotFather into TELEGRAM_BOT_TOKEN")
+    except NetworkError as err:
+        return Check("token", False, f"the Bot API cannot be reached ({err})",
+                     "check the network, a proxy, or TELEGRAM_BASE_URL")
+    except TelegramError as err:
+        return Check("token", False, f"the Bot API answered: {err}",
+                     "check TELEGRAM_BOT_TOKEN and TELEGRAM_BASE_URL")
+    return Check("token", True, f"accepted by the Bot API as @{username}")
+
+
+def check_corpus(settings: Settings) -> Check:
+    """The corpus loads; its problems are listed."""
+    try:
+        loaded = load_corpus(settings.linli_corpus_dir)
+    except CorpusError as err:
+        return Check("corpus", False, str(err), "create the folder or fix LINLI_CORPUS_DIR")
+    problems = "".join(f"\n       {p}" for p in loaded.problems)
+    detail = f"{len(loaded.articles)} articles, {len(loaded.problems)} problems{problems}"
+    if not loaded.articles:
+        return Check("corpus", False, detail, "add .md or .txt articles to the corpus folder")
+    if loaded.errors:
+        return Check("corpus", False, detail, "fix the files named above, then /reload")
+    return Check("corpus", True, detail)
+
+
+def check_data_dir(settings: Settings) -> Check:
+    """The data folder is writable, and the records database opens."""
+    folder = settings.linli_data_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder):
+            pass
+        Records(settings.database_path).close()
+    except OSError as err:
+        return Check("data", False, f"{folder} is not writable ({err})",
+                     f"create {folder} and give the bot's user write access")
+    return Check("data", True, f"{folder} is writable; records in {settings.database_path.name}")
+
+
+def check_index(settings: Settings) -> Check:
+    """The saved index matches the corpus (else the bot rebuilds at start-up)."""
+    index_dir = index_dir_for(settings.linli_data_dir, settings.linli_corpus_dir)
+    try:
+        index = Index.load(index_dir)
+        loaded = load_corpus(settings.linli_corpus_dir)
+    except (IndexFileError, CorpusError) as err:
+        return Check("index", False, str(err),
+                     "run `linli index` (or start the bot: it builds one)")
+    current = {a.id: article_hash(a) for a in loaded.articles}
+    if index.article_hashes != current:
+        stale = sorted(set(current.items()) ^ set(index.article_hashes.items()))
+        names = ", ".join(sorted({ident for ident, _ in stale}))
+        return Check("index", False, f"the saved index differs from the corpus ({names})",
+                     "run `linli index`, or /reload in the bot")
+    return Check("index", True, f"{len(index.articles)} articles, {len(index.chunks)} chunks, "
+                 "matches the corpus")
+
+
+CHECKS: list[Callable[[Settings], Check]] = [check_settings, check_token, check_corpus,
+                                             check_data_dir, check_index]
+
+
+def run_doctor(settings: Settings) -> int:
+    """Run every check; exit 1 when any fails."""
+    results = [check(settings) for check in CHECKS]
+    for result in results:
+        print(result.line())
+    return 0 if all(r.ok for r in results) else 1
