@@ -47,6 +47,9 @@ def add_bot_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     stats.add_argument("--chart", type=Path, metavar="FILE.png",
                        help="also draw questions per day and share answered")
     stats.set_defaults(handler=stats_command)
+    backup = commands.add_parser("backup", help="copy the records database while the bot runs")
+    backup.add_argument("out", type=Path, help="the backup file to write, e.g. linli-2021-06.db")
+    backup.set_defaults(handler=backup_command)
     health = commands.add_parser("health", help="exit 0 if the running bot is alive (heartbeat)")
     health.set_defaults(handler=health_command)
 
@@ -63,6 +66,26 @@ def stats_command(args: argparse.Namespace) -> int:
     from bot.report import stats_command as report
 
     return report(args.settings, args.days, args.json, args.chart)
+
+
+def backup_command(args: argparse.Namespace) -> int:
+    """Back up the records database consistently (SQLite's online backup)."""
+    from bot.records import Records
+
+    source = args.settings.database_path
+    if not source.exists():
+        print(f"error: {source}: no records database yet; check LINLI_DATA_DIR", file=sys.stderr)
+        return 1
+    if args.out.exists():
+        print(f"error: {args.out}: already exists; choose a new file name", file=sys.stderr)
+        return 1
+    records = Records(source)
+    try:
+        records.backup(args.out)
+    finally:
+        records.close()
+    print(f"backed up {source} to {args.out}")
+    return 0
 
 
 def health_command(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.app import ALLOWED_UPDATES, build_application, open_conversation
@@ -18,22 +19,27 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def webhook_options(settings: Settings, webhook: str, listen: str) -> dict[str, Any]:
+    """The arguments of PTB's run_webhook / start_webhook for a public URL and HOST:PORT."""
+    if urlsplit(webhook).scheme != "https":
+        raise SettingsError(f"--webhook '{webhook}' must be an https:// URL (Telegram's rule)")
+    host, port = parse_listen(listen)
+    secret = (settings.linli_webhook_secret.get_secret_value()
+              if settings.linli_webhook_secret else secrets.token_urlsafe(32))
+    # PTB answers 403 to any request whose X-Telegram-Bot-Api-Secret-Token is not `secret`.
+    return {"listen": host, "port": port, "url_path": urlsplit(webhook).path.strip("/"),
+            "webhook_url": webhook, "secret_token": secret, "allowed_updates": ALLOWED_UPDATES}
+
+
 def run_bot(settings: Settings, webhook: str | None = None, listen: str | None = None) -> int:
     """Start the bot; return when a stop signal arrives (PTB stops cleanly on it)."""
     settings.token()  # fail early, with the variable's name, if there is no token
-    address = parse_listen(listen or "127.0.0.1:8443") if webhook else None
-    if webhook and urlsplit(webhook).scheme != "https":
-        raise SettingsError(f"--webhook '{webhook}' must be an https:// URL (Telegram's rule)")
+    options = webhook_options(settings, webhook, listen or "127.0.0.1:8443") if webhook else None
     application = build_application(settings, open_conversation(settings))
-    if webhook and address:
-        secret = (settings.linli_webhook_secret.get_secret_value()
-                  if settings.linli_webhook_secret else secrets.token_urlsafe(32))
-        path = urlsplit(webhook).path.strip("/")
-        logger.info("serving the webhook on %s:%d/%s", address[0], address[1], path)
-        # PTB checks Telegram's X-Telegram-Bot-Api-Secret-Token header against secret_token.
-        application.run_webhook(listen=address[0], port=address[1], url_path=path,
-                                webhook_url=webhook, secret_token=secret,
-                                allowed_updates=ALLOWED_UPDATES)
+    if options:
+        logger.info("serving the webhook on %s:%d/%s", options["listen"], options["port"],
+                    options["url_path"])
+        application.run_webhook(**options)
     else:
         logger.info("long polling Telegram for updates")
         application.run_polling(allowed_updates=ALLOWED_UPDATES)

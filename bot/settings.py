@@ -26,17 +26,18 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = Field(
         default=None, description="the bot's token from @BotFather (secret; needed by `linli run`)")
     telegram_base_url: str | None = Field(
-        default=None, description="Bot API base URL, for a local Bot API server "
+        default=None, description="Bot API base URL ending in /bot, for a local Bot API server "
         "(default: Telegram's own)")
     telegram_base_file_url: str | None = Field(
-        default=None, description="Bot API file URL, for a local Bot API server")
+        default=None, description="Bot API file URL ending in /file/bot, for a local Bot API server")
     linli_admin_ids: Annotated[frozenset[int], NoDecode] = Field(
         default=frozenset(), description="Telegram user ids of the admins, comma-separated")
     linli_corpus_dir: Path = Field(
         default=BUNDLED_CORPUS, description="folder of article files (default: the bundled corpus)")
     linli_data_dir: Path = Field(
         default=Path(platformdirs.user_data_dir("linli")),
-        description="folder for the index, the records database and the logs")
+        description="folder for the index, the records database and the heartbeat "
+        "(default: a per-user data folder)")
     linli_webhook_secret: SecretStr | None = Field(
         default=None, description="secret token Telegram sends with each webhook call "
         "(webhook mode; generated if unset)")

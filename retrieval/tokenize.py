@@ -5,7 +5,6 @@ import logging
 import re
 from collections.abc import Iterable
 from functools import cache
-from pathlib import Path
 
 import jieba
 import jieba.posseg
@@ -32,12 +31,13 @@ def normalize_for_search(text: str) -> str:
 
 
 @cache
-def _base_dictionary(cache_dir: str | None) -> tuple[dict[str, int], int]:
-    """Load jieba's dictionary and the maintained user words once per process."""
+def _base_dictionary() -> tuple[dict[str, int], int]:
+    """Load jieba's dictionary and the maintained user words once per process.
+
+    jieba caches its parsed dictionary in the temporary folder (TMPDIR): the
+    Docker image ships it; systemd points TMPDIR at a cache directory.
+    """
     base = jieba.Tokenizer()
-    if cache_dir:
-        Path(cache_dir).mkdir(parents=True, exist_ok=True)
-        base.tmp_dir = cache_dir
     base.initialize()
     for word in lexicon.user_words():
         base.add_word(word)
@@ -54,8 +54,8 @@ def _word_tags() -> dict[str, str]:
 class Tokenizer:
     """A private jieba tokenizer with linli's dictionaries; never jieba's process-wide one."""
 
-    def __init__(self, local_names: Iterable[str] = (), cache_dir: Path | None = None) -> None:
-        freq, total = _base_dictionary(str(cache_dir) if cache_dir else None)
+    def __init__(self, local_names: Iterable[str] = ()) -> None:
+        freq, total = _base_dictionary()
         self._jieba = jieba.Tokenizer()
         # A copy of the loaded dictionary: each tokenizer adds its own corpus's names.
         self._jieba.FREQ, self._jieba.total = dict(freq), total
