@@ -29,7 +29,8 @@ class Settings(BaseSettings):
         default=None, description="Bot API base URL ending in /bot, for a local Bot API server "
         "(default: Telegram's own)")
     telegram_base_file_url: str | None = Field(
-        default=None, description="Bot API file URL ending in /file/bot, for a local Bot API server")
+        default=None,
+        description="Bot API file URL ending in /file/bot, for a local Bot API server")
     linli_admin_ids: Annotated[frozenset[int], NoDecode] = Field(
         default=frozenset(), description="Telegram user ids of the admins, comma-separated")
     linli_corpus_dir: Path = Field(

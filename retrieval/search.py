@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from corpus.chunk import split_sentences
+from corpus.chunk import sentence_spans
 from corpus.models import Article, Chunk
 from retrieval.bm25 import BM25
 from retrieval.index import Index
@@ -79,7 +79,11 @@ class Searcher:
         self.tokenizer = Tokenizer(index.local_names)
         self.bm25: BM25 = index.bm25()
         self.articles: dict[str, Article] = {a.id: a for a in index.articles}
-        self._synonyms = read_synonyms(synonyms_path)
+        self._synonyms: dict[str, tuple[str, ...]] = {}
+        for group in read_synonyms(synonyms_path):
+            for word in group:
+                others = tuple(m for m in group if m != word)
+                self._synonyms[word] = tuple(dict.fromkeys(self._synonyms.get(word, ()) + others))
         self._lock = threading.Lock()  # jieba's tokenizer is not thread-safe
         self._typos = HomophoneFixer(index.char_df, self._term_df)
 
@@ -157,12 +161,12 @@ class Searcher:
         return 0 if index is None else int(self.bm25.doc_freq[index])
 
     def _synonyms_of(self, word: str) -> tuple[str, ...]:
-        return tuple(m for group in self._synonyms if word in group for m in group if m != word)
+        return self._synonyms.get(word, ())
 
     def _parts(self, word: str) -> tuple[_Part, ...]:
         """Split a compound word into its largest sub-words (老年人活动区: 老年人, 活动区)."""
-        if self._synonyms_of(word):
-            return (_Part(word, self._synonyms_of(word)),)
+        if word in self._synonyms:
+            return (_Part(word, self._synonyms[word]),)
         subwords = {t for t in self.tokenizer.subwords(word) if self.tokenizer.keep(t)}
         largest = [t for t in subwords if not any(t != o and t in o for o in subwords)]
         if not largest:
@@ -215,9 +219,12 @@ def best_sentence(text: str, searchable: str, words: list[_Word]) -> str:
     `searchable` is the chunk's normalised form, text last; its sentences stand
     for the text's when they split alike, else each sentence is normalised.
     """
-    sentences = split_sentences(text)
-    normalised = split_sentences(searchable.rsplit("\n", 1)[-1])
-    if len(normalised) != len(sentences):
+    spans = sentence_spans(text)
+    sentences = [text[a:b] for a, b in spans]
+    tail = searchable.rsplit("\n", 1)[-1]
+    if len(tail) == len(text):  # normalising kept every offset: slice the same spans
+        normalised = [tail[a:b] for a, b in spans]
+    else:
         normalised = [normalize_for_search(s) for s in sentences]
     scored = [(sum(w.weight for w in words if w.found_in(n)), -i, s)
               for i, (s, n) in enumerate(zip(sentences, normalised, strict=True))]
