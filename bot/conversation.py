@@ -21,7 +21,7 @@ from retrieval.search import MAX_QUESTION_CHARS, Hit, Searcher
 
 logger = logging.getLogger(__name__)
 
-MAX_SOURCES = 5
+MAX_SOURCES = 3  # sources per question: 下一条 goes through them
 RATE_LIMIT = 10  # questions
 RATE_WINDOW = 60.0  # seconds
 EXAMPLE_COUNT = 3

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from corpus.models import CorpusError
 from retrieval.index import RefreshReport, index_dir_for, refresh_index
-from retrieval.search import Searcher
+from retrieval.search import Searcher, freeze_loaded_objects
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ class LiveIndex:
         """Load (or build) the index at start-up; raise CorpusError if there is nothing to load."""
         index, report = refresh_index(self.corpus_dir, self.index_dir)
         self.searcher, self.last_report = Searcher(index), report
+        freeze_loaded_objects()
         return report
 
     def current(self) -> Searcher:
@@ -55,6 +56,7 @@ class LiveIndex:
             previous = self.searcher.index if self.searcher else None
             index, report = refresh_index(self.corpus_dir, self.index_dir, keep_from=previous)
             self.searcher, self.last_report = Searcher(index), report
+            freeze_loaded_objects()
             logger.info("reloaded: %d articles, %d chunks, %.2f s", report.articles,
                         report.chunks, report.seconds)
             return ReloadOutcome(report)

@@ -1,5 +1,6 @@
 """Answer a question with the best passages, or honestly with none."""
 
+import gc
 import math
 import threading
 from collections import Counter
@@ -23,7 +24,8 @@ SYNONYM_WEIGHT = 0.5
 # A passage answers when it holds at least half of the question's information
 # (its meaningful words weighted by IDF; a word the corpus never uses weighs most).
 MIN_COVERAGE = 0.5
-CANDIDATES = 50
+# How many top-scoring passages per wanted hit are checked for coverage.
+CANDIDATES_PER_HIT = 10
 # A single character (讲, 找, 看) is rarely what a question is about: it counts half.
 SINGLE_CHAR_WEIGHT = 0.5
 
@@ -110,7 +112,7 @@ class Searcher:
                 query[token] = query.get(token, 0.0) + weight
         if not words:
             return []
-        docs, scores = self.bm25.top(query, CANDIDATES)
+        docs, scores = self.bm25.top(query, CANDIDATES_PER_HIT * k)
         return self._answering_hits(docs, scores, words, k, per_article, min_coverage)
 
     def _answering_hits(self, docs: np.ndarray, scores: np.ndarray, words: list[_Word],
@@ -123,13 +125,13 @@ class Searcher:
             if per_article and article in seen:
                 continue
             searchable = self.index.searchable[doc]
-            coverage = _coverage(words, searchable)
+            coverage, found = _coverage(words, searchable)
             if coverage < min_coverage:
                 continue
             seen.add(article)
             chunk = table[doc]
             hits.append(self._hit(chunk, len(hits) + 1, float(scores[position]), coverage,
-                                  best_sentence(chunk.text, searchable, words)))
+                                  best_sentence(chunk.text, searchable, found)))
             if len(hits) == k:
                 break
         return hits
@@ -203,18 +205,28 @@ class Searcher:
         return [a.title for a in ordered]
 
 
-def _coverage(words: list[_Word], text: str) -> float:
-    """The share of the question's information (IDF-weighted words) found in `text`."""
+def _coverage(words: list[_Word], text: str) -> tuple[float, list[_Word]]:
+    """Return the share of the question's information found in `text`, and the words found.
+
+    The information is the question's words weighted by IDF.
+    """
     total = sum(w.weight for w in words)
-    found = 0.0
-    for word in words:
-        if word.found_in(text):
-            found += word.weight
-    return found / total if total else 0.0
+    found = [word for word in words if word.found_in(text)]
+    return (sum(w.weight for w in found) / total if total else 0.0), found
+
+
+def freeze_loaded_objects() -> None:
+    """Move everything loaded so far out of the garbage collector's sight (gc.freeze).
+
+    A loaded index is hundreds of thousands of long-lived objects; without this,
+    each full collection walks them all in the middle of some question.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def best_sentence(text: str, searchable: str, words: list[_Word]) -> str:
-    """Return the sentence of `text` that covers most of the question's words.
+    """Return the sentence of `text` that covers most of the question's `words`.
 
     `searchable` is the chunk's normalised form, text last; its sentences stand
     for the text's when they split alike, else each sentence is normalised.
