@@ -82,13 +82,13 @@ class BM25:
         self.doc_freq = postings.doc_freq
         self.idf = self._idf(self.doc_freq.astype(np.float64))
         self._buffers = threading.local()
-        self._posting_weight, self._absent_weight = self._weights()
-        # What holding the term adds over not holding it (the part postings carry).
-        self._excess = self._posting_weight - self._absent_weight
-        starts = postings.indptr[:-1]
+        posting_weight, self._absent_weight = self._weights()
+        # What holding the term adds over not holding it (the part postings carry), per posting.
+        term_of_posting = np.repeat(np.arange(len(self.idf)), self.doc_freq)
+        self._gain = self.idf[term_of_posting] * (posting_weight - self._absent_weight)
         # The most any document gains from each term: bounds for skipping long postings.
-        self._max_excess = (np.maximum.reduceat(self._excess, starts) if len(self._excess)
-                            else np.zeros(0))
+        self._max_gain = (np.maximum.reduceat(self._gain, postings.indptr[:-1])
+                          if len(self._gain) else np.zeros(0))
 
     def _idf(self, df: NDArray[np.float64]) -> NDArray[np.float64]:
         n, p = self.corpus_size, self.params
@@ -125,7 +125,7 @@ class BM25:
             start, end = self.postings.indptr[term], self.postings.indptr[term + 1]
             ids = self.postings.doc_ids[start:end]
             # A document appears once in a term's postings, so += on the fancy index is exact.
-            sums[ids] += (weight * self.idf[term]) * self._excess[start:end]
+            sums[ids] += weight * self._gain[start:end]
             touched.append(ids)
         return sums, touched
 
@@ -151,9 +151,8 @@ class BM25:
         only add to the documents that still can make it (MaxScore), found by
         binary search in the long postings instead of walking them whole.
         """
-        terms = sorted(self.query_terms(query),
-                       key=lambda tw: -tw[1] * self.idf[tw[0]] * self._max_excess[tw[0]])
-        bounds = [w * self.idf[t] * self._max_excess[t] for t, w in terms]
+        terms = sorted(self.query_terms(query), key=lambda tw: -tw[1] * self._max_gain[tw[0]])
+        bounds = [w * self._max_gain[t] for t, w in terms]
         rest = [sum(bounds[i:]) for i in range(len(bounds))]
         sums = self._sums()
         found: list[NDArray[np.int32]] = []
@@ -177,18 +176,19 @@ class BM25:
         candidates: NDArray[np.int64] | None = None
         for i, (term, weight) in enumerate(terms):
             start, end = self.postings.indptr[term], self.postings.indptr[term + 1]
-            ids, gain = self.postings.doc_ids[start:end], weight * self.idf[term]
+            ids = self.postings.doc_ids[start:end]
             if candidates is None and found and end - start > long_postings:
                 candidates = self._still_possible(found, sums, n, rest[i])
             if candidates is None:
                 # A document appears once in a term's postings: += on the fancy index is exact.
-                sums[ids] += gain * self._excess[start:end]
+                gain = self._gain[start:end]
+                sums[ids] += gain if weight == 1.0 else weight * gain
                 found.append(ids)
                 continue
             where = np.searchsorted(ids, candidates)
             where[where == len(ids)] = 0
             hit = ids[where] == candidates
-            sums[candidates[hit]] += gain * self._excess[start + where[hit]]
+            sums[candidates[hit]] += weight * self._gain[start + where[hit]]
         if candidates is None:
             if not found:
                 return np.empty(0, dtype=np.int64)
