@@ -130,7 +130,8 @@ class Conversation:
 
     def _full_article(self, key: str) -> list[Reply]:
         searcher = self.live.current()
-        article = next((a for a in searcher.index.articles if article_key(a.id) == key), None)
+        ident = next((i for i in searcher.index.article_ids if article_key(i) == key), None)
+        article = searcher.article(ident) if ident else None
         if article is None:
             return [Reply(notice=replies.ARTICLE_GONE, pieces=[(replies.ARTICLE_GONE, False)])]
         return replies.article_parts(article)
@@ -142,9 +143,8 @@ class Conversation:
             return self._examples[1]
         from retrieval.lexicon import user_words
 
-        corpus_text = "\n".join(searcher.index.searchable)
         # Places first, then the most specific (longest) words: they make concrete questions.
-        found = sorted((w for w in user_words() if w in corpus_text),
+        found = sorted((w for w in user_words() if searcher.term_frequency(w)),
                        key=lambda w: (not w.endswith(_PLACE_ENDINGS), -len(w), w))
         examples = []
         for word in found:

@@ -72,7 +72,9 @@ class Postings:
 class BM25:
     """Scores equal to rank-bm25's `get_scores`, computed from postings."""
 
-    def __init__(self, postings: Postings, params: BM25Params) -> None:
+    def __init__(self, postings: Postings, params: BM25Params,
+                 arrays: Mapping[str, NDArray[np.float64]] | None = None) -> None:
+        """Score `postings`; `arrays` are those `arrays()` gave before, saved with the index."""
         if len(postings.doc_len) == 0:
             raise ValueError("cannot score an empty index: it has no documents")
         self.postings, self.params = postings, params
@@ -80,15 +82,23 @@ class BM25:
         self.corpus_size = len(postings.doc_len)
         self.avgdl = float(postings.doc_len.sum()) / self.corpus_size
         self.doc_freq = postings.doc_freq
-        self.idf = self._idf(self.doc_freq.astype(np.float64))
         self._buffers = threading.local()
-        posting_weight, self._absent_weight = self._weights()
+        self._absent_weight = params.delta if params.variant == "plus" else 0.0
+        if arrays is not None:
+            self.idf, self._gain, self._max_gain = (
+                arrays["idf"], arrays["gain"], arrays["max_gain"])
+            return
+        self.idf = self._idf(self.doc_freq.astype(np.float64))
         # What holding the term adds over not holding it (the part postings carry), per posting.
         term_of_posting = np.repeat(np.arange(len(self.idf)), self.doc_freq)
-        self._gain = self.idf[term_of_posting] * (posting_weight - self._absent_weight)
+        self._gain = self.idf[term_of_posting] * (self._posting_weight() - self._absent_weight)
         # The most any document gains from each term: bounds for skipping long postings.
         self._max_gain = (np.maximum.reduceat(self._gain, postings.indptr[:-1])
                           if len(self._gain) else np.zeros(0))
+
+    def arrays(self) -> dict[str, NDArray[np.float64]]:
+        """The computed arrays, to save with the index and pass back in."""
+        return {"idf": self.idf, "gain": self._gain, "max_gain": self._max_gain}
 
     def _idf(self, df: NDArray[np.float64]) -> NDArray[np.float64]:
         n, p = self.corpus_size, self.params
@@ -100,17 +110,22 @@ class BM25:
             return math.log(n + 1) - np.log(df + 0.5)
         return np.log((n + 1) / df)
 
-    def _weights(self) -> tuple[NDArray[np.float64], float]:
-        """Per-posting term-frequency part, and the part a document without the term gets."""
+    def _posting_weight(self) -> NDArray[np.float64]:
+        """Return each posting's term-frequency part.
+
+        A document without the term gets `_absent_weight`: delta for BM25Plus, else 0.
+        """
         p, post = self.params, self.postings
         tf = post.tfs.astype(np.float64)
         norm = 1 - p.b + p.b * post.doc_len[post.doc_ids].astype(np.float64) / self.avgdl
         if p.variant == "okapi":
-            return tf * (p.k1 + 1) / (tf + p.k1 * norm), 0.0
-        if p.variant == "l":
+            weight: NDArray[np.float64] = tf * (p.k1 + 1) / (tf + p.k1 * norm)
+        elif p.variant == "l":
             ctd = tf / norm
-            return tf * (p.k1 + 1) * (ctd + p.delta) / (p.k1 + ctd + p.delta), 0.0
-        return p.delta + tf * (p.k1 + 1) / (p.k1 * norm + tf), p.delta
+            weight = tf * (p.k1 + 1) * (ctd + p.delta) / (p.k1 + ctd + p.delta)
+        else:
+            weight = p.delta + tf * (p.k1 + 1) / (p.k1 * norm + tf)
+        return weight
 
     def query_terms(self, query: Mapping[str, float]) -> list[tuple[int, float]]:
         """Keep the query's terms that the index knows, with their weights."""

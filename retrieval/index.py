@@ -1,10 +1,11 @@
 """The saved index: chunks, their tokens and BM25 postings, rebuilt only where the corpus changed.
 
-On disk (a folder, format `FORMAT_VERSION`, never pickle): `manifest.json`,
-`articles.json`, `chunks.npz` with `sections.json`, `vocab.json`, `searchable.json`,
-`char_df.json`, `postings.npz` (the .npz files loaded with
-`allow_pickle=False`) and `tokens.jsonl`, the per-chunk token cache keyed by a
-hash of the chunk's text and of the dictionaries.
+On disk (a folder, format `FORMAT_VERSION`, never pickle): `manifest.json`
+(written last, with checksums of the files read on demand), `articles.jsonl` and
+`article_ids.json`, `chunks.npz` with `sections.json`, `searchable.bin` with
+`searchable.npz`, `vocab.json`, `char_df.json`, `postings.npz` and `scores.npz`
+(the .npz files loaded with `allow_pickle=False`), and `tokens.jsonl`, the
+per-chunk token cache keyed by a hash of the chunk's text and of the dictionaries.
 """
 
 import hashlib
@@ -16,25 +17,25 @@ import tempfile
 import time
 import zipfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from pydantic import TypeAdapter
+from numpy.typing import NDArray
 
 from corpus.chunk import chunk_corpus
 from corpus.load import load_corpus
 from corpus.models import Article, Chunk, CorpusError, Problem
 from retrieval.bm25 import BM25, BM25Params, Postings
-from retrieval.chunk_table import ChunkTable
+from retrieval.columns import ArticleTable, ChunkTable, TextColumn
 from retrieval.lexicon import harvest_names
 from retrieval.tokenize import Tokenizer, normalize_for_search
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4
-_ARTICLES = TypeAdapter(list[Article])
+FORMAT_VERSION = 5
 Progress = Callable[[int, int], None]
 
 
@@ -66,7 +67,7 @@ def _chunk_key(chunk: Chunk, fingerprint: str) -> str:
 class Index:
     """Everything search needs, in memory."""
 
-    articles: list[Article]
+    articles: Sequence[Article]
     chunks: ChunkTable
     postings: Postings
     params: BM25Params
@@ -75,12 +76,23 @@ class Index:
     names_by_content: dict[str, list[str]]
     fingerprint: str
     char_df: dict[str, int]
-    searchable: list[str]
+    searchable: Sequence[str]
     tokens: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    scores: dict[str, NDArray[np.float64]] | None = field(default=None, repr=False)
+    stored_ids: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def article_ids(self) -> list[str]:
+        """The articles' ids, in index order (read from disk: no article is parsed for them)."""
+        if self.stored_ids is None:
+            self.stored_ids = [a.id for a in self.articles]
+        return self.stored_ids
 
     def bm25(self) -> BM25:
-        """Return the scorer over this index's postings."""
-        return BM25(self.postings, self.params)
+        """Return the scorer over this index's postings (its arrays computed once, saved)."""
+        scorer = BM25(self.postings, self.params, self.scores)
+        self.scores = scorer.arrays()
+        return scorer
 
     def save(self, directory: Path) -> None:
         """Write the index to `directory` atomically: a crash leaves the old one whole."""
@@ -98,12 +110,18 @@ class Index:
             shutil.rmtree(staging, ignore_errors=True)
 
     def _write(self, folder: Path) -> None:
-        (folder / "articles.json").write_bytes(_ARTICLES.dump_json(self.articles))
+        articles = b"\n".join(a.model_dump_json().encode("utf-8") for a in self.articles)
+        (folder / "articles.jsonl").write_bytes(articles)
+        _write_json(folder / "article_ids.json", self.article_ids)
         self.chunks.save(folder)
-        (folder / "vocab.json").write_text(json.dumps(self.postings.terms, ensure_ascii=False),
-                                           encoding="utf-8")
-        (folder / "searchable.json").write_text(json.dumps(self.searchable, ensure_ascii=False),
-                                                encoding="utf-8")
+        _write_json(folder / "vocab.json", self.postings.terms)
+        searchable = (self.searchable if isinstance(self.searchable, TextColumn)
+                      else TextColumn.from_texts(self.searchable))
+        (folder / "searchable.bin").write_bytes(searchable.blob)
+        np.savez(folder / "searchable.npz", offsets=searchable.offsets)
+        scores = self.scores or self.bm25().arrays()
+        np.savez(folder / "scores.npz", idf=scores["idf"], gain=scores["gain"],
+                 max_gain=scores["max_gain"])
         (folder / "char_df.json").write_text(json.dumps(self.char_df, ensure_ascii=False),
                                              encoding="utf-8")
         p = self.postings
@@ -117,6 +135,8 @@ class Index:
             "fingerprint": self.fingerprint, "local_names": self.local_names,
             "article_hashes": self.article_hashes, "names_by_content": self.names_by_content,
             "chunks": len(self.chunks),
+            "checksums": {"articles.jsonl": _sha256(articles),
+                          "searchable.bin": _sha256(searchable.blob)},
         }
         # The manifest goes last: a folder without one was never finished.
         (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1),
@@ -133,14 +153,15 @@ class Index:
             if manifest.get("format") != FORMAT_VERSION:
                 raise IndexFileError(f"{directory}: index format {manifest.get('format')} is not "
                                      f"the current {FORMAT_VERSION}")
-            # Our own file handle: np.load leaks its own when the archive is corrupt.
-            with (directory / "postings.npz").open("rb") as raw, \
-                    np.load(raw, allow_pickle=False) as arrays:
-                postings = Postings(
-                    terms=json.loads((directory / "vocab.json").read_text(encoding="utf-8")),
-                    indptr=arrays["indptr"], doc_ids=arrays["doc_ids"], tfs=arrays["tfs"],
-                    doc_len=arrays["doc_len"])
-            articles = _ARTICLES.validate_json((directory / "articles.json").read_bytes())
+            arrays = _read_npz(directory / "postings.npz")
+            postings = Postings(
+                terms=_read_json(directory / "vocab.json"), indptr=arrays["indptr"],
+                doc_ids=arrays["doc_ids"], tfs=arrays["tfs"], doc_len=arrays["doc_len"])
+            checksums = manifest["checksums"]
+            lines = _read_checked(directory / "articles.jsonl", checksums).split(b"\n")
+            articles = ArticleTable(lines)
+            searchable = TextColumn(_read_checked(directory / "searchable.bin", checksums),
+                                    _read_npz(directory / "searchable.npz")["offsets"])
             index = cls(
                 articles=articles, chunks=ChunkTable.load(directory, articles),
                 postings=postings, params=BM25Params(**manifest["params"]),
@@ -148,8 +169,9 @@ class Index:
                 article_hashes=dict(manifest["article_hashes"]),
                 names_by_content=dict(manifest["names_by_content"]),
                 fingerprint=str(manifest["fingerprint"]),
-                char_df=json.loads((directory / "char_df.json").read_text(encoding="utf-8")),
-                searchable=json.loads((directory / "searchable.json").read_text(encoding="utf-8")))
+                char_df=_read_json(directory / "char_df.json"), searchable=searchable,
+                scores=_read_npz(directory / "scores.npz"),
+                stored_ids=[str(i) for i in _read_json(directory / "article_ids.json")])
         except IndexFileError:
             raise
         except (OSError, ValueError, KeyError, TypeError, EOFError,
@@ -162,6 +184,8 @@ class Index:
         p = self.postings
         consistent = (
             len(p.doc_len) == len(self.chunks) == len(self.searchable)
+            and len(self.articles) == len(self.article_ids)
+            and (self.scores is None or len(self.scores["gain"]) == len(p.doc_ids))
             and len(p.indptr) == len(p.terms) + 1
             and len(p.doc_ids) == len(p.tfs) == int(p.indptr[-1])
             and (len(p.doc_ids) == 0 or int(p.doc_ids.max()) < len(self.chunks))
@@ -227,6 +251,32 @@ def build_index(articles: list[Article], *, params: BM25Params | None = None,
                  tokens=tokens)
 
 
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_json(path: Path, value: object) -> None:
+    path.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _read_npz(path: Path) -> dict[str, NDArray[Any]]:
+    # Our own file handle: np.load leaks its own when the archive is corrupt.
+    with path.open("rb") as raw, np.load(raw, allow_pickle=False) as arrays:
+        return {name: arrays[name] for name in arrays.files}
+
+
+def _read_checked(path: Path, checksums: dict[str, str]) -> bytes:
+    """Read a file the index reads on demand; its checksum must match the manifest's."""
+    data = path.read_bytes()
+    if _sha256(data) != checksums[path.name]:
+        raise IndexFileError(f"{path}: saved index is corrupt (checksum differs)")
+    return data
+
+
 def _char_doc_freq(texts: list[str]) -> dict[str, int]:
     """Count the chunks each character appears in (the IDF of words the index has no term for)."""
     counts: Counter[str] = Counter()
@@ -262,12 +312,12 @@ def _keep_broken(articles: list[Article], problems: list[Problem],
     if previous is None:
         return []
     loaded = {a.id for a in articles}
-    old = {a.id: a for a in previous.articles}
+    old = {ident: i for i, ident in enumerate(previous.article_ids)}
     notes = []
     for problem in problems:
         ident = problem.path.rsplit(".", 1)[0]
         if problem.level == "error" and ident in old and ident not in loaded:
-            articles.append(old[ident])
+            articles.append(previous.articles[old[ident]])
             loaded.add(ident)
             notes.append(Problem(path=problem.path, line=None, level="warning",
                                  message="the last good version stays in the index",

@@ -80,7 +80,7 @@ class Searcher:
         self.index = index
         self.tokenizer = Tokenizer(index.local_names)
         self.bm25: BM25 = index.bm25()
-        self.articles: dict[str, Article] = {a.id: a for a in index.articles}
+        self._positions = {ident: i for i, ident in enumerate(index.article_ids)}
         self._synonyms: dict[str, tuple[str, ...]] = {}
         for group in read_synonyms(synonyms_path):
             for word in group:
@@ -130,15 +130,16 @@ class Searcher:
                 continue
             seen.add(article)
             chunk = table[doc]
-            hits.append(self._hit(chunk, len(hits) + 1, float(scores[position]), coverage,
-                                  best_sentence(chunk.text, searchable, found)))
+            article_obj = self.index.articles[article]
+            hits.append(self._hit(article_obj, chunk, len(hits) + 1, float(scores[position]),
+                                  coverage, best_sentence(chunk.text, searchable, found)))
             if len(hits) == k:
                 break
         return hits
 
-    def _hit(self, chunk: Chunk, rank: int, score: float, coverage: float,
+    @staticmethod
+    def _hit(article: Article, chunk: Chunk, rank: int, score: float, coverage: float,
              sentence: str) -> Hit:
-        article = self.articles[chunk.article_id]
         return Hit(rank=rank, score=score, coverage=coverage, chunk_id=chunk.id,
                    article_id=article.id, title=article.title, subtitle=article.subtitle,
                    source=article.source, date=article.date, byline=article.byline,
@@ -197,12 +198,12 @@ class Searcher:
 
     def article(self, article_id: str) -> Article | None:
         """Return an article of the index by id, if it is still there."""
-        return self.articles.get(article_id)
+        position = self._positions.get(article_id)
+        return None if position is None else self.index.articles[position]
 
-    def example_questions(self) -> list[str]:
-        """Return headings and titles that make good example questions, newest article first."""
-        ordered = sorted(self.index.articles, key=lambda a: a.date or "", reverse=True)
-        return [a.title for a in ordered]
+    def term_frequency(self, term: str) -> int:
+        """How many passages hold `term` as a token."""
+        return self._term_df(term)
 
 
 def _coverage(words: list[_Word], text: str) -> tuple[float, list[_Word]]:

@@ -60,7 +60,7 @@ def test_corrupt_index_is_rebuilt_not_trusted(
         data = (folder / "postings.npz").read_bytes()
         (folder / "postings.npz").write_bytes(data[: len(data) // 2])
     elif damage == "garbage_articles":
-        (folder / "articles.json").write_text("[{", encoding="utf-8")
+        (folder / "articles.jsonl").write_text("[{", encoding="utf-8")
     else:
         (folder / "vocab.json").write_text("[]", encoding="utf-8")
     with pytest.raises(IndexFileError, match="corrupt"):
@@ -83,9 +83,9 @@ def test_index_from_an_older_format_is_rebuilt(corpus_dir: Path, tmp_path: Path)
 def test_saved_index_has_no_pickle(corpus_dir: Path, tmp_path: Path) -> None:
     refresh_index(corpus_dir, tmp_path / "index")
     names = sorted(p.name for p in (tmp_path / "index").iterdir())
-    assert names == ["articles.json", "char_df.json", "chunks.npz", "manifest.json",
-                     "postings.npz", "searchable.json", "sections.json", "tokens.jsonl",
-                     "vocab.json"]
+    assert names == ["article_ids.json", "articles.jsonl", "char_df.json", "chunks.npz",
+                     "manifest.json", "postings.npz", "scores.npz", "searchable.bin",
+                     "searchable.npz", "sections.json", "tokens.jsonl", "vocab.json"]
 
 
 def test_empty_corpus_is_a_clear_error(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
-"""Chunks stored as columns of numbers; a `Chunk` is made only when a hit needs one.
+"""What the saved index reads on demand: chunks as columns, texts and articles as bytes.
 
-Validating 100,000 chunk objects at start-up takes seconds; these arrays load
-in milliseconds, and a chunk's text is a slice of its article's body.
+Validating 100,000 chunk objects, or decoding 50 MB of text, at start-up takes
+seconds; these load in milliseconds and make an object only when a hit needs it.
 """
 
 import json
@@ -19,7 +19,7 @@ from corpus.models import Article, Chunk
 class ChunkTable(Sequence[Chunk]):
     """A read-only sequence of chunks backed by arrays."""
 
-    def __init__(self, articles: list[Article], article: NDArray[np.int32],
+    def __init__(self, articles: Sequence[Article], article: NDArray[np.int32],
                  ordinal: NDArray[np.int32], start: NDArray[np.int32], end: NDArray[np.int32],
                  section: NDArray[np.int32], sections: list[str]) -> None:
         self.articles, self.sections = articles, sections
@@ -28,7 +28,7 @@ class ChunkTable(Sequence[Chunk]):
         self._body = lru_cache(maxsize=4096)(lambda i: self.articles[i].body)
 
     @classmethod
-    def from_chunks(cls, articles: list[Article], chunks: list[Chunk]) -> "ChunkTable":
+    def from_chunks(cls, articles: Sequence[Article], chunks: list[Chunk]) -> "ChunkTable":
         """Lay out chunks of `articles` as columns."""
         position = {a.id: i for i, a in enumerate(articles)}
         sections: dict[str, int] = {}
@@ -49,7 +49,7 @@ class ChunkTable(Sequence[Chunk]):
                                               encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path, articles: list[Article]) -> "ChunkTable":
+    def load(cls, folder: Path, articles: Sequence[Article]) -> "ChunkTable":
         """Read the columns back; raise ValueError if they do not fit the articles."""
         with (folder / "chunks.npz").open("rb") as raw, np.load(raw, allow_pickle=False) as z:
             columns = {name: z[name] for name in ("article", "ordinal", "start", "end",
@@ -83,4 +83,60 @@ class ChunkTable(Sequence[Chunk]):
             ordinal=int(self.ordinal[i]), text=self._body(a)[start:end], start=start, end=end)
 
     def __iter__(self) -> Iterator[Chunk]:
+        return (self[i] for i in range(len(self)))
+
+
+class TextColumn(Sequence[str]):
+    """Many texts kept as one UTF-8 byte string and offsets; each decoded when read."""
+
+    def __init__(self, blob: bytes, offsets: NDArray[np.int64]) -> None:
+        self.blob, self.offsets = blob, offsets
+
+    @classmethod
+    def from_texts(cls, texts: Sequence[str]) -> "TextColumn":
+        """Pack texts."""
+        encoded = [t.encode("utf-8") for t in texts]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=offsets[1:])
+        return cls(b"".join(encoded), offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return self.blob[int(self.offsets[i]) : int(self.offsets[i + 1])].decode("utf-8")
+
+
+class ArticleTable(Sequence[Article]):
+    """Articles kept as their JSON lines; each validated the first time it is read."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self.lines = lines
+        self._article = lru_cache(maxsize=4096)(
+            lambda i: Article.model_validate_json(self.lines[i]))
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    @overload
+    def __getitem__(self, i: int) -> Article: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Article]: ...
+
+    def __getitem__(self, i: int | slice) -> Article | list[Article]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        article: Article = self._article(i % len(self))
+        return article
+
+    def __iter__(self) -> Iterator[Article]:
         return (self[i] for i in range(len(self)))
