@@ -214,6 +214,20 @@ def sample_rebuild(corpus_dir: Path, rounds: int = 5) -> dict[str, float]:
     return {"median_s": statistics.median(timings), "max_s": max(timings)}
 
 
+def reference_loop_s(rounds: int = 5) -> float:
+    """Time a fixed pure-Python loop: how fast this machine is right now.
+
+    On a shared virtual machine it varies from minute to minute; quoting it beside the
+    latencies tells a reader which runs can be compared.
+    """
+    timings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        sum(range(10**7))
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
 def run_bench(data: Path, sizes: list[int], n_queries: int, *, with_bm25s: bool,
               as_json: bool, params: BM25Params | None = None) -> int:
     """Run the whole benchmark and print its table (or JSON)."""
@@ -222,6 +236,7 @@ def run_bench(data: Path, sizes: list[int], n_queries: int, *, with_bm25s: bool,
                f"Python {platform.python_version()}")
     print(f"machine: {machine}", file=sys.stderr)
     result: dict[str, Any] = {"machine": machine, "params": str(params),
+                              "reference_loop_s_before": reference_loop_s(),
                                  "quality": quality(articles, queries, params)}
     questions = [q["question"] for q in queries][:n_queries]
     rows = []
@@ -229,6 +244,7 @@ def run_bench(data: Path, sizes: list[int], n_queries: int, *, with_bm25s: bool,
         logger.info("measuring %d chunks", size)
         rows.append(speed(articles, size, questions, with_bm25s, params))
     result["speed"] = rows
+    result["reference_loop_s_after"] = reference_loop_s()
     if sizes:
         from corpus.cli import BUNDLED_CORPUS
 
@@ -254,8 +270,7 @@ def _table(result: dict[str, Any]) -> str:
     if rows:
         lines += ["", "speed (median and p95 per query, tokenising included):",
                   "  chunks   build_s  load_s  memory_MB  linli p50/p95 ms   bm25s p50/p95 ms  "
-                  "bm25s build_s  (load_s: the index; jieba's dictionary adds "
-                  f"{rows[0].get('jieba_dictionary_s', 0):.2f} s once per process)"]
+                  "bm25s build_s"]
     for row in rows:
         ours = row["linli"]
         ref = row.get("bm25s", {})
@@ -264,6 +279,12 @@ def _table(result: dict[str, Any]) -> str:
         lines.append(f"  {row['chunks']:7d}  {row['build_s']:7.2f}  {row['load_s']:6.2f}  "
                      f"{row['index_memory_mb']:9.1f}  {ours['p50_ms']:6.2f}/{ours['p95_ms']:6.2f}"
                      f"     {ref_text}")
+    if rows:
+        lines.append(f"  (load_s is the saved index; jieba's own dictionary adds "
+                     f"{rows[-1].get('jieba_dictionary_s', 0):.2f} s once per process)")
+        before, after = result["reference_loop_s_before"], result["reference_loop_s_after"]
+        lines.append(f"  reference loop, sum(range(10**7)): {before:.3f} s before, {after:.3f} s "
+                     "after (lower: a faster machine at the time)")
     if "sample_rebuild" in result:
         rebuild = result["sample_rebuild"]
         lines += ["", f"rebuild after one article changed (sample corpus, in-process, as "

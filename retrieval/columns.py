@@ -13,7 +13,7 @@ from typing import overload
 import numpy as np
 from numpy.typing import NDArray
 
-from corpus.models import Article, Chunk
+from corpus.models import Article, Chunk, Section
 
 
 class ChunkTable(Sequence[Chunk]):
@@ -114,13 +114,21 @@ class TextColumn(Sequence[str]):
         return self.blob[int(self.offsets[i]) : int(self.offsets[i + 1])].decode("utf-8")
 
 
+def _article_from_json(line: bytes) -> Article:
+    """Rebuild an article the index wrote itself (its file's checksum was checked at load)."""
+    data = json.loads(line)
+    sections = tuple(
+        Section.model_construct(heading=s["heading"], paragraphs=tuple(s["paragraphs"]))
+        for s in data.pop("sections"))
+    return Article.model_construct(sections=sections, **data)
+
+
 class ArticleTable(Sequence[Article]):
-    """Articles kept as their JSON lines; each validated the first time it is read."""
+    """Articles kept as their JSON lines; each parsed the first time it is read."""
 
     def __init__(self, lines: list[bytes]) -> None:
         self.lines = lines
-        self._article = lru_cache(maxsize=4096)(
-            lambda i: Article.model_validate_json(self.lines[i]))
+        self._article = lru_cache(maxsize=4096)(lambda i: _article_from_json(self.lines[i]))
 
     def __len__(self) -> int:
         return len(self.lines)
