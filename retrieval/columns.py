@@ -8,15 +8,42 @@ import json
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import overload
+from typing import TypeVar, overload
 
 import numpy as np
 from numpy.typing import NDArray
 
 from corpus.models import Article, Chunk, Section
 
+T = TypeVar("T")
 
-class ChunkTable(Sequence[Chunk]):
+
+class _OnDemand(Sequence[T]):
+    """A read-only sequence whose items are made by `_make(i)` when read."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def _make(self, i: int) -> T:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        if isinstance(i, slice):
+            return [self._make(j) for j in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        return self._make(i % len(self))
+
+    def __iter__(self) -> Iterator[T]:
+        return (self._make(i) for i in range(len(self)))
+
+
+class ChunkTable(_OnDemand[Chunk]):
     """A read-only sequence of chunks backed by arrays."""
 
     def __init__(self, articles: Sequence[Article], article: NDArray[np.int32],
@@ -66,14 +93,7 @@ class ChunkTable(Sequence[Chunk]):
     def __len__(self) -> int:
         return len(self.article)
 
-    @overload
-    def __getitem__(self, i: int) -> Chunk: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Chunk]: ...
-
-    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
+    def _make(self, i: int) -> Chunk:
         a = int(self.article[i])
         article = self.articles[a]
         start, end, section = int(self.start[i]), int(self.end[i]), int(self.section[i])
@@ -82,11 +102,7 @@ class ChunkTable(Sequence[Chunk]):
             title=article.title, section=None if section < 0 else self.sections[section],
             ordinal=int(self.ordinal[i]), text=self._body(a)[start:end], start=start, end=end)
 
-    def __iter__(self) -> Iterator[Chunk]:
-        return (self[i] for i in range(len(self)))
-
-
-class TextColumn(Sequence[str]):
+class TextColumn(_OnDemand[str]):
     """Many texts kept as one UTF-8 byte string and offsets; each decoded when read."""
 
     def __init__(self, blob: bytes, offsets: NDArray[np.int64]) -> None:
@@ -103,14 +119,7 @@ class TextColumn(Sequence[str]):
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
+    def _make(self, i: int) -> str:
         return self.blob[int(self.offsets[i]) : int(self.offsets[i + 1])].decode("utf-8")
 
 
@@ -123,7 +132,7 @@ def _article_from_json(line: bytes) -> Article:
     return Article.model_construct(sections=sections, **data)
 
 
-class ArticleTable(Sequence[Article]):
+class ArticleTable(_OnDemand[Article]):
     """Articles kept as their JSON lines; each parsed the first time it is read."""
 
     def __init__(self, lines: list[bytes]) -> None:
@@ -133,18 +142,6 @@ class ArticleTable(Sequence[Article]):
     def __len__(self) -> int:
         return len(self.lines)
 
-    @overload
-    def __getitem__(self, i: int) -> Article: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Article]: ...
-
-    def __getitem__(self, i: int | slice) -> Article | list[Article]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if not -len(self) <= i < len(self):
-            raise IndexError(i)
-        article: Article = self._article(i % len(self))
+    def _make(self, i: int) -> Article:
+        article: Article = self._article(i)
         return article
-
-    def __iter__(self) -> Iterator[Article]:
-        return (self[i] for i in range(len(self)))
