@@ -70,7 +70,8 @@ class _Word:
     corrected_from: str | None = None
 
     def found_in(self, text: str) -> bool:
-        return self.text in text or all(part.found_in(text) for part in self.parts)
+        # No parts: the word can only be found as written.
+        return self.text in text or (bool(self.parts) and all(p.found_in(text) for p in self.parts))
 
 
 class Searcher:
@@ -167,13 +168,16 @@ class Searcher:
         return self._synonyms.get(word, ())
 
     def _parts(self, word: str) -> tuple[_Part, ...]:
-        """Split a compound word into its largest sub-words (老年人活动区: 老年人, 活动区)."""
+        """Split a compound word into its largest sub-words (老年人活动区: 老年人, 活动区).
+
+        No parts (an empty tuple): the word counts only as written.
+        """
         if word in self._synonyms:
             return (_Part(word, self._synonyms[word]),)
         subwords = {t for t in self.tokenizer.subwords(word) if self.tokenizer.keep(t)}
         largest = [t for t in subwords if not any(t != o and t in o for o in subwords)]
         if not largest:
-            return (_Part(word, ()),)
+            return ()
         return tuple(_Part(t, self._synonyms_of(t)) for t in sorted(largest, key=word.find))
 
     def _information(self, word: str) -> float:
