@@ -122,8 +122,7 @@ class Index:
         scores = self.scores or self.bm25().arrays()
         np.savez(folder / "scores.npz", idf=scores["idf"], gain=scores["gain"],
                  max_gain=scores["max_gain"])
-        (folder / "char_df.json").write_text(json.dumps(self.char_df, ensure_ascii=False),
-                                             encoding="utf-8")
+        _write_json(folder / "char_df.json", self.char_df)
         p = self.postings
         np.savez(folder / "postings.npz", indptr=p.indptr, doc_ids=p.doc_ids, tfs=p.tfs,
                  doc_len=p.doc_len)
@@ -218,15 +217,13 @@ def _names(articles: list[Article], cache: dict[str, list[str]],
 
 
 def build_index(articles: list[Article], *, params: BM25Params | None = None,
-                previous: Index | None = None, progress: Progress | None = None,
-                base_tokenizer: Tokenizer | None = None) -> Index:
+                previous: Index | None = None, progress: Progress | None = None) -> Index:
     """Chunk and tokenise the articles (reusing `previous`'s cached tokens) and index them."""
     if not articles:
         raise CorpusError("no article to index: add .md or .txt files to the corpus folder")
     params = params or (previous.params if previous else BM25Params())
-    base = base_tokenizer or Tokenizer()
     local_names, names_by_content = _names(
-        articles, previous.names_by_content if previous else {}, base)
+        articles, previous.names_by_content if previous else {}, Tokenizer())
     tokenizer = Tokenizer(local_names)
     chunks = chunk_corpus(articles)
     cache = previous.tokens if previous else {}
@@ -349,7 +346,6 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
         raise CorpusError(f"{corpus_dir}: no article loaded" + (f" ({detail})" if detail else
                           "; add .md or .txt files"))
     new_hashes = {a.id: article_hash(a) for a in loaded.articles}
-    base = Tokenizer()
     wanted = params or BM25Params()
     if previous is not None:
         _diff(previous.article_hashes, new_hashes, report)
@@ -363,13 +359,11 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
         report.reason = report.reason or "the corpus or the dictionaries changed"
     else:
         report.added = sorted(new_hashes)
-    index = build_index(loaded.articles, params=wanted, previous=previous, progress=progress,
-                        base_tokenizer=base)
+    index = build_index(loaded.articles, params=wanted, previous=previous, progress=progress)
     index.save(index_dir)
     report.rebuilt, report.articles, report.chunks = True, len(index.articles), len(index.chunks)
     report.seconds = time.perf_counter() - started
     return index, report
-
 
 
 def index_dir_for(data_dir: Path, corpus_dir: Path) -> Path:
