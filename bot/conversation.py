@@ -52,6 +52,7 @@ class Conversation:
         self.live, self.records = live, records
         self._asked: dict[int, deque[float]] = defaultdict(deque)
         self._examples: tuple[Searcher | None, list[str]] = (None, [])
+        self._keys: tuple[Searcher | None, dict[str, str]] = (None, {})
 
     def too_fast(self, user_id: int, now: float | None = None) -> bool:
         """Tell whether a user asked more than RATE_LIMIT questions in the last minute."""
@@ -130,7 +131,9 @@ class Conversation:
 
     def _full_article(self, key: str) -> list[Reply]:
         searcher = self.live.current()
-        ident = next((i for i in searcher.index.article_ids if article_key(i) == key), None)
+        if self._keys[0] is not searcher:  # hash every id once per index, not per press
+            self._keys = (searcher, {article_key(i): i for i in searcher.index.article_ids})
+        ident = self._keys[1].get(key)
         article = searcher.article(ident) if ident else None
         if article is None:
             return [Reply(notice=replies.ARTICLE_GONE, pieces=[(replies.ARTICLE_GONE, False)])]

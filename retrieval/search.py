@@ -107,12 +107,12 @@ class Searcher:
                 if word.corrected_from:
                     typed.update(self.tokenizer.tokenize(word.text))
             expansion = self._expansion(words)
+        if not words:
+            return []
         query = {t: n * (SINGLE_CHAR_WEIGHT if len(t) == 1 else 1.0) for t, n in typed.items()}
         for token, weight in expansion:
             if token not in typed:
                 query[token] = query.get(token, 0.0) + weight
-        if not words:
-            return []
         docs, scores = self.bm25.top(query, CANDIDATES_PER_HIT * k)
         return self._answering_hits(docs, scores, words, k, per_article, min_coverage)
 
