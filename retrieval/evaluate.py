@@ -15,6 +15,8 @@ class EvalQuestion(BaseModel):
     q: str
     answer_any: list[str] = []
     title_any: list[str] = []
+    # The bold sentence must hold one of these (a 在哪 question wants the place named).
+    sentence_any: list[str] = []
     no_answer: bool = False
 
 
@@ -58,7 +60,9 @@ def read_questions(path: Path) -> list[EvalQuestion]:
 
 def _correct(question: EvalQuestion, hit: Hit) -> bool:
     return (any(a in hit.text for a in question.answer_any)
-            and any(t in hit.title for t in question.title_any))
+            and any(t in hit.title for t in question.title_any)
+            and (not question.sentence_any
+                 or any(s in hit.best_sentence for s in question.sentence_any)))
 
 
 def evaluate(searcher: Searcher, questions: list[EvalQuestion], k: int = 3) -> EvalReport:
