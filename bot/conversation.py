@@ -30,6 +30,15 @@ _MEANINGFUL = re.compile(r"[\w]", re.UNICODE)
 _PLACE_ENDINGS = ("区", "园", "站", "中心", "驿站", "角", "馆", "室", "广场", "堂")
 
 
+def _candidate_questions(searcher: Searcher) -> list[str]:
+    """Example questions to try: where each place the corpus names is (residents ask that)."""
+    from retrieval.lexicon import user_words
+
+    places = sorted({w for w in (*user_words(), *searcher.index.local_names)
+                     if w.endswith(_PLACE_ENDINGS) and searcher.term_frequency(w)})
+    return [f"{w}在哪里？" for w in places]
+
+
 def article_key(article_id: str) -> str:
     """A short, stable key for an article id (ids can be long Chinese paths)."""
     return hashlib.sha1(article_id.encode("utf-8")).hexdigest()[:12]
@@ -75,30 +84,31 @@ class Conversation:
             return Asked(Reply.text(replies.SLOW_DOWN), False, 0.0, None)
         cut = len(question) > MAX_QUESTION_CHARS
         question = question[:MAX_QUESTION_CHARS]
-        hits = self.live.current().search(question, k=MAX_SOURCES)
+        found = self.live.current().answer(question, k=MAX_SOURCES)
         latency = (time.perf_counter() - started) * 1000
-        first = hits[0] if hits else None
+        first = found.hits[0] if found.hits else None
+        # A closest match is not an answer: it counts as unanswered in the records.
         qid = self.records.record_question(
-            user_id, chat_type, question, bool(hits), first.article_id if first else None,
+            user_id, chat_type, question, found.answered, first.article_id if first else None,
             first.chunk_id if first else None, latency)
-        if not hits:
+        if not found.hits:
             reply = Reply.text(replies.NO_ANSWER.format(question=question),
                                self.example_buttons())
         else:
-            reply = self._answer(qid, hits, 0)
+            reply = self._answer(qid, found.hits, 0, closest=not found.answered)
         if cut:
             reply.pieces.insert(0, (replies.CUT_NOTE.format(limit=MAX_QUESTION_CHARS) + "\n",
                                     False))
-        return Asked(reply, bool(hits), latency, qid)
+        return Asked(reply, found.answered, latency, qid)
 
-    def _answer(self, qid: int, hits: list[Hit], position: int) -> Reply:
+    def _answer(self, qid: int, hits: list[Hit], position: int, closest: bool = False) -> Reply:
         hit = hits[position]
         row = []
         if position + 1 < len(hits):
             row.append(Button("下一条 ▶", f"n:{qid}:{position + 1}"))
         row.append(Button("📖 阅读全文", f"f:{article_key(hit.article_id)}"))
         feedback = [Button("👍 有用", f"v:{qid}:1"), Button("👎 没用", f"v:{qid}:-1")]
-        return replies.answer(hit, position + 1, len(hits), [row, feedback])
+        return replies.answer(hit, position + 1, len(hits), [row, feedback], closest)
 
     def press(self, user_id: int, data: str) -> list[Reply]:
         """Handle a button press; return the replies (the first may edit the message)."""
@@ -121,11 +131,11 @@ class Conversation:
         question = self.records.question(int(qid_text))
         if question is None:
             return Reply(notice=replies.QUESTION_GONE)
-        hits = self.live.current().search(question, k=MAX_SOURCES)
+        found = self.live.current().answer(question, k=MAX_SOURCES)
         position = int(position_text)
-        if position >= len(hits):
+        if position >= len(found.hits):
             return Reply(notice=replies.NO_MORE)
-        reply = self._answer(int(qid_text), hits, position)
+        reply = self._answer(int(qid_text), found.hits, position, closest=not found.answered)
         reply.edit = True
         return reply
 
@@ -140,22 +150,23 @@ class Conversation:
         return replies.article_parts(article)
 
     def example_questions(self) -> list[str]:
-        """Questions the corpus answers, built from its service words and checked by search."""
+        """Questions the corpus answers best: each article's most confident one, best first.
+
+        Candidates ask where a place is or where a service is, for the service words
+        and local names the corpus holds; the retrieval's own confidence picks them.
+        """
         searcher = self.live.current()
         if self._examples[0] is searcher:
             return self._examples[1]
-        from retrieval.lexicon import user_words
-
-        # Places first, then the most specific (longest) words: they make concrete questions.
-        found = sorted((w for w in user_words() if searcher.term_frequency(w)),
-                       key=lambda w: (not w.endswith(_PLACE_ENDINGS), -len(w), w))
-        examples = []
-        for word in found:
-            question = f"{word}在哪里？" if word.endswith(_PLACE_ENDINGS) else f"哪里有{word}？"
-            if searcher.search(question, k=1):
-                examples.append(question)
-            if len(examples) == EXAMPLE_COUNT:
-                break
+        best: dict[str, tuple[float, str]] = {}
+        for question in _candidate_questions(searcher):
+            found = searcher.answer(question, k=1)
+            if found.answered:
+                ident = found.hits[0].article_id
+                if found.confidence > best.get(ident, (-1.0, ""))[0]:
+                    best[ident] = (found.confidence, question)
+        ranked = sorted(best.values(), key=lambda cq: (-cq[0], cq[1]))
+        examples = [question for _, question in ranked[:EXAMPLE_COUNT]]
         self._examples = (searcher, examples)
         return examples
 

@@ -21,6 +21,7 @@ HELP = ("直接用文字提问，比如“老年人活动区在哪里？”。\n
         "命令：/start 开始　/help 帮助　/about 关于")
 NO_ANSWER = ("抱歉，现有的报道里没有找到能回答“{question}”的内容。"
              "我只根据已收录的文章回答，不做猜测。\n您可以换个说法，或试试下面这些问题：")
+CLOSEST = "没有找到确切的答案，这篇报道可能相关：\n\n"
 NOT_TEXT = "我只能读懂文字问题。请把您的问题打出来，比如“老年人活动区在哪里？”"
 EMPTY = "请用文字描述您的问题，比如“哪里可以免费量血压？”"
 SLOW_DOWN = "您提问有点快了，请稍等一分钟再问。"
@@ -85,17 +86,24 @@ def citation(hit_or_article: Hit | Article, section: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def answer(hit: Hit, position: int, total: int, buttons: list[list[Button]]) -> Reply:
-    """The passage with its best sentence in bold, then the citation."""
-    before, found, after = hit.text.partition(hit.best_sentence)
-    pieces = [(before, False), (found, True), (after, False)] if found else [(hit.text, False)]
+def answer(hit: Hit, position: int, total: int, buttons: list[list[Button]],
+           closest: bool = False) -> Reply:
+    """The passage with its best sentence in bold, then the citation.
+
+    `closest`: the passage is only the closest match, and the reply says so first.
+    """
+    text = hit.shown_text
+    before, found, after = text.partition(hit.best_sentence)
+    pieces = [(before, False), (found, True), (after, False)] if found else [(text, False)]
+    if closest:
+        pieces.insert(0, (CLOSEST, False))
     footer = f"\n\n{citation(hit, hit.section)}"
     if total > 1:
         footer += f"\n（第 {position} 条，共 {total} 条相关报道）"
     reply = Reply(pieces=[p for p in pieces if p[0]] + [(footer, False)], buttons=buttons)
     if len(reply.html()) > MAX_MESSAGE:
         # A chunk is at most a few hundred characters; this guards a hand-made giant one.
-        reply.pieces = [(hit.text[: MAX_MESSAGE - len(footer) - 200] + "…", False),
+        reply.pieces = [(text[: MAX_MESSAGE - len(footer) - 200] + "…", False),
                         (footer, False)]
     return reply
 

@@ -12,6 +12,11 @@ MAX_CHARS = 250
 # A sentence ends at 。！？；… or their ASCII forms, with any closing quote or bracket after it.
 _SENTENCE_END = re.compile(r"(?:[。！？；!?;]|…+|\.(?=\s|$))+[”’」』）)》]*")
 _CLAUSE_END = re.compile(r"[,，、：:]")
+# A quote's attribution (“……。”社区党委书记朱光表示。) is a short sentence right after a
+# closing quote that opens no quote of its own: it belongs to the quote, never alone.
+_CLOSING_QUOTES = "”’」』"
+_OPENING_QUOTES = "“‘「『"
+MAX_ATTRIBUTION_CHARS = 30
 
 
 def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
@@ -66,6 +71,19 @@ def _cut_long(text: str, span: tuple[int, int]) -> list[tuple[int, int]]:
     return pieces
 
 
+def _attach_attributions(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join each quote's attribution sentence to the quote, so no passage starts with it."""
+    joined: list[tuple[int, int]] = []
+    for a, b in spans:
+        if (joined and text[joined[-1][1] - 1] in _CLOSING_QUOTES
+                and b - a <= MAX_ATTRIBUTION_CHARS and text[a] not in _OPENING_QUOTES
+                and "\n" not in text[joined[-1][1] : a]):
+            joined[-1] = (joined[-1][0], b)
+        else:
+            joined.append((a, b))
+    return joined
+
+
 def _group(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Group consecutive sentence spans into passages of about TARGET_CHARS."""
     groups: list[tuple[int, int]] = []
@@ -98,7 +116,7 @@ def chunk_article(article: Article) -> list[Chunk]:
             for span in sentence_spans(paragraph, offset=pos):
                 spans.extend(_cut_long(body, span))
             pos += len(paragraph) + 1
-        for start, end in _group(spans):
+        for start, end in _group(_attach_attributions(body, spans)):
             chunks.append(Chunk(
                 id=f"{article.id}#{len(chunks)}", article_id=article.id, title=article.title,
                 section=section.heading, ordinal=len(chunks), text=body[start:end],

@@ -229,6 +229,11 @@ class BM25:
             return 0.0
         return float(sum(w * self.idf[t] * self._absent_weight for t, w in self.query_terms(query)))
 
+    def max_score(self, query: Mapping[str, float]) -> float:
+        """The most a document can score above `baseline` (every term at saturation)."""
+        saturated = self.params.k1 + 1
+        return float(sum(w * self.idf[t] * saturated for t, w in self.query_terms(query)))
+
     def all_scores(self, query: Mapping[str, float]) -> NDArray[np.float64]:
         """Return every document's score (for tests against rank-bm25)."""
         full = np.full(self.corpus_size, self.baseline(query))

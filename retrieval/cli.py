@@ -50,6 +50,16 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     _bm25_options(bench)
     bench.set_defaults(handler=bench_command)
 
+    calibrate = commands.add_parser(
+        "calibrate", help="fit the answer gate on CMRC 2018 split in halves")
+    calibrate.add_argument("--data", type=Path, required=True,
+                           help="folder with cmrc_corpus.jsonl and cmrc_queries.jsonl")
+    calibrate.add_argument("--out", type=Path, default=None,
+                           help="where to write the gate (default: print it only)")
+    calibrate.add_argument("--target", type=float, default=None,
+                           help="share of absent questions answered at most (default 0.04)")
+    calibrate.set_defaults(handler=calibrate_command)
+
 
 def _bm25_options(parser: argparse.ArgumentParser) -> None:
     defaults = BM25Params()
@@ -112,14 +122,16 @@ def hit_json(hit: Hit) -> dict[str, object]:
     return {"rank": hit.rank, "score": round(hit.score, 4), "article_id": hit.article_id,
             "title": hit.title, "source": hit.source, "date": hit.date, "byline": hit.byline,
             "url": hit.url, "section": hit.section, "text": hit.text,
-            "best_sentence": hit.best_sentence}
+            "best_sentence": hit.best_sentence, "extra_sentence": hit.extra_sentence,
+            "coverage": round(hit.coverage, 4)}
 
 
 def format_hit(hit: Hit, color: bool) -> str:
     """Render a hit for a terminal, its best sentence in bold."""
     cite = " · ".join(x for x in (hit.section, hit.source, hit.date, hit.byline) if x)
-    text = hit.text.replace(hit.best_sentence, f"{BOLD}{hit.best_sentence}{RESET}", 1) \
-        if color else hit.text
+    shown = hit.shown_text
+    text = shown.replace(hit.best_sentence, f"{BOLD}{hit.best_sentence}{RESET}", 1) \
+        if color else shown
     lines = [f"{hit.rank}. 《{hit.title}》 {cite}  (score {hit.score:.2f}, "
              f"coverage {hit.coverage:.0%})", f"   {text}"]
     if not color:
@@ -133,15 +145,24 @@ def search_command(args: argparse.Namespace) -> int:
     searcher = Searcher(index)
     color = sys.stdout.isatty()
     for question in _questions(args.question):
-        hits = searcher.search(question, k=args.k)
+        found = searcher.answer(question, k=args.k)
         if args.json:
-            print(json.dumps({"question": question, "answered": bool(hits),
-                              "hits": [hit_json(h) for h in hits]}, ensure_ascii=False),
+            print(json.dumps({"question": question, "answered": found.answered,
+                              "outcome": found.outcome.value,
+                              "confidence": round(found.confidence, 4),
+                              "hits": [hit_json(h) for h in found.hits]}, ensure_ascii=False),
                   flush=True)
             continue
         print(f"? {question}")
-        print("\n".join(format_hit(h, color) for h in hits) if hits else
-              "   no answer: the articles do not cover this question")
+        if found.answered:
+            print(f"   answered (confidence {found.confidence:.2f})")
+        elif found.hits:
+            print(f"   no exact answer (confidence {found.confidence:.2f} is below "
+                  f"{searcher.gate.threshold:.2f}); the closest match:")
+        else:
+            print("   no answer: the articles do not cover this question")
+        if found.hits:
+            print("\n".join(format_hit(h, color) for h in found.hits))
         print(flush=True)
     return 0
 
@@ -182,3 +203,18 @@ def bench_command(args: argparse.Namespace) -> int:
     sizes = [] if args.quality_only else [int(s) for s in args.sizes.split(",")]
     return run_bench(args.data, sizes, args.queries, with_bm25s=not args.no_bm25s,
                      as_json=args.json, params=bm25_params(args))
+
+
+def calibrate_command(args: argparse.Namespace) -> int:
+    """Fit the answer gate and print (or write) it with its figures."""
+    from retrieval.calibrate import TARGET_ABSENT, calibrate, format_calibration
+
+    gate, report = calibrate(args.data, args.target or TARGET_ABSENT)
+    print(format_calibration(report))
+    text = gate.to_json(fitted_on="CMRC 2018 split-half", report=report)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"gate written to {args.out}")
+    else:
+        print(text)
+    return 0

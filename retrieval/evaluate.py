@@ -6,7 +6,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from retrieval.search import Hit, Searcher
+from retrieval.gate import COVERAGE_FLOOR
+from retrieval.search import Answer, Hit, Searcher
+
+SWEEP = (0.3, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 class EvalQuestion(BaseModel):
@@ -30,14 +33,34 @@ class EvalReport:
     reciprocal_ranks: float = 0.0
     unanswerable: int = 0
     correct_no_answer: int = 0
+    shown1: int = 0  # the right passage first, answered or shown as the closest match
+    threshold: float = 0.0
     misses: list[dict[str, object]] = field(default_factory=list)
+    # Per question: (confidence, coverage, has an answer, its first passage is right).
+    outcomes: list[tuple[float, float, bool, bool]] = field(default_factory=list)
 
     def figures(self) -> dict[str, float]:
         """Return the rates."""
         n = max(self.answerable, 1)
         return {"questions": self.answerable + self.unanswerable,
                 "hit@1": self.hit1 / n, "hit@3": self.hit3 / n, "mrr": self.reciprocal_ranks / n,
+                "shown@1": self.shown1 / n,
                 "no_answer_accuracy": self.correct_no_answer / max(self.unanswerable, 1)}
+
+    def at_threshold(self, threshold: float) -> dict[str, float]:
+        """Answered-right and wrongly-answered shares had the gate used `threshold`."""
+        answered = [(c >= threshold and cov >= COVERAGE_FLOOR, has, right)
+                    for c, cov, has, right in self.outcomes]
+        right = sum(a and r for a, has, r in answered if has)
+        wrong = sum(a and not r for a, has, r in answered if has)
+        absent = sum(a for a, has, _ in answered if not has)
+        n = max(self.answerable, 1)
+        return {"threshold": threshold, "answered_right": right / n, "answered_wrong": wrong / n,
+                "no_answer_answered": absent / max(self.unanswerable, 1)}
+
+    def sweep(self) -> list[dict[str, float]]:
+        """The trade-off at several thresholds and at the current one."""
+        return [self.at_threshold(t) for t in sorted({*SWEEP, self.threshold})]
 
 
 def read_questions(path: Path) -> list[EvalQuestion]:
@@ -59,7 +82,7 @@ def read_questions(path: Path) -> list[EvalQuestion]:
 
 
 def _correct(question: EvalQuestion, hit: Hit) -> bool:
-    return (any(a in hit.text for a in question.answer_any)
+    return (any(a in hit.shown_text for a in question.answer_any)
             and any(t in hit.title for t in question.title_any)
             and (not question.sentence_any
                  or any(s in hit.best_sentence for s in question.sentence_any)))
@@ -67,9 +90,14 @@ def _correct(question: EvalQuestion, hit: Hit) -> bool:
 
 def evaluate(searcher: Searcher, questions: list[EvalQuestion], k: int = 3) -> EvalReport:
     """Search every question and score the answers."""
-    report = EvalReport()
+    report = EvalReport(threshold=searcher.gate.threshold)
     for question in questions:
-        hits = searcher.search(question.q, k=k)
+        found = searcher.answer(question.q, k=k)
+        hits = found.hits if found.answered else []
+        coverage = found.features.coverage if found.features else 0.0
+        first_right = bool(found.hits) and not question.no_answer and _correct(
+            question, found.hits[0])
+        report.outcomes.append((found.confidence, coverage, not question.no_answer, first_right))
         if question.no_answer:
             report.unanswerable += 1
             if hits:
@@ -79,6 +107,7 @@ def evaluate(searcher: Searcher, questions: list[EvalQuestion], k: int = 3) -> E
                 report.correct_no_answer += 1
             continue
         report.answerable += 1
+        report.shown1 += first_right
         rank = next((h.rank for h in hits if _correct(question, h)), None)
         if rank == 1:
             report.hit1 += 1
@@ -87,8 +116,15 @@ def evaluate(searcher: Searcher, questions: list[EvalQuestion], k: int = 3) -> E
             report.reciprocal_ranks += 1 / rank
         if rank != 1:
             report.misses.append({"q": question.q, "expected": question.answer_any,
-                                  "got": hits[0].text[:60] if hits else "no answer"})
+                                  "got": _got(found)})
     return report
+
+
+def _got(found: Answer) -> str:
+    if not found.hits:
+        return "no answer"
+    prefix = "" if found.answered else "closest match: "
+    return prefix + found.hits[0].shown_text[:60]
 
 
 def format_report(report: EvalReport) -> str:
@@ -97,6 +133,12 @@ def format_report(report: EvalReport) -> str:
     lines = [f"questions: {f['questions']} ({report.answerable} answerable, "
              f"{report.unanswerable} without an answer)",
              f"Hit@1: {f['hit@1']:.1%}  Hit@3: {f['hit@3']:.1%}  MRR: {f['mrr']:.3f}  "
-             f"no-answer accuracy: {f['no_answer_accuracy']:.1%}"]
+             f"no-answer accuracy: {f['no_answer_accuracy']:.1%}",
+             f"right passage first, answered or as the closest match: {f['shown@1']:.1%}",
+             "answer threshold   answered right   answered wrong   no-answer questions answered"]
+    for row in report.sweep():
+        mark = "  (current)" if row["threshold"] == report.threshold else ""
+        lines.append(f"  {row['threshold']:14.2f}   {row['answered_right']:14.1%}   "
+                     f"{row['answered_wrong']:14.1%}   {row['no_answer_answered']:11.1%}{mark}")
     lines += [f"miss: {json.dumps(m, ensure_ascii=False)}" for m in report.misses]
     return "\n".join(lines)

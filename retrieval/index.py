@@ -35,7 +35,7 @@ from retrieval.tokenize import Tokenizer, normalize_for_search
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 Progress = Callable[[int, int], None]
 
 
@@ -240,12 +240,37 @@ def build_index(articles: list[Article], *, params: BM25Params | None = None,
             progress(done, len(chunks))
     searchable = [searchable_text(chunk) for chunk in chunks]
     return Index(articles=articles, chunks=ChunkTable.from_chunks(articles, chunks),
-                 postings=Postings.build(documents),
+                 postings=Postings.build(window_documents(chunks, documents)),
                  char_df=_char_doc_freq(searchable), searchable=searchable,
                  params=params, local_names=local_names,
                  article_hashes={a.id: article_hash(a) for a in articles},
                  names_by_content=names_by_content, fingerprint=tokenizer.fingerprint,
                  tokens=tokens)
+
+
+def same_passage(chunks: Sequence[Chunk]) -> list[bool]:
+    """Tell for each chunk whether it continues the one before (same article and section)."""
+    return [i > 0 and (chunks[i - 1].article_id, chunks[i - 1].section)
+            == (chunk.article_id, chunk.section) for i, chunk in enumerate(chunks)]
+
+
+def window_documents(chunks: Sequence[Chunk],
+                     documents: Sequence[list[str]]) -> list[list[str]]:
+    """Give each chunk its neighbours' tokens too: BM25 scores the passage in its context.
+
+    An answer often continues into the next passage, and a question's words are spread
+    over a few sentences; scoring the window finds it, while the reply shows the chunk.
+    """
+    joined = same_passage(chunks)
+    windows = []
+    for i, tokens in enumerate(documents):
+        window = list(tokens)
+        if joined[i]:
+            window += documents[i - 1]
+        if i + 1 < len(documents) and joined[i + 1]:
+            window += documents[i + 1]
+        windows.append(window)
+    return windows
 
 
 def _sha256(data: bytes) -> str:

@@ -1,10 +1,13 @@
-"""Answer a question with the best passages, or honestly with none."""
+"""Answer a question with the best passages, with a confidence, or honestly with none."""
 
 import gc
 import math
+import re
 import threading
-from collections import Counter
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from corpus.chunk import sentence_spans
 from corpus.models import Article, Chunk
 from retrieval.bm25 import BM25
+from retrieval.gate import CLOSEST_FLOOR, COVERAGE_FLOOR, Features, Gate
 from retrieval.index import Index
 from retrieval.lexicon import read_synonyms
 from retrieval.tokenize import Tokenizer, normalize_for_search
@@ -21,17 +25,36 @@ from retrieval.typos import HomophoneFixer
 MAX_QUESTION_CHARS = 200
 # Synonyms count, but less than the words the resident typed.
 SYNONYM_WEIGHT = 0.5
-# A passage answers when it holds at least half of the question's information
-# (its meaningful words weighted by IDF; a word the corpus never uses weighs most).
-MIN_COVERAGE = 0.5
-# How many top-scoring passages per wanted hit are checked for coverage.
+# The dictionary words inside a typed word (老年人 in 老年人活动区) count a quarter: they
+# find passages that word it differently without outranking the word as typed.
+SUBWORD_WEIGHT = 0.25
+# How many top-scoring passages per wanted hit are looked at.
 CANDIDATES_PER_HIT = 10
 # A single character (讲, 找, 看) is rarely what a question is about: it counts half.
 SINGLE_CHAR_WEIGHT = 0.5
+# A word the index has no token for is still found when this share of its character
+# pairs is (jieba cut the question and the passage differently).
+MIN_BIGRAM_SHARE = 0.5
+# A Latin fragment of 1-3 letters in a Chinese question, unknown to the index, is an
+# input-method slip (ren大代表): it is ignored rather than counted as unmatched.
+_LATIN_SLIP = re.compile(r"[a-z]{1,3}")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+# A question asking where something is wants a sentence that names a place.
+_WHERE = re.compile(r"在哪|哪里|哪儿|哪个地方|什么地方|啥地方|地址|位置|地点|去哪")
+PlaceTest = Callable[[str], bool]
+PLACE_BONUS = 0.5
+
+
+class Outcome(StrEnum):
+    """What a search found: an answer, only the closest match, or nothing."""
+
+    ANSWERED = "answered"
+    CLOSEST = "closest"
+    NOTHING = "nothing"
 
 
 class Hit(BaseModel):
-    """One passage that answers the question, with what the reply needs to cite it."""
+    """One passage for the question, with what the reply needs to cite it."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -49,6 +72,34 @@ class Hit(BaseModel):
     section: str | None
     text: str
     best_sentence: str
+    # A sentence of a neighbouring passage that holds the answer, shown with the passage.
+    extra_sentence: str | None = None
+    extra_after: bool = True
+
+    @property
+    def shown_text(self) -> str:
+        """The passage as a reader sees it: with the neighbour's sentence where it helps."""
+        if not self.extra_sentence:
+            return self.text
+        if self.extra_after:
+            return f"{self.text}……{self.extra_sentence}"
+        return f"{self.extra_sentence}……{self.text}"
+
+
+class Answer(BaseModel):
+    """The searcher's verdict on a question: the outcome, its confidence and the passages."""
+
+    model_config = ConfigDict(frozen=True)
+
+    outcome: Outcome
+    confidence: float
+    hits: list[Hit]
+    features: Features | None = None
+
+    @property
+    def answered(self) -> bool:
+        """True only when the best passage is confidently an answer."""
+        return self.outcome is Outcome.ANSWERED
 
 
 @dataclass(frozen=True)
@@ -62,23 +113,39 @@ class _Part:
 
 @dataclass(frozen=True)
 class _Word:
-    """A meaningful word of the question: found as written, or every part of it is found."""
+    """A meaningful word of the question and the ways it can be found in a passage."""
 
     text: str
     weight: float
     parts: tuple[_Part, ...]
+    bigrams: tuple[str, ...] = ()  # only for a word the index has no token for
+    known: bool = True  # the index has a token for the word, its parts or its bigrams
     corrected_from: str | None = None
 
-    def found_in(self, text: str) -> bool:
-        # No parts: the word can only be found as written.
-        return self.text in text or (bool(self.parts) and all(p.found_in(text) for p in self.parts))
+    def match(self, text: str) -> float:
+        """How much of the word `text` holds: 1 as written or by all its parts, else a share."""
+        if self.text in text or (self.parts and all(p.found_in(text) for p in self.parts)):
+            return 1.0
+        if self.bigrams:
+            share = sum(b in text for b in self.bigrams) / len(self.bigrams)
+            return share if share >= MIN_BIGRAM_SHARE else 0.0
+        return 0.0
+
+
+@dataclass(frozen=True)
+class _Question:
+    words: list[_Word]
+    query: dict[str, float]
+    wants_place: bool
 
 
 class Searcher:
     """Search one index; safe to call from several threads at once."""
 
-    def __init__(self, index: Index, synonyms_path: Path | None = None) -> None:
+    def __init__(self, index: Index, synonyms_path: Path | None = None,
+                 gate: Gate | None = None) -> None:
         self.index = index
+        self.gate = gate or Gate.load()
         self.tokenizer = Tokenizer(index.local_names)
         self.bm25: BM25 = index.bm25()
         self._positions = {ident: i for i, ident in enumerate(index.article_ids)}
@@ -89,35 +156,105 @@ class Searcher:
                 self._synonyms[word] = tuple(dict.fromkeys(self._synonyms.get(word, ()) + others))
         self._lock = threading.Lock()  # jieba's tokenizer is not thread-safe
         self._typos = HomophoneFixer(index.char_df, self._term_df)
+        chunks = index.chunks
+        same = ((chunks.article[1:] == chunks.article[:-1])
+                & (chunks.section[1:] == chunks.section[:-1]))
+        self._joined = np.concatenate([[False], same])  # chunk i continues chunk i - 1
+        self._names = tuple(sorted(index.local_names, key=len, reverse=True))
 
-    def search(self, question: str, k: int = 3, per_article: bool = True,
-               min_coverage: float = MIN_COVERAGE) -> list[Hit]:
-        """Return up to k passages that answer `question`, best first; [] means no answer.
+    def search(self, question: str, k: int = 3, per_article: bool = True) -> list[Hit]:
+        """Return up to k passages that answer `question`, best first; [] if not confident."""
+        answer = self.answer(question, k, per_article)
+        return answer.hits if answer.answered else []
 
-        `min_coverage=0` ranks without the no-answer test (for benchmarks).
-        """
+    def rank(self, question: str, k: int = 10) -> list[Hit]:
+        """Return the k best passages, one per article, whatever the confidence (benchmarks)."""
+        return self.answer(question, k).hits
+
+    def answer(self, question: str, k: int = 3, per_article: bool = True) -> Answer:
+        """Search `question`: answered, the closest match, or nothing, with a confidence."""
         if k < 1:
             raise ValueError(f"k must be at least 1, not {k}")
-        question = question[:MAX_QUESTION_CHARS]
-        with self._lock:
-            tokens, plain_words = self.tokenizer.analyze(question)
-            typed = Counter(tokens)
-            words = self._words(plain_words)
-            for word in words:
-                if word.corrected_from:
-                    typed.update(self.tokenizer.tokenize(word.text))
-            expansion = self._expansion(words)
-        if not words:
-            return []
-        query = {t: n * (SINGLE_CHAR_WEIGHT if len(t) == 1 else 1.0) for t, n in typed.items()}
-        for token, weight in expansion:
-            if token not in typed:
-                query[token] = query.get(token, 0.0) + weight
-        docs, scores = self.bm25.top(query, CANDIDATES_PER_HIT * k)
-        return self._answering_hits(docs, scores, words, k, per_article, min_coverage)
+        parsed = self._parse(question[:MAX_QUESTION_CHARS])
+        if not parsed.words or not parsed.query:
+            return Answer(outcome=Outcome.NOTHING, confidence=0.0, hits=[])
+        docs, scores = self.bm25.top(parsed.query, CANDIDATES_PER_HIT * k)
+        if not len(docs):
+            return Answer(outcome=Outcome.NOTHING, confidence=0.0, hits=[])
+        scores = scores - self.bm25.baseline(parsed.query)
+        features = self._features(parsed, docs, scores)
+        confidence = self.gate.confidence(features)
+        if confidence >= self.gate.threshold and features.coverage >= COVERAGE_FLOOR:
+            outcome = Outcome.ANSWERED
+        elif features.coverage >= CLOSEST_FLOOR:
+            outcome = Outcome.CLOSEST
+        else:
+            return Answer(outcome=Outcome.NOTHING, confidence=confidence, hits=[],
+                          features=features)
+        hits = self._hits(parsed, docs, scores, k if outcome is Outcome.ANSWERED else 1,
+                          per_article)
+        return Answer(outcome=outcome, confidence=confidence, hits=hits, features=features)
 
-    def _answering_hits(self, docs: np.ndarray, scores: np.ndarray, words: list[_Word],
-                        k: int, per_article: bool, min_coverage: float) -> list[Hit]:
+    def _parse(self, question: str) -> _Question:
+        """Find the question's words and build its weighted BM25 query."""
+        with self._lock:
+            plain_words = self.tokenizer.words(question)
+            has_cjk = bool(_CJK.search(question))
+            words = self._words([w for w in plain_words
+                                 if not (has_cjk and _LATIN_SLIP.fullmatch(w)
+                                         and not self._term_df(w))])
+            query: defaultdict[str, float] = defaultdict(float)
+            for word in words:
+                query[word.text] += 1.0 if len(word.text) > 1 else SINGLE_CHAR_WEIGHT
+                subwords = [t for t in self.tokenizer.subwords(word.text)
+                            if self.tokenizer.keep(t)]
+                for token in subwords:
+                    query[token] += SUBWORD_WEIGHT
+                grams = [b for b in word.bigrams if self._term_df(b) and b not in subwords]
+                for gram in grams:
+                    query[gram] += 1.0 / len(grams)
+                for token, weight in self._expansion(word):
+                    query[token] += weight
+        wants_place = bool(_WHERE.search(normalize_for_search(question)))
+        return _Question(words, dict(query), wants_place)
+
+    def _features(self, parsed: _Question, docs: np.ndarray, scores: np.ndarray) -> Features:
+        """Describe the best passage for the gate."""
+        maximum = self.bm25.max_score(parsed.query) or 1.0
+        articles = self.index.chunks.article[docs]
+        others = np.flatnonzero(articles != articles[0])
+        runner_up = float(scores[others[0]]) if len(others) else 0.0
+        window = self._window_text(int(docs[0]))
+        total = sum(w.weight for w in parsed.words)
+        coverage = _share(parsed.words, window)
+        unseen = sum(w.weight for w in parsed.words if not w.known) / total
+        rarest = sorted(parsed.words, key=lambda w: -w.weight)[:2]
+        rare_found = sum(w.match(window) for w in rarest) / len(rarest)
+        heaviest = max(w.weight for w in parsed.words) or 1.0
+        missing = max((w.weight for w in parsed.words if w.match(window) < 1.0), default=0.0)
+        runner_coverage = (_share(parsed.words, self._window_text(int(docs[others[0]])))
+                           if len(others) else 0.0)
+        gap, size = (float(scores[0]) - runner_up) / maximum, math.log1p(self.bm25.corpus_size)
+        return Features(gap=gap, coverage=coverage, unseen=unseen, rare_found=rare_found,
+                        words=math.log1p(len(parsed.words)),
+                        score=float(scores[0]) / maximum, missing=missing / heaviest,
+                        runner_coverage=runner_coverage, size=size, unseen_size=unseen * size,
+                        gap_size=gap * size, coverage_size=coverage * size)
+
+    def _window(self, doc: int) -> list[int]:
+        """The chunk with its neighbours in the same section, in order."""
+        window = [doc]
+        if self._joined[doc]:
+            window.insert(0, doc - 1)
+        if doc + 1 < len(self._joined) and self._joined[doc + 1]:
+            window.append(doc + 1)
+        return window
+
+    def _window_text(self, doc: int) -> str:
+        return "\n".join(self.index.searchable[i] for i in self._window(doc))
+
+    def _hits(self, parsed: _Question, docs: np.ndarray, scores: np.ndarray, k: int,
+              per_article: bool) -> list[Hit]:
         hits: list[Hit] = []
         seen: set[int] = set()
         table = self.index.chunks
@@ -125,38 +262,65 @@ class Searcher:
             article = int(table.article[doc])
             if per_article and article in seen:
                 continue
-            searchable = self.index.searchable[doc]
-            coverage, found = _coverage(words, searchable)
-            if coverage < min_coverage:
-                continue
+            if hits and _share(parsed.words, self._window_text(doc)) < COVERAGE_FLOOR:
+                continue  # further sources must hold the question too, not just score
             seen.add(article)
-            chunk = table[doc]
-            article_obj = self.index.articles[article]
-            hits.append(self._hit(article_obj, chunk, len(hits) + 1, float(scores[position]),
-                                  coverage, best_sentence(chunk.text, searchable, found)))
+            hits.append(self._hit(parsed, doc, len(hits) + 1, float(scores[position])))
             if len(hits) == k:
                 break
         return hits
 
-    @staticmethod
-    def _hit(article: Article, chunk: Chunk, rank: int, score: float, coverage: float,
-             sentence: str) -> Hit:
-        return Hit(rank=rank, score=score, coverage=coverage, chunk_id=chunk.id,
-                   article_id=article.id, title=article.title, subtitle=article.subtitle,
-                   source=article.source, date=article.date, byline=article.byline,
-                   url=article.url, section=chunk.section, text=chunk.text,
-                   best_sentence=sentence)
+    def _hit(self, parsed: _Question, doc: int, rank: int, score: float) -> Hit:
+        """Make the hit for a window: it shows the window's chunk that holds most of the words."""
+        window = self._window_text(doc)
+        coverage = _share(parsed.words, window)
+        doc = max(self._window(doc), key=lambda i: (
+            _share(parsed.words, self.index.searchable[i]), i == doc))
+        table = self.index.chunks
+        chunk = table[doc]
+        article = self.index.articles[int(table.article[doc])]
+        place = self._place_test(parsed)
+        searchable = self.index.searchable[doc]
+        sentence, value = best_sentence(chunk.text, searchable, parsed.words, place)
+        # Words the passage lacks may sit in a neighbour's sentence: the answer continues there.
+        lacking = [w for w in parsed.words if w.match(searchable) < 1.0]
+        extra, after, bold, extra_rating = None, True, sentence, (0.0, 0.0)
+        for neighbour in self._window(doc) if lacking else []:
+            if neighbour == doc:
+                continue
+            text, normal = table[neighbour].text, self.index.searchable[neighbour]
+            candidate, adds = best_sentence(text, normal, lacking, place)
+            # Of two that add as much, the one holding more of the whole question wins.
+            rating = (adds, best_sentence(candidate, normalize_for_search(candidate),
+                                          parsed.words, place)[1])
+            if adds > 0 and rating > extra_rating:
+                extra, after, extra_rating = candidate, neighbour > doc, rating
+        if extra and extra_rating[1] > value:
+            bold = extra
+        return _make_hit(article, chunk, rank, score, coverage, bold, extra, after)
+
+    def _place_test(self, parsed: _Question) -> PlaceTest | None:
+        """For a 在哪 question: a test for sentences naming a place the question does not."""
+        if not parsed.wants_place:
+            return None
+        asked = "".join(w.text for w in parsed.words)
+        names = [n for n in self._names if n not in asked]
+        return lambda sentence: any(n in sentence for n in names)
 
     def _words(self, plain_words: list[str]) -> list[_Word]:
         """The question's meaningful words, each weighted by how rare it is in the corpus."""
         words = []
         for text in dict.fromkeys(plain_words):
             corrected = self._typos.correct(text)
-            if corrected:
-                words.append(_Word(corrected, self._information(corrected),
-                                   self._parts(corrected), corrected_from=text))
-            else:
-                words.append(_Word(text, self._information(text), self._parts(text)))
+            word = corrected or text
+            parts = self._parts(word)
+            known = bool(self._term_df(word)) or any(self._term_df(p.text) for p in parts)
+            bigrams = () if known or len(word) < 2 else tuple(
+                dict.fromkeys(word[i : i + 2] for i in range(len(word) - 1)))
+            if bigrams:
+                known = any(self._term_df(b) for b in bigrams)
+            words.append(_Word(word, self._information(word), parts, bigrams, known,
+                               corrected_from=text if corrected else None))
         return words
 
     def _term_df(self, term: str) -> int:
@@ -190,14 +354,13 @@ class Searcher:
         idf = math.log((n + 1) / (df + 0.5))
         return idf * SINGLE_CHAR_WEIGHT if len(word) == 1 else idf
 
-    def _expansion(self, words: list[_Word]) -> list[tuple[str, float]]:
+    def _expansion(self, word: _Word) -> list[tuple[str, float]]:
         tokens: list[tuple[str, float]] = []
-        for word in words:
-            for part in word.parts:
-                for alternative in part.alternatives:
-                    phrase = self.tokenizer.tokenize(alternative)
-                    # A synonym phrase weighs SYNONYM_WEIGHT in all, however many tokens it has.
-                    tokens.extend((t, SYNONYM_WEIGHT / len(phrase)) for t in phrase)
+        for part in word.parts:
+            for alternative in part.alternatives:
+                phrase = self.tokenizer.tokenize(alternative)
+                # A synonym phrase weighs SYNONYM_WEIGHT in all, however many tokens it has.
+                tokens.extend((t, SYNONYM_WEIGHT / len(phrase)) for t in phrase)
         return tokens
 
     def article(self, article_id: str) -> Article | None:
@@ -210,14 +373,19 @@ class Searcher:
         return self._term_df(term)
 
 
-def _coverage(words: list[_Word], text: str) -> tuple[float, list[_Word]]:
-    """Return the share of the question's information found in `text`, and the words found.
-
-    The information is the question's words weighted by IDF.
-    """
+def _share(words: list[_Word], text: str) -> float:
+    """Return the share of the question's information (IDF-weighted words) that `text` holds."""
     total = sum(w.weight for w in words)
-    found = [word for word in words if word.found_in(text)]
-    return (sum(w.weight for w in found) / total if total else 0.0), found
+    return sum(w.weight * w.match(text) for w in words) / total if total else 0.0
+
+
+def _make_hit(article: Article, chunk: Chunk, rank: int, score: float, coverage: float,
+              sentence: str, extra: str | None, after: bool) -> Hit:
+    return Hit(rank=rank, score=score, coverage=coverage, chunk_id=chunk.id,
+               article_id=article.id, title=article.title, subtitle=article.subtitle,
+               source=article.source, date=article.date, byline=article.byline,
+               url=article.url, section=chunk.section, text=chunk.text,
+               best_sentence=sentence, extra_sentence=extra, extra_after=after)
 
 
 def freeze_loaded_objects() -> None:
@@ -230,11 +398,14 @@ def freeze_loaded_objects() -> None:
     gc.freeze()
 
 
-def best_sentence(text: str, searchable: str, words: list[_Word]) -> str:
-    """Return the sentence of `text` that covers most of the question's `words`.
+def best_sentence(text: str, searchable: str, words: list[_Word],
+                  names_place: PlaceTest | None = None) -> tuple[str, float]:
+    """Return the sentence of `text` that holds most of the question's `words`, and how much.
 
     `searchable` is the chunk's normalised form, text last; its sentences stand
-    for the text's when they split alike, else each sentence is normalised.
+    for the text's when they split alike, else each sentence is normalised. For a
+    question about a place, a sentence that holds some of the words and names a
+    place gains half the weight of the question's weightiest word.
     """
     spans = sentence_spans(text)
     sentences = [text[a:b] for a, b in spans]
@@ -243,6 +414,14 @@ def best_sentence(text: str, searchable: str, words: list[_Word]) -> str:
         normalised = [tail[a:b] for a, b in spans]
     else:
         normalised = [normalize_for_search(s) for s in sentences]
-    scored = [(sum(w.weight for w in words if w.found_in(n)), -i, s)
-              for i, (s, n) in enumerate(zip(sentences, normalised, strict=True))]
-    return max(scored)[2] if scored else text
+    bonus = PLACE_BONUS * max((w.weight for w in words), default=0.0)
+    scored: list[tuple[float, int, str]] = []
+    for i, (sentence, norm) in enumerate(zip(sentences, normalised, strict=True)):
+        value = sum(w.weight * w.match(norm) for w in words)
+        if value and names_place and names_place(norm):
+            value += bonus
+        scored.append((value, -i, sentence))
+    if not scored:
+        return text, 0.0
+    value, _, sentence = max(scored)
+    return sentence, value

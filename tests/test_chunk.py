@@ -56,3 +56,14 @@ def test_an_overlong_sentence_is_cut_at_commas(tmp_path: Path) -> None:
     assert "".join(c.text for c in chunks) == body
     assert all(len(c.text) <= MAX_CHARS for c in chunks)
     assert all(c.text.endswith((",", "。")) for c in chunks)
+
+
+def test_a_quote_keeps_its_attribution_in_the_same_passage() -> None:
+    from corpus import load_corpus
+    from corpus.chunk import chunk_corpus
+    from tests.conftest import BUNDLED_CORPUS
+
+    chunks = chunk_corpus(load_corpus(BUNDLED_CORPUS).articles)
+    assert not any(c.text.startswith(("社区党委书记朱光表示", "紫光花园的宋女士笑着说"))
+                   for c in chunks)
+    assert any("学习红色精神。”社区党委书记朱光表示。" in c.text for c in chunks)

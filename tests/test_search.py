@@ -65,3 +65,51 @@ def test_title_counts_towards_the_match(tmp_path: Path) -> None:
 def test_k_must_be_positive(searcher: Searcher) -> None:
     with pytest.raises(ValueError, match="k must be at least 1"):
         searcher.search("下棋", k=0)
+
+
+def test_a_where_question_is_answered_with_the_sentence_naming_the_place(
+        searcher: Searcher) -> None:
+    hit = searcher.search("人大代表联络站在哪里？")[0]
+    assert "十八里河街道人大代表联络站" in hit.best_sentence
+
+
+def test_a_stray_latin_slip_does_not_turn_a_clear_question_into_no_answer(
+        searcher: Searcher) -> None:
+    hit = searcher.search("ce哪里可以量血压")[0]
+    assert "测量血压" in hit.text
+
+
+def test_a_long_latin_word_the_corpus_lacks_still_counts_against_the_answer(
+        searcher: Searcher) -> None:
+    assert searcher.answer("哪里有免费wifi").outcome.value != "answered"
+
+
+def test_a_related_but_inexact_question_gets_the_closest_match_not_an_answer(
+        searcher: Searcher) -> None:
+    found = searcher.answer("儿童微乐园几点关门")
+    assert found.outcome.value == "closest" and not found.answered
+    assert "儿童微乐园" in found.hits[0].text and len(found.hits) == 1
+    assert searcher.search("儿童微乐园几点关门") == []
+    assert 0.0 <= found.confidence < searcher.gate.threshold
+
+
+def test_nothing_relevant_gets_nothing(searcher: Searcher) -> None:
+    found = searcher.answer("明天天气怎么样")
+    assert found.outcome.value == "nothing" and found.hits == []
+
+
+def test_a_word_jieba_cuts_differently_matches_by_its_character_pairs(tmp_path: Path) -> None:
+    write_article(tmp_path, "a.md", title="社区通知",
+                  body="绿城广场东侧的便民点每周六提供免费磨剪刀服务。")
+    write_article(tmp_path, "b.md", title="社区新闻",
+                  body="社区每周六组织志愿者打扫楼道卫生。")
+    searcher = Searcher(build_index(load_corpus(tmp_path).articles))
+    # 磨剪刀 is one word to jieba here; the passage's cut differs (磨/剪刀).
+    hit = searcher.answer("磨剪刀去哪", k=1).hits[0]
+    assert hit.article_id == "a"
+
+
+def test_an_answer_continuing_in_the_next_passage_is_shown_with_it(searcher: Searcher) -> None:
+    hit = searcher.search("老人活动的地方几月份开放")[0] if searcher.search(
+        "老人活动的地方几月份开放") else searcher.answer("老人活动的地方几月份开放").hits[0]
+    assert "4月" in hit.shown_text
