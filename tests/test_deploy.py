@@ -95,3 +95,42 @@ def test_nginx_site_forwards_the_webhook_path_to_the_default_listen_port() -> No
     readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
     assert ("--webhook https://bot.example.org/linli-webhook --listen 127.0.0.1:8443"
             in readme)
+
+
+def test_nginx_site_uses_no_directive_older_nginx_rejects() -> None:
+    site = (DEPLOY / "nginx" / "linli.conf").read_text(encoding="utf-8")
+    directives = [line.split("#")[0].strip() for line in site.splitlines()]
+    assert "http2 on;" not in directives  # nginx < 1.25.1 (Debian 12, Ubuntu 24.04) rejects it
+    assert "listen 443 ssl http2;" in directives
+
+
+def nginx_test_config(tmp_path: Path) -> Path:
+    """Wrap the site in a minimal nginx.conf, with a self-signed certificate in tmp_path."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=bot.example.org", "-keyout", str(tmp_path / "key.pem"),
+                    "-out", str(tmp_path / "cert.pem")], capture_output=True, check=True)
+    site = (DEPLOY / "nginx" / "linli.conf").read_text(encoding="utf-8")
+    site = site.replace("/etc/letsencrypt/live/bot.example.org/fullchain.pem",
+                        str(tmp_path / "cert.pem"))
+    site = site.replace("/etc/letsencrypt/live/bot.example.org/privkey.pem",
+                        str(tmp_path / "key.pem"))
+    assert str(tmp_path / "key.pem") in site  # the site still names its certificate there
+    (tmp_path / "linli.conf").write_text(site, encoding="utf-8")
+    temp = "".join(f"    {kind}_temp_path {tmp_path / kind};\n"
+                   for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(f"pid {tmp_path / 'nginx.pid'};\nerror_log stderr;\nevents {{}}\n"
+                    f"http {{\n    access_log off;\n{temp}"
+                    f"    include {tmp_path / 'linli.conf'};\n}}\n",
+                    encoding="utf-8")
+    return conf
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None or shutil.which("openssl") is None,
+                    reason="nginx -t needs nginx and openssl (apt-get install nginx openssl)")
+def test_nginx_site_passes_nginx_t(tmp_path: Path) -> None:
+    conf = nginx_test_config(tmp_path)
+    result = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-c", str(conf)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
