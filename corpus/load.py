@@ -96,8 +96,8 @@ def load_corpus(root: Path | str) -> CorpusLoad:
         if article is not None:
             seen[ident] = path
             result.articles.append(article)
-    for problem in result.problems:
-        logger.log(logging.WARNING if problem.level == "warning" else logging.ERROR, "%s", problem)
+    # Not logged here: the caller reports each problem once, as a plain line on a terminal
+    # (`linli corpus`, `search`, `index`, `doctor`) or as a log line in the service.
     return result
 
 
