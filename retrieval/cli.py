@@ -3,6 +3,7 @@
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,10 +11,15 @@ from pathlib import Path
 from retrieval.bm25 import BM25Params
 from retrieval.evaluate import evaluate, format_report, read_questions
 from retrieval.index import Index, RefreshReport, index_dir_for, refresh_index
-from retrieval.search import Hit, Searcher
+from retrieval.search import MAX_QUESTION_CHARS, Hit, Searcher
 
 logger = logging.getLogger(__name__)
 BOLD, RESET = "\033[1m", "\033[0m"
+# A question needs at least one letter, digit or Chinese character (the bot's rule too):
+# spaces, punctuation or emoji alone are an empty question.
+_WORD = re.compile(r"\w")
+EMPTY_QUESTION = ("the question is empty (no words); write it in words, "
+                  "e.g. linli search \"哪里可以免费量血压\"")
 
 
 def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -128,22 +134,37 @@ def format_hit(hit: Hit, color: bool) -> str:
 
 
 def search_command(args: argparse.Namespace) -> int:
-    """Answer each question with its hits."""
+    """Answer each question with its hits; exit 2 when the question given is empty."""
+    if args.question != "-" and not _WORD.search(args.question):
+        print(f"error: {EMPTY_QUESTION}", file=sys.stderr)
+        return 2
     index, _ = open_index(args)
     searcher = Searcher(index)
     color = sys.stdout.isatty()
-    for question in _questions(args.question):
-        hits = searcher.search(question, k=args.k)
+    for asked in _questions(args.question):
+        question, empty = asked[:MAX_QUESTION_CHARS], not _WORD.search(asked)
+        hits = [] if empty else searcher.search(question, k=args.k)
         if args.json:
-            print(json.dumps({"question": question, "answered": bool(hits),
-                              "hits": [hit_json(h) for h in hits]}, ensure_ascii=False),
-                  flush=True)
+            print(json.dumps({"question": question, "answered": bool(hits), "empty": empty,
+                              "cut": question != asked, "hits": [hit_json(h) for h in hits]},
+                             ensure_ascii=False), flush=True)
             continue
-        print(f"? {question}")
-        print("\n".join(format_hit(h, color) for h in hits) if hits else
-              "   no answer: the articles do not cover this question")
+        print(format_question(asked))
+        if empty:
+            print(f"   {EMPTY_QUESTION}")
+        else:
+            print("\n".join(format_hit(h, color) for h in hits) if hits else
+                  "   no answer: the articles do not cover this question")
         print(flush=True)
     return 0
+
+
+def format_question(asked: str) -> str:
+    """Echo a question; an over-long one by its searched start, saying it was cut."""
+    if len(asked) <= MAX_QUESTION_CHARS:
+        return f"? {asked}"
+    return (f"? {asked[:MAX_QUESTION_CHARS]}…\n   (cut: only the first {MAX_QUESTION_CHARS} "
+            f"of {len(asked)} characters are searched)")
 
 
 def index_command(args: argparse.Namespace) -> int:
