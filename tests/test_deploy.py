@@ -1,6 +1,8 @@
 """deploy/: what can be checked without a Docker engine, checked."""
 
+import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -32,6 +34,47 @@ def test_dockerfile_runs_as_non_root_with_volumes_and_a_healthcheck() -> None:
     env = " ".join(arg for op, arg in instructions if op == "ENV")
     assert "LINLI_CORPUS_DIR=/corpus" in env and "LINLI_DATA_DIR=/data" in env
     assert any("Tokenizer()" in arg for op, arg in instructions if op == "RUN")  # jieba cache
+
+
+def test_dockerfile_makes_the_wheel_in_a_stage_and_never_deletes_its_working_directory() -> None:
+    instructions = dockerfile_instructions()
+    stages = [arg for op, arg in instructions if op == "FROM"]
+    assert len(stages) == 2 and stages[0].endswith(" AS wheel")
+    assert any(op == "COPY" and arg.startswith("--from=wheel ") for op, arg in instructions)
+    workdir = "/"
+    for op, arg in instructions:
+        if op == "FROM":
+            workdir = "/"
+        elif op == "WORKDIR":
+            workdir = arg
+        elif op == "RUN":
+            for removed in re.findall(r"rm -rf (\S+)", arg):
+                # jieba (imported later in the RUN) dies in a deleted current directory.
+                assert not (workdir + "/").startswith(removed.rstrip("/") + "/"), (workdir, arg)
+    [install] = [arg for op, arg in instructions if op == "RUN" and "pip install" in arg]
+    assert "/wheels/linli-" in install and "LICENSE" in " ".join(
+        arg for op, arg in instructions if op == "COPY")
+
+
+def test_smoke_script_without_a_container_engine_says_so_and_exits_2(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, str(DEPLOY / "smoke_image.py")],
+                            env={"PATH": str(tmp_path)}, capture_output=True, text=True,
+                            check=False, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: no container engine answers")
+
+
+@pytest.mark.skipif(not os.environ.get("LINLI_SMOKE_IMAGE"),
+                    reason="builds the image, which downloads the base image and the "
+                    "dependencies; set LINLI_SMOKE_IMAGE to the smoke script's options "
+                    "(or to 1) to run it")
+def test_image_builds_answers_and_stops_cleanly() -> None:
+    options = os.environ["LINLI_SMOKE_IMAGE"]
+    result = subprocess.run([sys.executable, str(DEPLOY / "smoke_image.py"),
+                             *(shlex.split(options) if options != "1" else [])],
+                            capture_output=True, text=True, check=False, timeout=3600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS:" in result.stdout and "ok   token: accepted by the Bot API" in result.stdout
 
 
 @pytest.mark.skipif(shutil.which("hadolint") is None and not
