@@ -27,7 +27,8 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     search = commands.add_parser("search", help="answer questions from the corpus")
     search.add_argument("question", nargs="?", default="-",
                         help="the question; '-' or none reads one question a line from stdin")
-    search.add_argument("-k", type=int, default=3, help="how many passages (default 3)")
+    search.add_argument("-k", type=positive_int, default=3,
+                        help="how many passages (default 3)")
     _corpus_option(search)
     search.add_argument("--json", action="store_true", help="one JSON object per question")
     search.set_defaults(handler=search_command)
@@ -47,7 +48,8 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     bench = commands.add_parser("bench", help="speed, memory and quality on CMRC 2018 at scale")
     bench.add_argument("--data", type=Path, required=True,
                        help="folder with cmrc_corpus.jsonl and cmrc_queries.jsonl")
-    bench.add_argument("--sizes", default="1000,10000,100000", help="chunk counts to measure")
+    bench.add_argument("--sizes", type=sizes, default="1000,10000,100000",
+                       help="chunk counts to measure, comma-separated")
     bench.add_argument("--queries", type=int, default=1000, help="queries timed per size")
     bench.add_argument("--no-bm25s", action="store_true", help="skip the bm25s reference")
     bench.add_argument("--quality-only", action="store_true",
@@ -55,6 +57,22 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     bench.add_argument("--json", action="store_true", help="print JSON")
     _bm25_options(bench)
     bench.set_defaults(handler=bench_command)
+
+
+def positive_int(value: str) -> int:
+    """Parse a whole number of at least 1 (argparse rejects anything else: exit 2)."""
+    if not value.strip().isdecimal() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number of at least 1")
+    return int(value)
+
+
+def sizes(value: str) -> list[int]:
+    """Parse comma-separated chunk counts, e.g. 1000,10000."""
+    try:
+        return [positive_int(part) for part in value.split(",")]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not a list of chunk counts; write e.g. 1000,10000") from None
 
 
 def _bm25_options(parser: argparse.ArgumentParser) -> None:
@@ -200,6 +218,5 @@ def bench_command(args: argparse.Namespace) -> int:
     """Run the CMRC 2018 benchmark (see retrieval/bench.py)."""
     from retrieval.bench import run_bench
 
-    sizes = [] if args.quality_only else [int(s) for s in args.sizes.split(",")]
-    return run_bench(args.data, sizes, args.queries, with_bm25s=not args.no_bm25s,
-                     as_json=args.json, params=bm25_params(args))
+    return run_bench(args.data, [] if args.quality_only else args.sizes, args.queries,
+                     with_bm25s=not args.no_bm25s, as_json=args.json, params=bm25_params(args))
