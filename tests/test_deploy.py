@@ -147,7 +147,7 @@ def test_nginx_site_uses_no_directive_older_nginx_rejects() -> None:
     assert "listen 443 ssl http2;" in directives
 
 
-def nginx_test_config(tmp_path: Path) -> Path:
+def nginx_test_config(tmp_path: Path, changes: dict[str, str] | None = None) -> Path:
     """Wrap the site in a minimal nginx.conf, with a self-signed certificate in tmp_path."""
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=bot.example.org", "-keyout", str(tmp_path / "key.pem"),
@@ -158,6 +158,9 @@ def nginx_test_config(tmp_path: Path) -> Path:
     site = site.replace("/etc/letsencrypt/live/bot.example.org/privkey.pem",
                         str(tmp_path / "key.pem"))
     assert str(tmp_path / "key.pem") in site  # the site still names its certificate there
+    for before, after in (changes or {}).items():
+        assert before in site, before
+        site = site.replace(before, after)
     (tmp_path / "linli.conf").write_text(site, encoding="utf-8")
     temp = "".join(f"    {kind}_temp_path {tmp_path / kind};\n"
                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
