@@ -162,12 +162,13 @@ def _load_yaml(front: str) -> dict[str, Any]:
     try:
         data = yaml.load(front, Loader=_FrontMatterLoader)
     except yaml.YAMLError as err:
+        lines = front.split("\n")
         index = _yaml_error_line(err)
         reason = getattr(err, "problem", None) or "invalid YAML"
         raise _FileProblem(index + 2 if index is not None else 1,
                            f"front matter is not YAML ({reason})",
-                           _yaml_fix(front.split("\n")[index] if index is not None else "")
-                           ) from None
+                           _yaml_fix(lines[index] if index is not None and index < len(lines)
+                                     else "")) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -195,8 +196,8 @@ def _yaml_fix(line: str) -> str:
     match = _NEEDS_QUOTES.match(line)
     if match and re.search(r":(\s|$)|[][{}]", match.group(2)):
         name, value = match.groups()
-        quote = "'" if '"' in value else '"'
-        return f"put the value in quotes: {name}: {quote}{value}{quote}"
+        quoted = "'" + value.replace("'", "''") + "'" if '"' in value else f'"{value}"'
+        return f"put the value in quotes: {name}: {quoted}"
     return "write each field as 'name: value'"
 
 

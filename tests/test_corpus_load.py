@@ -76,6 +76,7 @@ def test_front_matter_that_is_not_yaml_names_its_line(tmp_path: Path) -> None:
     ("title: 标题\nbyline: 记者: 张三\ndate: 2021-06", 3, 'byline: "记者: 张三"'),
     ("title: 标题\nsource: {管城报\ndate: 2021-06", 3, 'source: "{管城报"'),
     ('title: 标题\nbyline: 记者 "张三": 李四', 3, """byline: '记者 "张三": 李四'"""),
+    ('title: 标题\nbyline: 记者 "张三": 李四\'s', 3, """byline: '记者 "张三": 李四\'\'s'"""),
 ])
 def test_yaml_error_names_the_line_of_the_cause_and_suggests_quotes(
         tmp_path: Path, fields: str, line: int, fix: str) -> None:
@@ -83,6 +84,9 @@ def test_yaml_error_names_the_line_of_the_cause_and_suggests_quotes(
     problem = only_problem(tmp_path)
     assert problem.startswith(f"error: a.md:{line}: front matter is not YAML"), problem
     assert problem.endswith(f"; put the value in quotes: {fix}"), problem
+    fixed = f"---\n{fields.splitlines()[0]}\n{fix}\n---\n正文。"
+    (tmp_path / "a.md").write_text(fixed, encoding="utf-8")
+    assert "not YAML" not in str(load_corpus(tmp_path).problems)  # the suggestion is YAML
 
 
 def test_yaml_error_without_a_colon_or_bracket_in_the_value_gives_the_field_syntax(
