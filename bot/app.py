@@ -32,8 +32,6 @@ def open_conversation(settings: Settings, records: Records | None = None) -> Con
     """Load the index and open the records: what both the bot and `linli chat` need."""
     live = LiveIndex(settings.linli_corpus_dir, settings.linli_data_dir)
     report = live.load()
-    for problem in report.problems:
-        logger.warning("corpus: %s", problem)
     logger.info("index ready: %d articles, %d chunks (%s)", report.articles, report.chunks,
                 "rebuilt" if report.rebuilt else "loaded")
     return Conversation(live, records or Records(settings.database_path))

@@ -6,7 +6,7 @@ from typing import TextIO
 
 from bot import admin, replies
 from bot.app import open_conversation
-from bot.conversation import Conversation
+from bot.conversation import INERT, Conversation
 from bot.records import Records
 from bot.replies import Button, Reply
 from bot.settings import Settings
@@ -30,18 +30,29 @@ class TerminalChat:
         if reply.pieces:
             bold = ("\033[1m", "\033[0m") if self.color else ("**", "**")
             print(reply.plain(*bold), file=self.out)
-        if reply.buttons:
-            self.buttons = [b for row in reply.buttons for b in row]
-            print("  ".join(f"[{i}] {b.label}" for i, b in enumerate(self.buttons, 1)),
-                  file=self.out)
+        if reply.buttons or reply.edit:
+            # An edit replaces the buttons it was pressed on; a label-only button is not shown.
+            self.buttons = [b for row in reply.buttons for b in row if b.data != INERT]
+            if self.buttons:
+                print("  ".join(f"[{i}] {b.label}" for i, b in enumerate(self.buttons, 1)),
+                      file=self.out)
+        print(file=self.out, flush=True)
+
+    def choose(self, number: int) -> None:
+        """Press the button with this number, or say that there is none."""
+        if 1 <= number <= len(self.buttons):
+            for reply in self.conversation.press(CHAT_USER, self.buttons[number - 1].data):
+                self.show(reply)
+            return
+        choices = f"（可选 1–{len(self.buttons)}）" if self.buttons else ""
+        print(f"没有第 {number} 个选项{choices}", file=self.out)
         print(file=self.out, flush=True)
 
     def handle(self, line: str) -> None:
         """Answer one line typed by the user."""
         line = line.strip()
-        if line.isdigit() and 1 <= int(line) <= len(self.buttons):
-            for reply in self.conversation.press(CHAT_USER, self.buttons[int(line) - 1].data):
-                self.show(reply)
+        if line.isdecimal():
+            self.choose(int(line))
         elif line == "/start":
             self.show(self.conversation.welcome())
         elif line == "/help":
@@ -54,8 +65,9 @@ class TerminalChat:
             self.show(self.conversation.ask(CHAT_USER, "private", line).reply)
 
 
-def run_chat(settings: Settings, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+def run_chat(settings: Settings, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
     """Talk to the bot in the terminal; questions are not recorded."""
+    stdin, out = stdin or sys.stdin, out or sys.stdout  # the streams of now, not of import
     conversation = open_conversation(settings, Records(Path(":memory:")))
     chat = TerminalChat(conversation, out, color=out.isatty())
     interactive = stdin.isatty()

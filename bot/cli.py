@@ -23,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     """Assemble the `linli` parser from each package's commands."""
     parser = argparse.ArgumentParser(prog="linli", description="邻里: answers from local news")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.add_argument("--env-file", type=Path, metavar="FILE",
+                        help="settings file to read (default: LINLI_ENV_FILE, else .env in the "
+                        "current directory if there is one)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     corpus_cli.add_commands(commands)
     retrieval_cli.add_commands(commands)
@@ -42,7 +45,8 @@ def add_bot_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     doctor = commands.add_parser("doctor", help="check settings, token, corpus, data, index")
     doctor.set_defaults(handler=doctor_command)
     stats = commands.add_parser("stats", help="questions, share answered, feedback, top misses")
-    stats.add_argument("--days", type=int, default=7, help="how many days back (default 7)")
+    stats.add_argument("--days", type=retrieval_cli.positive_int, default=7,
+                       help="how many days back (default 7)")
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.add_argument("--chart", type=Path, metavar="FILE.png",
                        help="also draw questions per day and share answered")
@@ -139,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one `linli` subcommand; print `error: ...` and exit 1 (2 for settings) on failure."""
     args = build_parser().parse_args(argv)
     try:
-        settings = load_settings()
+        settings = load_settings(args.env_file)
     except SettingsError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

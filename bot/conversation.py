@@ -26,6 +26,7 @@ RATE_LIMIT = 10  # questions
 RATE_WINDOW = 60.0  # seconds
 EXAMPLE_COUNT = 3
 _MEANINGFUL = re.compile(r"[\w]", re.UNICODE)
+INERT = "x"  # the callback data of a button that is only a label (谢谢您的反馈): does nothing
 # Words worth asking about "在哪里" (places) or "哪里有" (services).
 _PLACE_ENDINGS = ("区", "园", "站", "中心", "驿站", "角", "馆", "室", "广场", "堂")
 
@@ -121,7 +122,7 @@ class Conversation:
             qid, _, value = rest.partition(":")
             self.records.record_feedback(int(qid), user_id, 1 if value == "1" else -1)
             return [Reply(notice=replies.THANKS, edit=True,
-                          buttons=[[Button(replies.THANKS, "x")]])]
+                          buttons=[[Button(replies.THANKS, INERT)]])]
         if kind == "a":
             return [self.ask(user_id, "private", rest).reply]
         return [Reply(notice="")]

@@ -4,6 +4,7 @@ import asyncio
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
@@ -24,6 +25,7 @@ class Check:
     detail: str
     fix: str = ""
     warning: bool = False
+    setting: bool = False  # failed for a missing or malformed setting: exit 2, not 1
 
     def line(self) -> str:
         """Render as one line: status, name, what was found, what to do."""
@@ -34,8 +36,10 @@ class Check:
 
 def check_settings(settings: Settings) -> Check:
     """Settings parsed (malformed ones never get here); admins configured."""
-    detail = (f"corpus {settings.linli_corpus_dir}, data {settings.linli_data_dir}, "
-              f"{len(settings.linli_admin_ids)} admin(s)")
+    source = (f"environment and {settings.env_file}" if settings.env_file else
+              f"environment only (no .env in {Path.cwd()})")
+    detail = (f"from the {source}; corpus {settings.linli_corpus_dir}, "
+              f"data {settings.linli_data_dir}, {len(settings.linli_admin_ids)} admin(s)")
     if not settings.linli_admin_ids:
         return Check("settings", True, detail, "set LINLI_ADMIN_IDS so that someone can /reload",
                      warning=True)
@@ -56,7 +60,8 @@ def check_token(settings: Settings) -> Check:
         username = asyncio.run(_get_me(settings))
     except SettingsError:
         return Check("token", False, "TELEGRAM_BOT_TOKEN is not set",
-                     "put the token from @BotFather in the environment or in .env")
+                     "put the token from @BotFather in the environment or the settings file",
+                     setting=True)
     except InvalidToken:
         return Check("token", False, "the Bot API rejected the token",
                      "copy the token again from @BotFather into TELEGRAM_BOT_TOKEN")
@@ -122,8 +127,10 @@ CHECKS: list[Callable[[Settings], Check]] = [check_settings, check_token, check_
 
 
 def run_doctor(settings: Settings) -> int:
-    """Run every check; exit 1 when any fails."""
+    """Run every check; exit 2 when a setting is missing, else 1 when any check fails."""
     results = [check(settings) for check in CHECKS]
     for result in results:
         print(result.line())
+    if any(r.setting and not r.ok for r in results):
+        return 2
     return 0 if all(r.ok for r in results) else 1

@@ -13,6 +13,13 @@ from retrieval.search import Searcher, freeze_loaded_objects
 logger = logging.getLogger(__name__)
 
 
+def log_problems(report: RefreshReport) -> None:
+    """Log each corpus problem once, at its level: the service's report of them."""
+    for problem in report.problems:
+        logger.log(logging.ERROR if problem.level == "error" else logging.WARNING,
+                   "corpus: %s", problem)
+
+
 class ReloadBusyError(Exception):
     """A reload is already running."""
 
@@ -40,6 +47,7 @@ class LiveIndex:
         index, report = refresh_index(self.corpus_dir, self.index_dir)
         self.searcher, self.last_report = Searcher(index), report
         freeze_loaded_objects()
+        log_problems(report)
         return report
 
     def current(self) -> Searcher:
@@ -59,6 +67,7 @@ class LiveIndex:
             freeze_loaded_objects()
             logger.info("reloaded: %d articles, %d chunks, %.2f s", report.articles,
                         report.chunks, report.seconds)
+            log_problems(report)
             return ReloadOutcome(report)
         except (CorpusError, OSError) as err:
             logger.error("reload failed, the old index stays live: %s", err)

@@ -1,16 +1,23 @@
-"""Every setting of linli, read from the environment and an optional `.env` file."""
+"""Every setting of linli, read from the environment and an optional `.env` file.
 
+The file is `--env-file FILE`, else `LINLI_ENV_FILE`, else `.env` in the current directory
+if there is one; the environment wins over the file.
+"""
+
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from corpus.cli import BUNDLED_CORPUS
 
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+ENV_FILE_VARIABLE = "LINLI_ENV_FILE"
+DEFAULT_ENV_FILE = Path(".env")
 
 
 class SettingsError(Exception):
@@ -46,6 +53,7 @@ class Settings(BaseSettings):
         default="text", description="log line format: text or json")
     linli_log_questions: bool = Field(
         default=False, description="log the text of each question at INFO level")
+    _env_file: Path | None = PrivateAttr(default=None)
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -71,6 +79,11 @@ class Settings(BaseSettings):
         return frozenset(ids)
 
     @property
+    def env_file(self) -> Path | None:
+        """The settings file that was read (absolute), or None: the environment only."""
+        return self._env_file
+
+    @property
     def index_dir(self) -> Path:
         """Where the saved index lives."""
         return self.linli_data_dir / "index"
@@ -88,12 +101,28 @@ class Settings(BaseSettings):
         return self.telegram_bot_token.get_secret_value().strip()
 
 
-def load_settings(**overrides: object) -> Settings:
+def find_env_file(env_file: Path | None = None) -> Path | None:
+    """Return the settings file to read: --env-file, LINLI_ENV_FILE, or ./.env if present."""
+    named = env_file or os.environ.get(ENV_FILE_VARIABLE)
+    if not named:
+        return DEFAULT_ENV_FILE.resolve() if DEFAULT_ENV_FILE.is_file() else None
+    path = Path(named)
+    if not path.is_file():
+        source = "--env-file" if env_file else ENV_FILE_VARIABLE
+        raise SettingsError(f"{source}: settings file '{path}' does not exist; "
+                            "give the path of an existing file (see deploy/.env.example)")
+    return path.resolve()
+
+
+def load_settings(env_file: Path | None = None, **overrides: object) -> Settings:
     """Read the settings; raise `SettingsError` with one line naming the bad variable."""
+    path = find_env_file(env_file)
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(_env_file=path, **overrides)  # type: ignore[arg-type,call-arg]
     except ValidationError as err:
         first = err.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
         message = str(first["msg"]).removeprefix("Value error, ")
         raise SettingsError(f"{name}: {message}") from None
+    settings._env_file = path
+    return settings

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from corpus.chunk import chunk_article
 from corpus.load import load_corpus
+from corpus.models import ArticleFormatError, check_date
 from corpus.newspaper import import_page
 
 BUNDLED_CORPUS = Path(__file__).parent / "articles"
@@ -24,9 +25,19 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     page.add_argument("page", type=Path, help="the page as UTF-8 text")
     page.add_argument("--out", type=Path, required=True, help="folder to write the articles to")
     page.add_argument("--source", help="the publication, e.g. 管城报 (left out if unknown)")
-    page.add_argument("--date", help="YYYY-MM-DD, YYYY-MM or YYYY (left out if unknown)")
+    page.add_argument("--date", type=article_date,
+                      help="YYYY-MM-DD, YYYY-MM or YYYY (left out if unknown)")
     page.add_argument("--force", action="store_true", help="overwrite existing files")
     page.set_defaults(handler=import_page_command)
+
+
+def article_date(value: str) -> str:
+    """Check a --date option (argparse rejects a bad one: exit 2)."""
+    try:
+        check_date(value)
+    except ArticleFormatError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return value
 
 
 def corpus_command(args: argparse.Namespace) -> int:

@@ -96,8 +96,8 @@ def load_corpus(root: Path | str) -> CorpusLoad:
         if article is not None:
             seen[ident] = path
             result.articles.append(article)
-    for problem in result.problems:
-        logger.log(logging.WARNING if problem.level == "warning" else logging.ERROR, "%s", problem)
+    # Not logged here: the caller reports each problem once, as a plain line on a terminal
+    # (`linli corpus`, `search`, `index`, `doctor`) or as a log line in the service.
     return result
 
 
@@ -162,17 +162,43 @@ def _load_yaml(front: str) -> dict[str, Any]:
     try:
         data = yaml.load(front, Loader=_FrontMatterLoader)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1
+        lines = front.split("\n")
+        index = _yaml_error_line(err)
         reason = getattr(err, "problem", None) or "invalid YAML"
-        raise _FileProblem(line, f"front matter is not YAML ({reason})",
-                           "write each field as 'name: value'") from None
+        raise _FileProblem(index + 2 if index is not None else 1,
+                           f"front matter is not YAML ({reason})",
+                           _yaml_fix(lines[index] if index is not None and index < len(lines)
+                                     else "")) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise _FileProblem(2, "front matter is not a list of fields",
                            "write each field as 'name: value'")
     return data
+
+
+# Errors found after the line that causes them (an unclosed [ or quote): PyYAML's context
+# mark points at the opening, its problem mark only where it gave up.
+_OPENED_EARLIER = ("while parsing a flow", "while scanning a quoted", "while scanning a simple")
+_NEEDS_QUOTES = re.compile(r"^\s*([^\s:#]+):\s+(.*?)\s*$")
+
+
+def _yaml_error_line(err: yaml.YAMLError) -> int | None:
+    """Return the 0-based front-matter line that causes a YAML error."""
+    context = getattr(err, "context", None) or ""
+    mark = getattr(err, "context_mark" if context.startswith(_OPENED_EARLIER)
+                   else "problem_mark", None)
+    return mark.line if mark is not None else None
+
+
+def _yaml_fix(line: str) -> str:
+    """Suggest quotes for a value with a colon or a bracket; else the field syntax."""
+    match = _NEEDS_QUOTES.match(line)
+    if match and re.search(r":(\s|$)|[][{}]", match.group(2)):
+        name, value = match.groups()
+        quoted = "'" + value.replace("'", "''") + "'" if '"' in value else f'"{value}"'
+        return f"put the value in quotes: {name}: {quoted}"
+    return "write each field as 'name: value'"
 
 
 def _field_line(front: str, name: str) -> int:

@@ -16,6 +16,31 @@ def test_chat_answers_in_the_terminal_with_numbered_buttons(
     assert "抱歉，现有的报道里没有找到能回答“明天天气怎么样”的内容" in out
 
 
+def test_chat_shows_only_buttons_that_do_something_and_names_a_missing_choice(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("1\n老年人活动区在哪里\n2\n1\n9\n"))
+    assert main(["chat"]) == 0
+    out = capsys.readouterr().out
+    welcome, example_answer, _, liked, after_like, nine = out.split("\n> ")
+    example = welcome.split("[1] ", 1)[1].split("  ")[0].split("\n")[0]
+    assert example.endswith("？") and example_answer.startswith("1\n")
+    assert "📰《" in example_answer  # 1 asked the first example question, and got an answer
+    assert liked.startswith("2\n（谢谢您的反馈 🙏）")
+    assert "[1]" not in liked  # the thanks label is not offered as a choice
+    assert after_like.strip() == "1\n没有第 1 个选项"
+    assert nine.strip() == "9\n没有第 9 个选项"
+    assert "没有找到能回答" not in out  # a number is never searched as a question
+
+
+def test_chat_out_of_range_number_names_the_choices_there_are(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("老年人活动区在哪里\n9\n3\n"))
+    assert main(["chat"]) == 0
+    out = capsys.readouterr().out
+    assert "> 9\n没有第 9 个选项（可选 1–3）" in out
+    assert "> 3\n（谢谢您的反馈 🙏）" in out  # 3 is 👎, and it works
+
+
 def test_run_without_a_token_names_the_variable_and_exits_2(
         capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run"]) == 2

@@ -29,3 +29,17 @@ def test_corpus_on_a_missing_folder_is_a_clear_error(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["corpus", str(tmp_path / "nope")]) == 1
     assert "corpus folder does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["corpus", "{c}"], ["index", "--corpus", "{c}"],
+                                     ["search", "老年人", "--corpus", "{c}"], ["doctor"]])
+def test_each_problem_is_printed_once_as_a_plain_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        command: list[str]) -> None:
+    write_article(tmp_path / "c", "good.md")
+    write_article(tmp_path / "c", "bad.md", date="2021-02-30")
+    monkeypatch.setenv("LINLI_CORPUS_DIR", str(tmp_path / "c"))
+    main([part.format(c=tmp_path / "c") for part in command])
+    out, err = capsys.readouterr()
+    assert (out + err).count("date '2021-02-30' is not a date") == 1, out + err
+    assert "ERROR corpus" not in err  # no log line beside the plain one

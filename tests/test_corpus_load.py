@@ -71,6 +71,33 @@ def test_front_matter_that_is_not_yaml_names_its_line(tmp_path: Path) -> None:
     assert problem.startswith("error: a.md:3: front matter is not YAML")
 
 
+@pytest.mark.parametrize(("fields", "line", "fix"), [
+    ("title: 标题\ndate: [2021-06\nbyline: 记者 张三", 3, 'date: "[2021-06"'),
+    ("title: 标题\nbyline: 记者: 张三\ndate: 2021-06", 3, 'byline: "记者: 张三"'),
+    ("title: 标题\nsource: {管城报\ndate: 2021-06", 3, 'source: "{管城报"'),
+    ('title: 标题\nbyline: 记者 "张三": 李四', 3, """byline: '记者 "张三": 李四'"""),
+    ('title: 标题\nbyline: 记者 "张三": 李四\'s', 3, """byline: '记者 "张三": 李四\'\'s'"""),
+])
+def test_yaml_error_names_the_line_of_the_cause_and_suggests_quotes(
+        tmp_path: Path, fields: str, line: int, fix: str) -> None:
+    (tmp_path / "a.md").write_text(f"---\n{fields}\n---\n正文。", encoding="utf-8")
+    problem = only_problem(tmp_path)
+    assert problem.startswith(f"error: a.md:{line}: front matter is not YAML"), problem
+    assert problem.endswith(f"; put the value in quotes: {fix}"), problem
+    fixed = f"---\n{fields.splitlines()[0]}\n{fix}\n---\n正文。"
+    (tmp_path / "a.md").write_text(fixed, encoding="utf-8")
+    assert "not YAML" not in str(load_corpus(tmp_path).problems)  # the suggestion is YAML
+
+
+def test_yaml_error_without_a_colon_or_bracket_in_the_value_gives_the_field_syntax(
+        tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("---\ntitle: 标题\n  source: 管城报\n---\n正文。",
+                                   encoding="utf-8")
+    assert only_problem(tmp_path).endswith(
+        ":3: front matter is not YAML (mapping values are not allowed here); "
+        "write each field as 'name: value'")
+
+
 def test_missing_title_is_an_error(tmp_path: Path) -> None:
     write_article(tmp_path, "a.md", title=None, source="管城报")
     assert only_problem(tmp_path) == "error: a.md:2: no title; add 'title: ...' to the front matter"

@@ -1,6 +1,8 @@
 """deploy/: what can be checked without a Docker engine, checked."""
 
+import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -32,6 +34,47 @@ def test_dockerfile_runs_as_non_root_with_volumes_and_a_healthcheck() -> None:
     env = " ".join(arg for op, arg in instructions if op == "ENV")
     assert "LINLI_CORPUS_DIR=/corpus" in env and "LINLI_DATA_DIR=/data" in env
     assert any("Tokenizer()" in arg for op, arg in instructions if op == "RUN")  # jieba cache
+
+
+def test_dockerfile_makes_the_wheel_in_a_stage_and_never_deletes_its_working_directory() -> None:
+    instructions = dockerfile_instructions()
+    stages = [arg for op, arg in instructions if op == "FROM"]
+    assert len(stages) == 2 and stages[0].endswith(" AS wheel")
+    assert any(op == "COPY" and arg.startswith("--from=wheel ") for op, arg in instructions)
+    workdir = "/"
+    for op, arg in instructions:
+        if op == "FROM":
+            workdir = "/"
+        elif op == "WORKDIR":
+            workdir = arg
+        elif op == "RUN":
+            for removed in re.findall(r"rm -rf (\S+)", arg):
+                # jieba (imported later in the RUN) dies in a deleted current directory.
+                assert not (workdir + "/").startswith(removed.rstrip("/") + "/"), (workdir, arg)
+    [install] = [arg for op, arg in instructions if op == "RUN" and "pip install" in arg]
+    assert "/wheels/linli-" in install and "LICENSE" in " ".join(
+        arg for op, arg in instructions if op == "COPY")
+
+
+def test_smoke_script_without_a_container_engine_says_so_and_exits_2(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, str(DEPLOY / "smoke_image.py")],
+                            env={"PATH": str(tmp_path)}, capture_output=True, text=True,
+                            check=False, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: no container engine answers")
+
+
+@pytest.mark.skipif(not os.environ.get("LINLI_SMOKE_IMAGE"),
+                    reason="builds the image, which downloads the base image and the "
+                    "dependencies; set LINLI_SMOKE_IMAGE to the smoke script's options "
+                    "(or to 1) to run it")
+def test_image_builds_answers_and_stops_cleanly() -> None:
+    options = os.environ["LINLI_SMOKE_IMAGE"]
+    result = subprocess.run([sys.executable, str(DEPLOY / "smoke_image.py"),
+                             *(shlex.split(options) if options != "1" else [])],
+                            capture_output=True, text=True, check=False, timeout=3600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS:" in result.stdout and "ok   token: accepted by the Bot API" in result.stdout
 
 
 @pytest.mark.skipif(shutil.which("hadolint") is None and not
@@ -95,3 +138,45 @@ def test_nginx_site_forwards_the_webhook_path_to_the_default_listen_port() -> No
     readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
     assert ("--webhook https://bot.example.org/linli-webhook --listen 127.0.0.1:8443"
             in readme)
+
+
+def test_nginx_site_uses_no_directive_older_nginx_rejects() -> None:
+    site = (DEPLOY / "nginx" / "linli.conf").read_text(encoding="utf-8")
+    directives = [line.split("#")[0].strip() for line in site.splitlines()]
+    assert "http2 on;" not in directives  # nginx < 1.25.1 (Debian 12, Ubuntu 24.04) rejects it
+    assert "listen 443 ssl http2;" in directives
+
+
+def nginx_test_config(tmp_path: Path, changes: dict[str, str] | None = None) -> Path:
+    """Wrap the site in a minimal nginx.conf, with a self-signed certificate in tmp_path."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=bot.example.org", "-keyout", str(tmp_path / "key.pem"),
+                    "-out", str(tmp_path / "cert.pem")], capture_output=True, check=True)
+    site = (DEPLOY / "nginx" / "linli.conf").read_text(encoding="utf-8")
+    site = site.replace("/etc/letsencrypt/live/bot.example.org/fullchain.pem",
+                        str(tmp_path / "cert.pem"))
+    site = site.replace("/etc/letsencrypt/live/bot.example.org/privkey.pem",
+                        str(tmp_path / "key.pem"))
+    assert str(tmp_path / "key.pem") in site  # the site still names its certificate there
+    for before, after in (changes or {}).items():
+        assert before in site, before
+        site = site.replace(before, after)
+    (tmp_path / "linli.conf").write_text(site, encoding="utf-8")
+    temp = "".join(f"    {kind}_temp_path {tmp_path / kind};\n"
+                   for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(f"pid {tmp_path / 'nginx.pid'};\nerror_log stderr;\nevents {{}}\n"
+                    f"http {{\n    access_log off;\n{temp}"
+                    f"    include {tmp_path / 'linli.conf'};\n}}\n",
+                    encoding="utf-8")
+    return conf
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None or shutil.which("openssl") is None,
+                    reason="nginx -t needs nginx and openssl (apt-get install nginx openssl)")
+def test_nginx_site_passes_nginx_t(tmp_path: Path) -> None:
+    conf = nginx_test_config(tmp_path)
+    result = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-c", str(conf)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr

@@ -63,5 +63,7 @@ def test_import_page_writes_loadable_files_and_refuses_to_overwrite(
 
 
 def test_import_page_rejects_a_bad_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["import-page", str(SEED_PAGE), "--date", "2021-6", "--out", str(tmp_path)]) == 1
+    with pytest.raises(SystemExit) as stopped:  # a bad option value is a usage error: exit 2
+        main(["import-page", str(SEED_PAGE), "--date", "2021-6", "--out", str(tmp_path)])
+    assert stopped.value.code == 2
     assert "date '2021-6' is not a date" in capsys.readouterr().err

@@ -45,6 +45,37 @@ def test_search_on_a_terminal_says_no_answer_plainly(capsys: pytest.CaptureFixtu
     assert "no answer: the articles do not cover this question" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("question", ["", "   ", "😀🙏", "？！"])
+def test_search_with_an_empty_question_says_so_and_exits_2(
+        capsys: pytest.CaptureFixture[str], question: str) -> None:
+    assert main(["search", question]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("error: the question is empty") and out == ""
+
+
+def test_search_from_stdin_names_an_empty_line_without_searching_it(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("😀\n哪里可以下棋\n"))
+    assert main(["search"]) == 0
+    out = capsys.readouterr().out
+    assert "? 😀\n   the question is empty (no words)" in out
+    assert "no answer:" not in out and "? 哪里可以下棋\n   answered (confidence" in out
+    assert "\n1. 《" in out
+
+
+def test_search_shows_the_start_of_a_long_question_and_says_it_was_cut(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    question = "老年人活动区在哪里" * 1200
+    assert main(["search", question]) == 0
+    out = capsys.readouterr().out
+    assert (question[:200] + "…\n   (cut: only the first 200 of 10800 characters are searched)"
+            in out)
+    assert question[:201] not in out and len(out) < 2000
+    assert main(["search", question, "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["question"] == question[:200] and answer["cut"] is True and answer["answered"]
+
+
 def test_index_reports_what_it_built_then_that_it_is_up_to_date(
         corpus_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["index", "--corpus", str(corpus_dir)]) == 0
