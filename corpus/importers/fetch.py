@@ -27,9 +27,10 @@ def is_url(source: str) -> bool:
     return source.lower().startswith(("http://", "https://"))
 
 
-def fetch_page(url: str, timeout: float = FETCH_SECONDS,
-               max_bytes: int = MAX_PAGE_BYTES) -> Page:
+def fetch_page(url: str, timeout: float | None = None, max_bytes: int | None = None) -> Page:
     """Download `url`; raise ImportRefused naming the failure and what to do."""
+    timeout = timeout or FETCH_SECONDS
+    max_bytes = max_bytes or MAX_PAGE_BYTES
     deadline = time.monotonic() + timeout
     try:
         with httpx.Client(follow_redirects=True, max_redirects=MAX_REDIRECTS, timeout=timeout,
