@@ -86,6 +86,14 @@ def test_a_page_without_date_or_canonical_says_what_it_could_not_find(
     assert row["missing"] == ["date", "url"]
 
 
+def test_a_page_saved_in_gbk_reads_as_chinese(tmp_path: Path) -> None:
+    page = tmp_path / "gbk.html"
+    page.write_bytes(district_page().replace('charset="utf-8"', 'charset="gbk"').encode("gbk"))
+    [draft] = convert_source(str(page))
+    assert (draft.article.title, draft.date) == (CANTEEN_TITLE, "2021-07-08")
+    assert draft.article.paragraphs[0].startswith("本报讯 7月7日，南关街道橡树玫瑰社区")
+
+
 def test_a_list_page_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     page = tmp_path / "list.html"
     page.write_text(list_page(), encoding="utf-8")
