@@ -9,13 +9,13 @@ from tests.helpers.harness import ADMIN_ID, Harness
 from tests.helpers.sources import (
     CANTEEN,
     CANTEEN_TITLE,
+    EPAPER,
     district_page,
     pdf_file,
     scanned_pdf,
     word_file,
 )
 from tests.test_bot_resident import labels
-from tests.test_import import EPAPER
 
 SAVED_NAME = "2021-07-08-社区食堂开到家门口-老人吃饭不再难.md"
 
@@ -167,3 +167,14 @@ async def test_a_conversion_that_hangs_is_given_up_and_told(
     assert reply["text"] == ("❌ 没有导入：slow.docx 转换超过 0.2 秒；请只发送文章所在的页面，"
                              "或手工编写文章文件。")
     assert bot.telegram.sent("editMessageText") == []
+
+
+async def test_a_file_over_the_size_cap_is_refused_before_download(
+        bot: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import importing
+
+    monkeypatch.setattr(importing, "MAX_SOURCE_BYTES", 100)
+    await bot.telegram.send_document("big.pdf", b"%PDF" + b"x" * 200, user_id=ADMIN_ID)
+    [reply] = await bot.telegram.wait_for("sendMessage")
+    assert reply["text"].startswith("❌ 没有导入：big.pdf 有 204 字节，超过 100 字节的上限")
+    assert bot.telegram.sent("getFile") == []

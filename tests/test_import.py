@@ -6,7 +6,7 @@ import pytest
 from bot.cli import main
 from bot.replies import citation
 from corpus import load_corpus
-from corpus.importers import convert_source
+from corpus.importers import ImportRefused, convert_source
 from corpus.importers import pdf as pdf_import
 from corpus.importers import sources as source_import
 from retrieval.index import build_index
@@ -16,24 +16,13 @@ from tests.helpers.sources import (
     CANONICAL,
     CANTEEN,
     CANTEEN_TITLE,
+    EPAPER,
     district_page,
     list_page,
     pdf_file,
     scanned_pdf,
     word_file,
 )
-
-# Two articles on one e-paper page; 开门营 / 业 is a word cut by a line break.
-EPAPER = [
-    "社区食堂开到家门口",
-    "本报讯 7月7日，南关街道橡树玫瑰社区的老年食堂正式开门营",
-    "业。食堂每天中午供应午餐，六十岁以上的老人就餐享受八折优惠。",
-    "记者 王小明",
-    "义诊进社区",
-    "本报讯 7月9日，社区卫生服务中心的医生来到橡树玫瑰社区，为居民免费测量",
-    "血压、血糖，还讲解了夏季防暑知识。",
-    "记者 李红 通讯员 张强",
-]
 
 
 def first_hit(corpus: Path, question: str) -> tuple[str, str]:
@@ -243,3 +232,13 @@ def test_one_failing_source_does_not_stop_the_others(
     assert f"error: {page}: the web page converter failed (RecursionError" in err
     assert f"error: {unknown}: cannot import a '.odt' file; use .html, .docx, .pdf" in err
     assert len(list((tmp_path / "out").iterdir())) == 2
+
+
+def test_a_word_file_that_unpacks_too_big_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from corpus.importers import word
+
+    source = word_file(tmp_path / "a.docx", CANTEEN_TITLE, CANTEEN)
+    monkeypatch.setattr(word, "MAX_UNPACKED_BYTES", 1000)
+    with pytest.raises(ImportRefused, match=r"a\.docx: unpacks to \d+ bytes, over the 1000"):
+        convert_source(str(source))

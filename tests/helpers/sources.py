@@ -19,6 +19,17 @@ CANTEEN = [
                       "社区还将每月公布食堂的收支情况，接受居民监督。"),
 ]
 CANONICAL = "https://www.guancheng.gov.cn/news/2021/0708/12345.html"
+# Two articles on one e-paper page; 开门营 / 业 is a word cut by a line break.
+EPAPER = [
+    "社区食堂开到家门口",
+    "本报讯 7月7日，南关街道橡树玫瑰社区的老年食堂正式开门营",
+    "业。食堂每天中午供应午餐，六十岁以上的老人就餐享受八折优惠。",
+    "记者 王小明",
+    "义诊进社区",
+    "本报讯 7月9日，社区卫生服务中心的医生来到橡树玫瑰社区，为居民免费测量",
+    "血压、血糖，还讲解了夏季防暑知识。",
+    "记者 李红 通讯员 张强",
+]
 
 
 def district_page(title: str = CANTEEN_TITLE, sections: list[tuple[str, str]] = CANTEEN,
