@@ -15,7 +15,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers
+from bot import handlers, importing
 from bot.conversation import Conversation
 from bot.live_index import LiveIndex
 from bot.records import Records
@@ -80,7 +80,10 @@ def build_application(settings: Settings, conversation: Conversation) -> Applica
         CommandHandler("ask", handlers.ask_command),
         CommandHandler("reload", handlers.reload_command),
         CommandHandler("stats", handlers.stats_command),
+        CommandHandler("import", importing.import_command, filters=private),
+        CallbackQueryHandler(importing.import_button, pattern=importing.BUTTON_PATTERN),
         CallbackQueryHandler(handlers.button),
+        MessageHandler(private & importing.IMPORTABLE, importing.import_file),
         MessageHandler(filters.Document.ALL, handlers.document),
         MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.private_text),
         MessageHandler(groups & filters.TEXT & ~filters.COMMAND, handlers.group_text),

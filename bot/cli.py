@@ -134,6 +134,8 @@ def configure_logging(verbose: bool, log_format: str = "text") -> None:
                             force=True)
     for noisy in ("jieba", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # trafilatura warns "discarding data" for a page `linli import` then refuses, saying why.
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)
     import jieba
 
     jieba.setLogLevel(logging.WARNING)

@@ -1,14 +1,19 @@
-"""`linli corpus` and `linli import-page`: the corpus as admins and developers see it."""
+"""`linli corpus`, `linli import` and `linli import-page`: the corpus as admins see it."""
 
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from corpus.chunk import chunk_article
 from corpus.load import load_corpus
 from corpus.models import ArticleFormatError, check_date
 from corpus.newspaper import import_page
+
+if TYPE_CHECKING:
+    from corpus.importers import ReviewRow
 
 BUNDLED_CORPUS = Path(__file__).parent / "articles"
 
@@ -21,7 +26,9 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=corpus_command)
 
-    page = commands.add_parser("import-page", help="split a newspaper page into article files")
+    add_import_command(commands)
+    page = commands.add_parser("import-page", help="split a newspaper page into article files "
+                                                   "(the same as `linli import PAGE.txt`)")
     page.add_argument("page", type=Path, help="the page as UTF-8 text")
     page.add_argument("--out", type=Path, required=True, help="folder to write the articles to")
     page.add_argument("--source", help="the publication, e.g. 管城报 (left out if unknown)")
@@ -69,3 +76,58 @@ def import_page_command(args: argparse.Namespace) -> int:
         print(f"{row.path}\t{row.title}\t{row.paragraphs}\t{row.characters}")
     print(f"{len(written)} articles written; review them before /reload.")
     return 0
+
+
+def add_import_command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Register `linli import`: web pages, Word files, PDF and text pages into article files."""
+    command = commands.add_parser(
+        "import", help="turn web pages, .docx, .pdf and .txt pages into article files")
+    command.add_argument("sources", nargs="+", metavar="SOURCE",
+                         help="an http(s) URL, or a .html, .docx, .pdf or .txt newspaper page")
+    command.add_argument("--out", type=Path, required=True, help="folder to write the articles to")
+    command.add_argument("--source", help="the publication, e.g. 管城报 (wins over the page's)")
+    command.add_argument("--date", help="YYYY-MM-DD, YYYY-MM or YYYY (wins over the page's)")
+    command.add_argument("--force", action="store_true", help="overwrite existing files")
+    command.add_argument("--json", action="store_true", help="print JSON")
+    command.set_defaults(handler=import_command)
+
+
+def import_command(args: argparse.Namespace) -> int:
+    """Import every source; one that fails is reported and the others still go in."""
+    from corpus.importers import ImportRefused, ReviewRow, convert_source, write_draft
+    from corpus.models import check_date
+
+    if args.date is not None:
+        check_date(args.date)
+    rows: list[ReviewRow] = []
+    errors: list[str] = []
+    taken: set[Path] = set()
+    for source in args.sources:
+        try:
+            drafts = [d.with_metadata(args.source, args.date) for d in convert_source(source)]
+        except ImportRefused as err:
+            errors.append(str(err))
+            continue
+        for draft in drafts:
+            try:
+                path = write_draft(draft, args.out, force=args.force, taken=taken)
+            except ImportRefused as err:
+                errors.append(str(err))
+                continue
+            rows.append(ReviewRow.of(path, draft))
+    _print_review(rows, errors, args.json)
+    return 1 if errors else 0
+
+
+def _print_review(rows: list["ReviewRow"], errors: list[str], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"written": [asdict(r) for r in rows], "errors": errors},
+                         ensure_ascii=False, indent=2))
+    else:
+        print("file\ttitle\tdate\tsource\tparagraphs\tcharacters\tnot found")
+        for r in rows:
+            print(f"{r.file}\t{r.title}\t{r.date or '-'}\t{r.source or '-'}\t{r.paragraphs}\t"
+                  f"{r.characters}\t{', '.join(r.missing) or '-'}")
+        print(f"{len(rows)} articles written; review them before /reload.")
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)

@@ -16,6 +16,7 @@ from corpus.models import CorpusError, check_date
 from corpus.text import join_lines, normalize_text
 
 MAX_HEADING_CHARS = 40
+MAX_NAME_CHARS = 60
 _BYLINE = re.compile(r"^(?:(?:本报)?(?:记者|通讯员|实习生|见习记者)\s*[\u4e00-\u9fff·]{2,4}"
                      r"(?:\s+[\u4e00-\u9fff·]{2,4})*\s*)+(?:文/图|图/文|摄影?|文)?$")
 _LEAD = re.compile(r"^本报讯")
@@ -109,16 +110,20 @@ def split_page(page: str) -> list[PageArticle]:
             articles.append(article)
         elif _is_heading(block):
             articles[-1].sections.append((block, []))
+        elif not articles:
+            raise CorpusError(f"line '{block[:40]}': text before any headline; "
+                              "the page must start with an article's headline")
         else:
             articles[-1].add_paragraph(block)
     return [a for a in articles if a.paragraphs]
 
 
-def render_markdown(article: PageArticle, source: str | None, date: str | None) -> str:
+def render_markdown(article: PageArticle, source: str | None, date: str | None,
+                    url: str | None = None) -> str:
     """Render an article in the corpus format: YAML front matter, then Markdown."""
     front: dict[str, str] = {"title": article.title}
     for name, value in (("subtitle", article.subtitle), ("source", source), ("date", date),
-                        ("byline", "；".join(article.bylines) or None)):
+                        ("byline", "；".join(article.bylines) or None), ("url", url)):
         if value:
             front[name] = value
     dumped = yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000)
@@ -132,7 +137,8 @@ def render_markdown(article: PageArticle, source: str | None, date: str | None) 
 
 def file_name(article: PageArticle, date: str | None) -> str:
     """Name the article's file after its date and title."""
-    slug = _UNSAFE_IN_NAME.sub("-", article.title).strip("-")
+    # Long web-page titles would exceed the 255-byte file-name limit of most file systems.
+    slug = _UNSAFE_IN_NAME.sub("-", article.title).strip("-")[:MAX_NAME_CHARS].strip("-")
     return f"{date}-{slug}.md" if date else f"{slug}.md"
 
 

@@ -18,8 +18,10 @@ def command_names() -> list[str]:
 
 # The arguments each command needs to get past argparse.
 ARGS: dict[str, list[str]] = {
-    "bench": ["--data", "{tmp}/nope"], "calibrate": ["--data", "{tmp}/nope"], "backup": ["{tmp}/backup.db"], "chat": [],
+    "bench": ["--data", "{tmp}/nope"], "calibrate": ["--data", "{tmp}/nope"],
+    "backup": ["{tmp}/backup.db"], "chat": [],
     "corpus": [], "doctor": [], "eval": ["{tmp}/nope.jsonl"], "health": [],
+    "import": ["{tmp}/nope.html", "--out", "{tmp}/out"],
     "import-page": ["{tmp}/nope.txt", "--out", "{tmp}/out"], "index": [], "run": [],
     "search": ["老年人"], "stats": [],
 }
@@ -72,6 +74,7 @@ def test_a_bad_option_value_is_a_usage_error(
 FAILURES: dict[str, tuple[dict[str, str], list[str], str]] = {
     "bench": ({}, ["--data", "{tmp}/nope"], "error: "),
     "calibrate": ({}, ["--data", "{tmp}/nope"], "cmrc_corpus.jsonl"),
+    "import": ({}, ["{tmp}/nope.html", "--out", "{tmp}/out"], "nope.html"),
     "backup": ({}, ["{tmp}/backup.db"], "no records database yet"),
     "chat": ({"LINLI_CORPUS_DIR": "{tmp}/nope"}, [], "corpus folder does not exist"),
     "corpus": ({}, ["{tmp}/nope"], "corpus folder does not exist"),

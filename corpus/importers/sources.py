@@ -1,0 +1,97 @@
+"""Pick the converter for a source: a URL, or a file by its suffix; bound what it may read."""
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from corpus.importers.draft import Draft, ImportRefused
+from corpus.importers.fetch import fetch_page, is_url
+from corpus.models import CorpusError
+from corpus.newspaper import split_page
+
+logger = logging.getLogger(__name__)
+
+SUFFIXES = (".html", ".htm", ".docx", ".pdf", ".txt")
+MAX_SOURCE_BYTES = 20 * 1024 * 1024
+
+
+def convert_source(source: str) -> list[Draft]:
+    """Convert a path or an http(s) URL into drafts; raise ImportRefused saying why not."""
+    if is_url(source):
+        page = fetch_page(source)
+        kind = page.content_type.split(";")[0].strip().lower()
+        if kind and kind not in ("text/html", "application/xhtml+xml", "text/plain"):
+            raise ImportRefused(f"{source}: not a web page but {kind}; download the file and "
+                                "import it from disk")
+        return _guarded(source, "web page", lambda: [_webpage(page.data, source, page.url)])
+    path = Path(source)
+    if not path.is_file():
+        raise ImportRefused(f"{source}: no such file; check the path")
+    size = path.stat().st_size
+    if size > MAX_SOURCE_BYTES:
+        raise ImportRefused(f"{source}: {size} bytes, over the {MAX_SOURCE_BYTES} byte limit; "
+                            "import the article's page on its own")
+    return convert_file(source, path.read_bytes())
+
+
+def convert_file(name: str, data: bytes) -> list[Draft]:
+    """Convert the bytes of a file named `name` (its suffix picks the converter)."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ImportRefused(f"{name}: cannot import a '{suffix or 'suffix-less'}' file; "
+                            "use .html, .docx, .pdf, a .txt newspaper page or an http(s) URL")
+    if suffix in (".html", ".htm"):
+        return _guarded(name, "web page", lambda: [_webpage(data, name, None)])
+    if suffix == ".docx":
+        return _guarded(name, "Word", lambda: [_word(data, name)])
+    if suffix == ".pdf":
+        return _guarded(name, "PDF", lambda: _pdf(data, name))
+    return convert_text_page(data, name)
+
+
+def convert_text_page(data: bytes, name: str) -> list[Draft]:
+    """Split a UTF-8 newspaper page into its articles (what `import-page` does)."""
+    try:
+        page = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportRefused(f"{name}: not UTF-8 text; save the page as UTF-8") from None
+    try:
+        articles = split_page(page)
+    except CorpusError as err:
+        raise ImportRefused(f"{name}: {err}") from None
+    if not articles:
+        raise ImportRefused(f"{name}: no article found (a headline followed by its text)")
+    return [Draft(origin=name, article=article) for article in articles]
+
+
+def _guarded(name: str, kind: str, convert: Callable[[], list[Draft]]) -> list[Draft]:
+    """Run a converter: its refusal passes on, any other failure becomes this source's error."""
+    try:
+        return convert()
+    except ImportRefused:
+        raise
+    except Exception as err:  # a converter library's bug must not end the other sources
+        logger.warning("the %s converter failed on %s", kind, name, exc_info=True)
+        raise ImportRefused(f"{name}: the {kind} converter failed ({type(err).__name__}: "
+                            f"{err}); check that the file opens, or write the article by "
+                            "hand") from None
+
+
+# Converters load their libraries (trafilatura, python-docx, pypdf) on first use only,
+# so that `linli` and the bot start without paying for them.
+def _webpage(data: bytes, name: str, url: str | None) -> Draft:
+    from corpus.importers.webpage import convert_html
+
+    return convert_html(data, name, url)
+
+
+def _word(data: bytes, name: str) -> Draft:
+    from corpus.importers.word import convert_docx
+
+    return convert_docx(data, name)
+
+
+def _pdf(data: bytes, name: str) -> list[Draft]:
+    from corpus.importers.pdf import convert_pdf
+
+    return convert_pdf(data, name)
