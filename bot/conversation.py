@@ -26,6 +26,10 @@ RATE_LIMIT = 10  # questions
 RATE_WINDOW = 60.0  # seconds
 EXAMPLE_COUNT = 3
 _MEANINGFUL = re.compile(r"[\w]", re.UNICODE)
+# What the bot's own buttons carry; anything else was forged or is from an old version.
+_NEXT = re.compile(r"([1-9][0-9]{0,17}):([1-9][0-9]?)")
+_FULL = re.compile(r"[0-9a-f]{12}")
+_VOTE = re.compile(r"([1-9][0-9]{0,17}):(1|-1)")
 # Words worth asking about "在哪里" (places) or "哪里有" (services).
 _PLACE_ENDINGS = ("区", "园", "站", "中心", "驿站", "角", "馆", "室", "广场", "堂")
 
@@ -33,6 +37,11 @@ _PLACE_ENDINGS = ("区", "园", "站", "中心", "驿站", "角", "馆", "室", 
 def article_key(article_id: str) -> str:
     """A short, stable key for an article id (ids can be long Chinese paths)."""
     return hashlib.sha1(article_id.encode("utf-8")).hexdigest()[:12]
+
+
+def _well_formed(text: str) -> str:
+    """Join surrogate pairs and replace lone surrogates (JSON allows them; UTF-8 does not)."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 @dataclass
@@ -43,6 +52,7 @@ class Asked:
     answered: bool
     latency_ms: float
     question_id: int | None
+    skipped: str = ""  # why the question was not recorded ("empty", "rate limited"), if not
 
 
 class Conversation:
@@ -68,11 +78,12 @@ class Conversation:
     def ask(self, user_id: int, chat_type: str, text: str) -> Asked:
         """Answer one question: the best passage with its citation, or an honest no."""
         started = time.perf_counter()
-        question = text.strip()
+        question = _well_formed(text).strip()
         if not _MEANINGFUL.search(question):
-            return Asked(Reply.text(replies.EMPTY, self.example_buttons()), False, 0.0, None)
+            return Asked(Reply.text(replies.EMPTY, self.example_buttons()), False, 0.0, None,
+                         "empty")
         if self.too_fast(user_id):
-            return Asked(Reply.text(replies.SLOW_DOWN), False, 0.0, None)
+            return Asked(Reply.text(replies.SLOW_DOWN), False, 0.0, None, "rate limited")
         cut = len(question) > MAX_QUESTION_CHARS
         question = question[:MAX_QUESTION_CHARS]
         hits = self.live.current().search(question, k=MAX_SOURCES)
@@ -101,31 +112,39 @@ class Conversation:
         return replies.answer(hit, position + 1, len(hits), [row, feedback])
 
     def press(self, user_id: int, data: str) -> list[Reply]:
-        """Handle a button press; return the replies (the first may edit the message)."""
-        kind, _, rest = data.partition(":")
-        if kind == "n":
-            return [self._next(rest)]
-        if kind == "f":
-            return self._full_article(rest)
-        if kind == "v":
-            qid, _, value = rest.partition(":")
-            self.records.record_feedback(int(qid), user_id, 1 if value == "1" else -1)
-            return [Reply(notice=replies.THANKS, edit=True,
-                          buttons=[[Button(replies.THANKS, "x")]])]
-        if kind == "a":
-            return [self.ask(user_id, "private", rest).reply]
-        return [Reply(notice="")]
+        """Handle a button press; return the replies (the first may edit the message).
 
-    def _next(self, rest: str) -> Reply:
-        qid_text, _, position_text = rest.partition(":")
-        question = self.records.question(int(qid_text))
+        Telegram clients can send any data: what the bot's buttons never carry gets
+        only a short "expired" notice.
+        """
+        kind, _, rest = data.partition(":")
+        if kind == "n" and (found := _NEXT.fullmatch(rest)):
+            return [self._next(int(found[1]), int(found[2]))]
+        if kind == "f" and _FULL.fullmatch(rest):
+            return self._full_article(rest)
+        if kind == "v" and (found := _VOTE.fullmatch(rest)):
+            return [self._vote(user_id, int(found[1]), int(found[2]))]
+        if kind == "a" and rest and len(data.encode("utf-8")) <= replies.MAX_CALLBACK_BYTES:
+            return [self.ask(user_id, "private", rest).reply]
+        if data == "x":
+            return [Reply(notice="")]
+        return [Reply(notice=replies.BUTTON_EXPIRED)]
+
+    def _vote(self, user_id: int, qid: int, value: int) -> Reply:
+        if self.records.question(qid) is None:
+            return Reply(notice=replies.BUTTON_EXPIRED)
+        if not self.records.record_feedback(qid, user_id, value):
+            return Reply(notice=replies.NOT_ASKER)
+        return Reply(notice=replies.THANKS, edit=True, buttons=[[Button(replies.THANKS, "x")]])
+
+    def _next(self, qid: int, position: int) -> Reply:
+        question = self.records.question(qid)
         if question is None:
             return Reply(notice=replies.QUESTION_GONE)
         hits = self.live.current().search(question, k=MAX_SOURCES)
-        position = int(position_text)
         if position >= len(hits):
             return Reply(notice=replies.NO_MORE)
-        reply = self._answer(int(qid_text), hits, position)
+        reply = self._answer(qid, hits, position)
         reply.edit = True
         return reply
 
