@@ -64,6 +64,9 @@ class LiveIndex:
         except (CorpusError, OSError) as err:
             logger.error("reload failed, the old index stays live: %s", err)
             return ReloadOutcome(None, str(err))
+        except Exception as err:  # a bug must not leave the admin with only an apology
+            logger.exception("reload failed, the old index stays live")
+            return ReloadOutcome(None, f"{type(err).__name__}: {err}")
         finally:
             self._reloading.release()
 

@@ -86,6 +86,21 @@ async def test_reload_with_a_nested_file_still_loads_the_good_new_one(bot: Harne
     assert "老年食堂" in (await bot.ask("哪里有老年食堂"))["text"]
 
 
+async def test_any_failure_during_a_reload_keeps_the_old_index_and_says_why(
+        bot: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import live_index
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(live_index, "refresh_index", fail)
+    await bot.telegram.send_text("/reload", user_id=ADMIN_ID)
+    [_, report] = await bot.telegram.wait_for("sendMessage", count=2)
+    assert report["text"] == ("❌ 重新加载失败，继续使用原来的索引。\n"
+                              "原因：RecursionError: maximum recursion depth exceeded")
+    assert "橡树玫瑰社区" in (await bot.ask("老年人活动区在哪里"))["text"]
+
+
 # 2. A records database that cannot be used is moved aside, never lost --------------------
 
 @pytest.mark.parametrize("content", [b"", b"garbage\x00" * 500, "other"])
