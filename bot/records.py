@@ -146,9 +146,16 @@ class Records:
             self._db.executescript(_SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
                              (str(SCHEMA_VERSION),))
-            # Older databases kept their hash salt beside the hashes: drop it, so that those
-            # hashes can no longer be reversed by trying every id.
-            self._db.execute("DELETE FROM meta WHERE key='salt'")
+            self._drop_old_salt()
+
+    def _drop_old_salt(self) -> None:
+        """Erase the salt older databases kept beside their hashes (it made them reversible)."""
+        if self._db.execute("SELECT 1 FROM meta WHERE key='salt'").fetchone() is None:
+            return
+        # secure_delete zeroes the freed bytes; the checkpoint gets them into the main file.
+        self._db.execute("PRAGMA secure_delete=ON")
+        self._db.execute("DELETE FROM meta WHERE key='salt'")
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         """Close the database."""

@@ -155,7 +155,7 @@ def test_user_hashes_need_the_key_and_old_salts_are_dropped(tmp_path: Path) -> N
     path = tmp_path / "r.sqlite3"
     with sqlite3.connect(path) as db:  # a database of the old kind, salt beside the hashes
         db.executescript("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                         "INSERT INTO meta VALUES ('schema', '1'), ('salt', 'abc');")
+                         "INSERT INTO meta VALUES ('schema', '1'), ('salt', 'd1ff1cu1t5a1t');")
     db.close()
     records = Records(path, user_key("secret one"))
     first = records.user_hash(6002)
@@ -163,6 +163,7 @@ def test_user_hashes_need_the_key_and_old_salts_are_dropped(tmp_path: Path) -> N
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT key FROM meta").fetchall() == [("schema",)]
     db.close()
+    assert b"d1ff1cu1t5a1t" not in b"".join(p.read_bytes() for p in tmp_path.glob("r.sqlite3*"))
     assert Records(path, user_key("secret one")).user_hash(6002) == first
     assert Records(path, user_key("secret two")).user_hash(6002) != first
 
