@@ -80,14 +80,19 @@ def check_name(name: str) -> None:
                                  f"the {MAX_NAME_BYTES} byte limit; give it a shorter name")
 
 
+def check_size(name: str, size: int) -> None:
+    """Refuse a file over the corpus loader's size limit."""
+    if size > MAX_FILE_BYTES:
+        raise ArticleFormatError(f"{name}: file is {size} bytes, over the "
+                                 f"{MAX_FILE_BYTES} byte limit; split it into one file per article")
+
+
 def check_upload(name: str, data: bytes) -> Upload:
     """Validate an uploaded article; raise ArticleFormatError naming the line and the fix."""
     check_name(name)
     if not name.lower().endswith(ARTICLE_SUFFIXES):
         raise ArticleFormatError(f"{name}: not an article file; send a .md or .txt file")
-    if len(data) > MAX_FILE_BYTES:
-        raise ArticleFormatError(f"{name}: file is {len(data)} bytes, over the "
-                                 f"{MAX_FILE_BYTES} byte limit; split it into one file per article")
+    check_size(name, len(data))
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise ArticleFormatError(f"{name}:{line}: contains NUL bytes, so it is not text; "

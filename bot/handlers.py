@@ -236,9 +236,10 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await _is_admin(update, context, "article upload"):
         return
     name = message.document.file_name or "article.md"
-    data = bytes(await (await message.document.get_file()).download_as_bytearray())
     corpus_dir = _conversation(context).live.corpus_dir
     try:
+        admin.check_size(name, message.document.file_size or 0)  # before downloading it
+        data = bytes(await (await message.document.get_file()).download_as_bytearray())
         upload = admin.check_upload(name, data)
         saved = admin.save_upload(upload, corpus_dir, overwrite=False)
     except (ArticleFormatError, OSError) as err:

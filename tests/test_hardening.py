@@ -18,7 +18,7 @@ from bot.doctor import check_data_dir
 from bot.logs import JsonFormatter, RedactSecrets
 from bot.records import Records, RecordsError, database_problem, open_records, user_key
 from bot.settings import load_settings
-from corpus.load import MAX_FRONT_MATTER_BYTES, load_corpus, parse_article_text
+from corpus.load import MAX_FILE_BYTES, MAX_FRONT_MATTER_BYTES, load_corpus, parse_article_text
 from corpus.models import ArticleFormatError
 from retrieval.index import Index, IndexFileError, build_index, refresh_index, remove_leftovers
 from tests.helpers.fake_telegram import TOKEN
@@ -272,6 +272,7 @@ async def test_an_upload_with_the_id_of_an_existing_article_is_refused(bot: Harn
     ("长" * 100 + ".md", GOOD.encode(), f"303 bytes in UTF-8, over the {MAX_NAME_BYTES}"),
     ("食堂.md", GOOD.encode().replace("午餐".encode(), b"\x00"), "contains NUL bytes"),
     ("食堂.md", b"---\ntitle: x\n---\n", "no text after the front matter"),
+    ("食堂.md", GOOD.encode() + b"x" * MAX_FILE_BYTES, "over the 1048576 byte limit"),
 ])
 async def test_bad_upload_names_and_contents_are_refused_with_the_reason(
         bot: Harness, name: str, data: bytes, reason: str) -> None:
