@@ -114,13 +114,15 @@ def test_an_unusable_records_database_is_moved_aside_and_kept(
         content = path.read_bytes()
     else:
         path.write_bytes(content)  # type: ignore[arg-type]
+    path.with_name("linli.sqlite3-wal").write_bytes(b"left by a crash")
     with pytest.raises(RecordsError, match="moves it aside"):
         Records(path)
     records = open_records(path, b"k")
     assert records.moved_aside is not None
     aside, problem = records.moved_aside
     assert aside.parent == tmp_path and aside.name.startswith("linli.sqlite3.broken-")
-    assert aside.read_bytes() == content  # kept as it was
+    assert aside.read_bytes() == content  # kept as it was, with its WAL file
+    assert aside.with_name(aside.name + "-wal").read_bytes() == b"left by a crash"
     records.record_question(1, "private", "下棋", True, None, None, 1.0)
     assert records.stats(1).questions == 1
     records.close()
