@@ -1,6 +1,8 @@
 """What admins get: reload reports, statistics, article uploads (independent of Telegram)."""
 
+import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +13,8 @@ from corpus.load import ARTICLE_SUFFIXES, MAX_FILE_BYTES, parse_article_text
 from corpus.models import ArticleFormatError
 
 _SAFE_NAME = re.compile(r"^[^/\\\x00]+$")
+# File systems allow 255 bytes a name; the temporary ".NAME.part" needs 6 more.
+MAX_NAME_BYTES = 200
 
 
 def reload_reply(outcome: ReloadOutcome) -> Reply:
@@ -31,8 +35,8 @@ def reload_reply(outcome: ReloadOutcome) -> Reply:
     return Reply.text("\n".join(lines))
 
 
-def stats_reply(stats: Stats) -> Reply:
-    """Render the figures staff report on."""
+def stats_reply(stats: Stats, moved_aside: tuple[Path, str] | None = None) -> Reply:
+    """Render the figures staff report on (and say if the records started afresh)."""
     lines = [f"📊 最近 {stats.days} 天",
              f"今天提问：{stats.questions_today}",
              f"{stats.days} 天内提问：{stats.questions}，已回答 {stats.answered_share:.0%}",
@@ -42,7 +46,15 @@ def stats_reply(stats: Stats) -> Reply:
         lines += [f"{i}. {q}（{n} 次）" for i, (q, n) in enumerate(stats.unanswered_top, 1)]
     else:
         lines.append("没有未能回答的问题。")
+    if moved_aside:
+        lines.append(moved_aside_note(*moved_aside))
     return Reply.text("\n".join(lines))
+
+
+def moved_aside_note(aside: Path, problem: str) -> str:
+    """Tell admins that the records started afresh, and where the old database is kept."""
+    return (f"⚠️ 记录数据库无法使用（{problem}），已改名保存为 {aside.name}，"
+            "统计从这次启动起重新计算。")
 
 
 @dataclass
@@ -54,15 +66,37 @@ class Upload:
     title: str
 
 
+def check_name(name: str) -> None:
+    """Refuse a file name that is unsafe, invisible in parts, or too long for the disk."""
+    hidden = sorted({f"U+{ord(c):04X}" for c in name if unicodedata.category(c) in ("Cc", "Cf")})
+    if hidden:
+        raise ArticleFormatError(f"{name!r}: the file name contains control or direction "
+                                 f"characters ({', '.join(hidden)}); rename it, e.g. 文章.md")
+    if not _SAFE_NAME.match(name) or name.startswith(".") or name != name.strip():
+        raise ArticleFormatError(f"'{name}' is not a usable file name; rename it, e.g. 文章.md")
+    size = len(name.encode("utf-8"))
+    if size > MAX_NAME_BYTES:
+        raise ArticleFormatError(f"'{name[:20]}…': the file name is {size} bytes in UTF-8, over "
+                                 f"the {MAX_NAME_BYTES} byte limit; give it a shorter name")
+
+
+def check_size(name: str, size: int) -> None:
+    """Refuse a file over the corpus loader's size limit."""
+    if size > MAX_FILE_BYTES:
+        raise ArticleFormatError(f"{name}: file is {size} bytes, over the "
+                                 f"{MAX_FILE_BYTES} byte limit; split it into one file per article")
+
+
 def check_upload(name: str, data: bytes) -> Upload:
     """Validate an uploaded article; raise ArticleFormatError naming the line and the fix."""
-    if not _SAFE_NAME.match(name) or name.startswith("."):
-        raise ArticleFormatError(f"'{name}' is not a usable file name; rename it, e.g. 文章.md")
+    check_name(name)
     if not name.lower().endswith(ARTICLE_SUFFIXES):
         raise ArticleFormatError(f"{name}: not an article file; send a .md or .txt file")
-    if len(data) > MAX_FILE_BYTES:
-        raise ArticleFormatError(f"{name}: file is {len(data)} bytes, over the "
-                                 f"{MAX_FILE_BYTES} byte limit; split it into one file per article")
+    check_size(name, len(data))
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise ArticleFormatError(f"{name}:{line}: contains NUL bytes, so it is not text; "
+                                 "save the article as UTF-8 text")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -73,12 +107,26 @@ def check_upload(name: str, data: bytes) -> Upload:
 
 
 def save_upload(upload: Upload, corpus_dir: Path, overwrite: bool) -> Path | None:
-    """Write the article into the corpus; return None if it exists and overwrite is False."""
+    """Write the article into the corpus; return None if it exists and overwrite is False.
+
+    Raise `ArticleFormatError` if a file of the other suffix holds the same article id.
+    """
     target = corpus_dir / upload.name
+    for suffix in ARTICLE_SUFFIXES:  # 食堂.txt beside 食堂.md: the same article id, refused
+        other = target.with_suffix(suffix)
+        if other.name != target.name and other.exists():
+            raise ArticleFormatError(f"{upload.name}: {other.name} already holds this article "
+                                     f"id; send it as {other.name} to replace that file")
     if target.exists() and not overwrite:
         return None
     corpus_dir.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{upload.name}.part")
-    partial.write_bytes(upload.data)
-    partial.replace(target)
+    try:
+        with partial.open("wb") as out:
+            out.write(upload.data)
+            out.flush()
+            os.fsync(out.fileno())
+        partial.replace(target)  # atomic: readers see the old file or the new, never half
+    finally:
+        partial.unlink(missing_ok=True)
     return target

@@ -18,7 +18,7 @@ from telegram.ext import (
 from bot import handlers, importing
 from bot.conversation import Conversation
 from bot.live_index import LiveIndex
-from bot.records import Records
+from bot.records import Records, open_records
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,9 @@ def open_conversation(settings: Settings, records: Records | None = None) -> Con
     report = live.load()
     logger.info("index ready: %d articles, %d chunks (%s)", report.articles, report.chunks,
                 "rebuilt" if report.rebuilt else "loaded")
-    return Conversation(live, records or Records(settings.database_path))
+    if records is None:
+        records = open_records(settings.database_path, settings.user_key())
+    return Conversation(live, records)
 
 
 def build_application(settings: Settings, conversation: Conversation) -> Application:
@@ -62,6 +64,7 @@ def build_application(settings: Settings, conversation: Conversation) -> Applica
                 await asyncio.sleep(HEARTBEAT_SECONDS)
 
         application.bot_data["heartbeat"] = asyncio.create_task(beat())
+        await handlers.tell_admins_records_moved(application)
 
     async def stop_heartbeat(application: Application) -> None:
         task = application.bot_data.pop("heartbeat", None)

@@ -27,6 +27,10 @@ RATE_WINDOW = 60.0  # seconds
 EXAMPLE_COUNT = 3
 _MEANINGFUL = re.compile(r"[\w]", re.UNICODE)
 INERT = "x"  # the callback data of a button that is only a label (谢谢您的反馈): does nothing
+# What the bot's own buttons carry; anything else was forged or is from an old version.
+_NEXT = re.compile(r"([1-9][0-9]{0,17}):([1-9][0-9]?)")
+_FULL = re.compile(r"[0-9a-f]{12}")
+_VOTE = re.compile(r"([1-9][0-9]{0,17}):(1|-1)")
 # Words worth asking about "在哪里" (places) or "哪里有" (services).
 _PLACE_ENDINGS = ("区", "园", "站", "中心", "驿站", "角", "馆", "室", "广场", "堂")
 
@@ -45,6 +49,11 @@ def article_key(article_id: str) -> str:
     return hashlib.sha1(article_id.encode("utf-8")).hexdigest()[:12]
 
 
+def _well_formed(text: str) -> str:
+    """Join surrogate pairs and replace lone surrogates (JSON allows them; UTF-8 does not)."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 @dataclass
 class Asked:
     """A question that was answered or not, for the caller to log."""
@@ -53,6 +62,7 @@ class Asked:
     answered: bool
     latency_ms: float
     question_id: int | None
+    skipped: str = ""  # why the question was not recorded ("empty", "rate limited"), if not
 
 
 class Conversation:
@@ -78,11 +88,12 @@ class Conversation:
     def ask(self, user_id: int, chat_type: str, text: str) -> Asked:
         """Answer one question: the best passage with its citation, or an honest no."""
         started = time.perf_counter()
-        question = text.strip()
+        question = _well_formed(text).strip()
         if not _MEANINGFUL.search(question):
-            return Asked(Reply.text(replies.EMPTY, self.example_buttons()), False, 0.0, None)
+            return Asked(Reply.text(replies.EMPTY, self.example_buttons()), False, 0.0, None,
+                         "empty")
         if self.too_fast(user_id):
-            return Asked(Reply.text(replies.SLOW_DOWN), False, 0.0, None)
+            return Asked(Reply.text(replies.SLOW_DOWN), False, 0.0, None, "rate limited")
         cut = len(question) > MAX_QUESTION_CHARS
         question = question[:MAX_QUESTION_CHARS]
         found = self.live.current().answer(question, k=MAX_SOURCES)
@@ -112,31 +123,40 @@ class Conversation:
         return replies.answer(hit, position + 1, len(hits), [row, feedback], closest)
 
     def press(self, user_id: int, data: str) -> list[Reply]:
-        """Handle a button press; return the replies (the first may edit the message)."""
-        kind, _, rest = data.partition(":")
-        if kind == "n":
-            return [self._next(rest)]
-        if kind == "f":
-            return self._full_article(rest)
-        if kind == "v":
-            qid, _, value = rest.partition(":")
-            self.records.record_feedback(int(qid), user_id, 1 if value == "1" else -1)
-            return [Reply(notice=replies.THANKS, edit=True,
-                          buttons=[[Button(replies.THANKS, INERT)]])]
-        if kind == "a":
-            return [self.ask(user_id, "private", rest).reply]
-        return [Reply(notice="")]
+        """Handle a button press; return the replies (the first may edit the message).
 
-    def _next(self, rest: str) -> Reply:
-        qid_text, _, position_text = rest.partition(":")
-        question = self.records.question(int(qid_text))
+        Telegram clients can send any data: what the bot's buttons never carry gets
+        only a short "expired" notice.
+        """
+        kind, _, rest = data.partition(":")
+        if kind == "n" and (found := _NEXT.fullmatch(rest)):
+            return [self._next(int(found[1]), int(found[2]))]
+        if kind == "f" and _FULL.fullmatch(rest):
+            return self._full_article(rest)
+        if kind == "v" and (found := _VOTE.fullmatch(rest)):
+            return [self._vote(user_id, int(found[1]), int(found[2]))]
+        if kind == "a" and rest and len(data.encode("utf-8")) <= replies.MAX_CALLBACK_BYTES:
+            return [self.ask(user_id, "private", rest).reply]
+        if data == INERT:
+            return [Reply(notice="")]
+        return [Reply(notice=replies.BUTTON_EXPIRED)]
+
+    def _vote(self, user_id: int, qid: int, value: int) -> Reply:
+        if self.records.question(qid) is None:
+            return Reply(notice=replies.BUTTON_EXPIRED)
+        if not self.records.record_feedback(qid, user_id, value):
+            return Reply(notice=replies.NOT_ASKER)
+        return Reply(notice=replies.THANKS, edit=True,
+                     buttons=[[Button(replies.THANKS, INERT)]])
+
+    def _next(self, qid: int, position: int) -> Reply:
+        question = self.records.question(qid)
         if question is None:
             return Reply(notice=replies.QUESTION_GONE)
         found = self.live.current().answer(question, k=MAX_SOURCES)
-        position = int(position_text)
         if position >= len(found.hits):
             return Reply(notice=replies.NO_MORE)
-        reply = self._answer(int(qid_text), found.hits, position, closest=not found.answered)
+        reply = self._answer(qid, found.hits, position, closest=not found.answered)
         reply.edit = True
         return reply
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
-from bot.records import Records
+from bot.records import database_problem, moved_aside_files
 from bot.settings import Settings, SettingsError
 from corpus.load import load_corpus
 from corpus.models import CorpusError
@@ -90,17 +90,27 @@ def check_corpus(settings: Settings) -> Check:
 
 
 def check_data_dir(settings: Settings) -> Check:
-    """The data folder is writable, and the records database opens."""
-    folder = settings.linli_data_dir
+    """The data folder is writable, and the records database is linli's and readable."""
+    folder, database = settings.linli_data_dir, settings.database_path
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder):
             pass
-        Records(settings.database_path).close()
+        problem = database_problem(database)
     except OSError as err:
         return Check("data", False, f"{folder} is not writable ({err})",
                      f"create {folder} and give the bot's user write access")
-    return Check("data", True, f"{folder} is writable; records in {settings.database_path.name}")
+    if problem:
+        return Check("data", False, f"the records database {database} {problem}",
+                     f"restore it from a backup, or let `linli run` rename it to "
+                     f"{database.name}.broken-TIME and start a new one")
+    detail = f"{folder} is writable; records in {database.name}"
+    aside = moved_aside_files(database)
+    if aside:
+        return Check("data", True, f"{detail}; broken records databases set aside: "
+                     f"{', '.join(p.name for p in aside)}",
+                     "inspect them (sqlite3), then delete them", warning=True)
+    return Check("data", True, detail)
 
 
 def check_index(settings: Settings) -> Check:

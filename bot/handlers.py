@@ -8,10 +8,10 @@ import asyncio
 import logging
 import secrets
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType, ParseMode
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot import admin, replies
 from bot.conversation import Conversation
@@ -55,6 +55,11 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE,
         return
     asked = await asyncio.to_thread(_conversation(context).ask, user.id, message.chat.type,
                                     question)
+    if asked.skipped:  # no record, so no "question answered=" line either: the two agree
+        logger.info("question not recorded (%s)", asked.skipped,
+                    extra={"skipped": asked.skipped, "chat_type": message.chat.type})
+        await send(message, asked.reply)
+        return
     extra = {"answered": asked.answered, "latency_ms": round(asked.latency_ms, 1),
              "chat_type": message.chat.type}
     if _settings(context).linli_log_questions:
@@ -148,13 +153,30 @@ def _merge_markup(message: Message, reply: Reply) -> InlineKeyboardMarkup | None
     return InlineKeyboardMarkup(rows + [list(r) for r in (new.inline_keyboard if new else [])])
 
 
+def _user_hash(context: ContextTypes.DEFAULT_TYPE, user: User | None) -> str | None:
+    """Name a user in the log by the records' keyed hash, never by the raw id."""
+    return _conversation(context).records.user_hash(user.id) if user else None
+
+
 async def _is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE, what: str) -> bool:
-    user = update.effective_user
+    """Allow admin actions only to admins, and only in a private chat with the bot."""
+    user, chat = update.effective_user, update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE:
+        logger.info("pointed %s in a %s to the private chat", what,
+                    chat.type if chat else "chat", extra={"refused": what})
+        pointer = replies.PRIVATE_ONLY.format(username=context.bot.username)
+        if update.callback_query:
+            await update.callback_query.answer(pointer)
+        elif update.effective_message:
+            await update.effective_message.reply_text(pointer)
+        return False
+    who = _user_hash(context, user)
     if user is not None and user.id in _settings(context).linli_admin_ids:
-        logger.info("admin action: %s by %s", what, user.id, extra={"admin_action": what})
+        logger.info("admin action: %s by user %s", what, who,
+                    extra={"admin_action": what, "user": who})
         return True
-    logger.warning("refused %s to non-admin user %s", what, user.id if user else None,
-                   extra={"refused": what})
+    logger.warning("refused %s to non-admin user %s", what, who,
+                   extra={"refused": what, "user": who})
     if update.callback_query:
         await update.callback_query.answer(replies.NOT_ADMIN)
     elif update.effective_message:
@@ -197,8 +219,9 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     message = update.effective_message
     if message is None or not await _is_admin(update, context, "/stats"):
         return
-    stats = await asyncio.to_thread(_conversation(context).records.stats, 7)
-    await send(message, fit(admin.stats_reply(stats)))
+    records = _conversation(context).records
+    stats = await asyncio.to_thread(records.stats, 7)
+    await send(message, fit(admin.stats_reply(stats, records.moved_aside)))
 
 
 async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -213,14 +236,16 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await _is_admin(update, context, "article upload"):
         return
     name = message.document.file_name or "article.md"
-    data = bytes(await (await message.document.get_file()).download_as_bytearray())
+    corpus_dir = _conversation(context).live.corpus_dir
     try:
+        admin.check_size(name, message.document.file_size or 0)  # before downloading it
+        data = bytes(await (await message.document.get_file()).download_as_bytearray())
         upload = admin.check_upload(name, data)
-    except ArticleFormatError as err:
+        saved = admin.save_upload(upload, corpus_dir, overwrite=False)
+    except (ArticleFormatError, OSError) as err:
         await send(message, Reply.text(f"❌ 文章没有保存：{err}"))
         return
-    corpus_dir = _conversation(context).live.corpus_dir
-    if admin.save_upload(upload, corpus_dir, overwrite=False) is None:
+    if saved is None:
         token = secrets.token_hex(4)
         context.bot_data.setdefault("pending_uploads", {})[token] = upload
         await send(message, Reply.text(
@@ -245,10 +270,28 @@ async def _confirm_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if kind == "no":
         await query.edit_message_text(f"已取消，“{upload.name}”保持不变。")
         return
-    admin.save_upload(upload, _conversation(context).live.corpus_dir, overwrite=True)
+    try:
+        admin.save_upload(upload, _conversation(context).live.corpus_dir, overwrite=True)
+    except (ArticleFormatError, OSError) as err:
+        await query.edit_message_text(f"❌ 文章没有保存：{err}")
+        return
     await query.edit_message_text(f"📄 已覆盖《{upload.title}》（{upload.name}）。")
     if isinstance(query.message, Message):
         await _reload_and_report(query.message, context)
+
+
+async def tell_admins_records_moved(application: Application) -> None:
+    """At start, tell each admin privately if a broken records database was moved aside."""
+    conversation: Conversation = application.bot_data["conversation"]
+    settings: Settings = application.bot_data["settings"]
+    if conversation.records.moved_aside is None:
+        return
+    note = admin.moved_aside_note(*conversation.records.moved_aside)
+    for admin_id in settings.linli_admin_ids:  # a private chat's id is the user's id
+        try:
+            await application.bot.send_message(admin_id, note)
+        except TelegramError as err:
+            logger.warning("could not tell an admin that the records were moved aside: %s", err)
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.models import CorpusError
-from retrieval.index import RefreshReport, index_dir_for, refresh_index
+from retrieval.index import RefreshReport, index_dir_for, refresh_index, remove_leftovers
 from retrieval.search import Searcher, freeze_loaded_objects
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ class LiveIndex:
 
     def load(self) -> RefreshReport:
         """Load (or build) the index at start-up; raise CorpusError if there is nothing to load."""
+        remove_leftovers(self.index_dir.parent)
         index, report = refresh_index(self.corpus_dir, self.index_dir)
         self.searcher, self.last_report = Searcher(index), report
         freeze_loaded_objects()
@@ -72,6 +73,9 @@ class LiveIndex:
         except (CorpusError, OSError) as err:
             logger.error("reload failed, the old index stays live: %s", err)
             return ReloadOutcome(None, str(err))
+        except Exception as err:  # a bug must not leave the admin with only an apology
+            logger.exception("reload failed, the old index stays live")
+            return ReloadOutcome(None, f"{type(err).__name__}: {err}")
         finally:
             self._reloading.release()
 

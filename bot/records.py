@@ -1,12 +1,16 @@
 """Questions, answers and feedback in SQLite: what /stats and `linli stats` report."""
 
 import hashlib
+import hmac
+import logging
 import secrets
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -52,13 +56,87 @@ class Stats:
         return self.answered / self.questions if self.questions else 0.0
 
 
-class Records:
-    """A thread-safe handle on the records database (WAL: a crash never corrupts it)."""
+class RecordsError(Exception):
+    """The records database cannot be opened or is not linli's; the message says which."""
 
-    def __init__(self, path: Path) -> None:
+
+def database_problem(path: Path) -> str | None:
+    """Say why the database at `path` cannot be used, without changing it; None if it can."""
+    if str(path) == ":memory:" or not path.exists():
+        return None
+    if path.stat().st_size == 0:
+        return "is empty (0 bytes): its records are gone"
+    try:
+        db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            return _schema_problem(db)
+        finally:
+            db.close()
+    except sqlite3.Error as err:
+        return f"cannot be read as an SQLite database ({err})"
+
+
+def _schema_problem(db: sqlite3.Connection) -> str | None:
+    check = db.execute("PRAGMA quick_check").fetchone()[0]
+    if check != "ok":
+        return f"is damaged ({check})"
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables:
+        return None
+    if "meta" not in tables:
+        return f"is not linli's records database (its tables: {', '.join(sorted(tables))})"
+    row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+    if row is None or row[0] != str(SCHEMA_VERSION):
+        return (f"has records format {row[0] if row else 'none'}, "
+                f"but this linli reads format {SCHEMA_VERSION}")
+    return None
+
+
+def move_aside(path: Path) -> Path:
+    """Rename the database (and its WAL files) with the time, never overwriting; return it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.broken-{stamp}")
+    number = 1
+    while aside.exists():
+        number += 1
+        aside = path.with_name(f"{path.name}.broken-{stamp}-{number}")
+    path.rename(aside)
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            extra.rename(aside.with_name(aside.name + suffix))
+    return aside
+
+
+def moved_aside_files(path: Path) -> list[Path]:
+    """The databases set aside earlier beside `path`, oldest first."""
+    return sorted(p for p in path.parent.glob(f"{path.name}.broken-*")
+                  if not p.name.endswith(("-wal", "-shm")))
+
+
+def user_key(secret: str) -> bytes:
+    """Derive the key of the user-id hash from a secret setting (never stored in the database)."""
+    return hmac.new(secret.encode("utf-8"), b"linli user ids", hashlib.sha256).digest()
+
+
+class Records:
+    """A thread-safe handle on the records database (WAL: a crash never corrupts it).
+
+    User ids are stored as an HMAC under `key`, which lives outside the database:
+    without the key, a copy of the database does not give the ids back.
+    """
+
+    def __init__(self, path: Path, key: bytes | None = None) -> None:
+        problem = database_problem(path)
+        if problem is not None:
+            raise RecordsError(f"{path}: the records database {problem}; `linli run` moves it "
+                               "aside and starts a new one")
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._key = key or secrets.token_bytes(32)
+        # Set by `open_records` when a broken database was renamed: (its new path, why).
+        self.moved_aside: tuple[Path, str] | None = None
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -68,9 +146,16 @@ class Records:
             self._db.executescript(_SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
                              (str(SCHEMA_VERSION),))
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('salt', ?)",
-                             (secrets.token_hex(16),))
-            self._salt = self._db.execute("SELECT value FROM meta WHERE key='salt'").fetchone()[0]
+            self._drop_old_salt()
+
+    def _drop_old_salt(self) -> None:
+        """Erase the salt older databases kept beside their hashes (it made them reversible)."""
+        if self._db.execute("SELECT 1 FROM meta WHERE key='salt'").fetchone() is None:
+            return
+        # secure_delete zeroes the freed bytes; the checkpoint gets them into the main file.
+        self._db.execute("PRAGMA secure_delete=ON")
+        self._db.execute("DELETE FROM meta WHERE key='salt'")
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         """Close the database."""
@@ -78,8 +163,8 @@ class Records:
             self._db.close()
 
     def user_hash(self, user_id: int) -> str:
-        """Return a salted hash of a Telegram user id: records never hold the raw id."""
-        return hashlib.sha256(f"{self._salt}:{user_id}".encode()).hexdigest()[:16]
+        """Return a keyed hash (HMAC) of a Telegram user id: records never hold the raw id."""
+        return hmac.new(self._key, str(user_id).encode(), hashlib.sha256).hexdigest()[:16]
 
     def record_question(self, user_id: int, chat_type: str, question: str, answered: bool,
                         article_id: str | None, chunk_id: str | None, latency_ms: float) -> int:
@@ -99,12 +184,18 @@ class Records:
                                    (question_id,)).fetchone()
         return None if row is None else str(row[0])
 
-    def record_feedback(self, question_id: int, user_id: int, value: int) -> None:
-        """Store 👍 (1) or 👎 (-1); a second press by the same user replaces the first."""
+    def record_feedback(self, question_id: int, user_id: int, value: int) -> bool:
+        """Store 👍 (1) or 👎 (-1) from the asker; a second press replaces the first.
+
+        Return False, storing nothing, if the question does not exist or is someone else's.
+        """
+        user = self.user_hash(user_id)
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
-                (question_id, self.user_hash(user_id), value, time.time()))
+            cursor = self._db.execute(
+                "INSERT OR REPLACE INTO feedback SELECT ?, ?, ?, ? WHERE EXISTS"
+                " (SELECT 1 FROM questions WHERE id = ? AND user_hash = ?)",
+                (question_id, user, value, time.time(), question_id, user))
+            return cursor.rowcount == 1
 
     def stats(self, days: int = 7, now: float | None = None, top: int = 10) -> Stats:
         """Compute the figures of the last `days` days (local time)."""
@@ -140,3 +231,16 @@ class Records:
                 self._db.backup(destination)
             finally:
                 destination.close()
+
+
+def open_records(path: Path, key: bytes) -> Records:
+    """Open the bot's records; a database that cannot be used is moved aside, never lost."""
+    problem = database_problem(path)
+    if problem is None:
+        return Records(path, key)
+    aside = move_aside(path)
+    logger.error("records database %s %s; renamed it to %s (kept for inspection) and "
+                 "started a new one", path, problem, aside.name)
+    records = Records(path, key)
+    records.moved_aside = (aside, problem)
+    return records

@@ -33,6 +33,9 @@ QUESTION_GONE = "抱歉，找不到这条提问的记录了，请重新提问。
 NO_MORE = "没有更多相关报道了。"
 THANKS = "谢谢您的反馈 🙏"
 RELOAD_BUSY = "正在重新加载文章，请稍候再试。"
+BUTTON_EXPIRED = "这个按钮已失效"
+NOT_ASKER = "只有提问的人可以评价这条回答。"
+PRIVATE_ONLY = "管理命令和文章上传只在与我的私聊中使用：请私聊 @{username}。"
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,22 @@
 """`linli run`: serve Telegram by long polling or by webhook, until SIGINT or SIGTERM."""
 
+import asyncio
 import logging
 import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
+from telegram import Bot
+from telegram.error import InvalidToken, NetworkError
+
 from bot.app import ALLOWED_UPDATES, build_application, open_conversation
+from bot.logs import install_redaction
 from bot.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
+
+FIRST_RETRY_SECONDS = 1.0
+MAX_RETRY_SECONDS = 60.0
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -31,17 +39,52 @@ def webhook_options(settings: Settings, webhook: str, listen: str) -> dict[str, 
             "webhook_url": webhook, "secret_token": secret, "allowed_updates": ALLOWED_UPDATES}
 
 
+async def wait_for_telegram(settings: Settings, first_delay: float = FIRST_RETRY_SECONDS,
+                            max_delay: float = MAX_RETRY_SECONDS) -> str:
+    """Ask the Bot API who the bot is, retrying with backoff until it answers.
+
+    Raise `SettingsError` if it rejects the token: retrying cannot help then.
+    """
+    kwargs = {"base_url": settings.telegram_base_url} if settings.telegram_base_url else {}
+    delay, attempt = first_delay, 1
+    while True:
+        bot = Bot(settings.token(), **kwargs)  # type: ignore[arg-type]
+        try:
+            # Bot.get_me, not Bot.initialize: initialize puts the token in its error message.
+            await bot.request.initialize()
+            me = await bot.get_me()
+            return str(me.username)
+        except InvalidToken as err:
+            raise SettingsError(f"Telegram rejected TELEGRAM_BOT_TOKEN ({err.message}); copy "
+                                "the token again from @BotFather, or check TELEGRAM_BASE_URL"
+                                ) from None
+        except NetworkError as err:
+            logger.warning("the Bot API cannot be reached (attempt %d: %s); retrying in %.0f s",
+                           attempt, err.message, delay)
+        finally:
+            await bot.request.shutdown()
+        await asyncio.sleep(delay)
+        delay, attempt = min(delay * 2, max_delay), attempt + 1
+
+
 def run_bot(settings: Settings, webhook: str | None = None, listen: str | None = None) -> int:
     """Start the bot; return when a stop signal arrives (PTB stops cleanly on it)."""
     settings.token()  # fail early, with the variable's name, if there is no token
+    install_redaction(settings.secrets())
+    # PTB's debug lines print whole updates: residents' ids and words. Never log them.
+    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().level))
     options = webhook_options(settings, webhook, listen or "127.0.0.1:8443") if webhook else None
-    application = build_application(settings, open_conversation(settings))
+    username = asyncio.run(wait_for_telegram(settings))
+    logger.info("the Bot API accepts the token: @%s", username)
+    conversation = open_conversation(settings)
+    application = build_application(settings, conversation)
+    # Should the network drop between that check and the start, PTB keeps retrying too.
     if options:
         logger.info("serving the webhook on %s:%d/%s", options["listen"], options["port"],
                     options["url_path"])
-        application.run_webhook(**options)
+        application.run_webhook(**options, bootstrap_retries=-1)
     else:
         logger.info("long polling Telegram for updates")
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1)
     logger.info("stopped")
     return 0

@@ -13,6 +13,7 @@ import platformdirs
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.records import user_key
 from corpus.cli import BUNDLED_CORPUS
 
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
@@ -49,6 +50,9 @@ class Settings(BaseSettings):
     linli_webhook_secret: SecretStr | None = Field(
         default=None, description="secret token Telegram sends with each webhook call "
         "(webhook mode; generated if unset)")
+    linli_user_key: SecretStr | None = Field(
+        default=None, description="secret key of the user-id hashes in the records "
+        "(default: derived from TELEGRAM_BOT_TOKEN)")
     linli_log_format: Literal["text", "json"] = Field(
         default="text", description="log line format: text or json")
     linli_log_questions: bool = Field(
@@ -99,6 +103,18 @@ class Settings(BaseSettings):
             raise SettingsError("TELEGRAM_BOT_TOKEN is not set; put the token from @BotFather "
                                 "in the environment or in .env")
         return self.telegram_bot_token.get_secret_value().strip()
+
+    def user_key(self) -> bytes:
+        """Return the key of the user-id hashes: from LINLI_USER_KEY, else from the token."""
+        if self.linli_user_key is not None and self.linli_user_key.get_secret_value().strip():
+            return user_key(self.linli_user_key.get_secret_value().strip())
+        return user_key(self.token())
+
+    def secrets(self) -> list[str]:
+        """The secret values no log line may show."""
+        values = [self.telegram_bot_token, self.linli_webhook_secret, self.linli_user_key]
+        return [v.get_secret_value().strip() for v in values
+                if v is not None and v.get_secret_value().strip()]
 
 
 def find_env_file(env_file: Path | None = None) -> Path | None:

@@ -16,12 +16,29 @@ logger = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".md", ".txt")
 MAX_FILE_BYTES = 1024 * 1024
+MAX_FRONT_MATTER_BYTES = 16 * 1024  # a title, a date and a few more short fields
+MAX_FRONT_MATTER_DEPTH = 20  # fields are flat; anything this deep is not front matter
 KNOWN_FIELDS = ("title", "subtitle", "source", "date", "byline", "url")
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
 
 class _FrontMatterLoader(yaml.SafeLoader):
     """YAML's safe loader, but dates stay text so that 2021-13-01 is reported, not raised."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        """Compose as usual, but refuse nesting deep enough to exhaust Python's stack."""
+        self._depth += 1
+        try:
+            if self._depth > MAX_FRONT_MATTER_DEPTH:
+                mark = self.peek_event().start_mark
+                raise _FileProblem(mark.line + 2, "front matter is nested more than "
+                                   f"{MAX_FRONT_MATTER_DEPTH} levels deep",
+                                   "write each field as 'name: value' on one line")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _FrontMatterLoader.yaml_implicit_resolvers = {
@@ -113,6 +130,11 @@ def read_article(path: Path, ident: str, shown: str) -> tuple[Article | None, li
     except _FileProblem as problem:
         return None, [*warnings, Problem(path=shown, line=problem.line, message=problem.message,
                                          fix=problem.fix)]
+    except Exception as err:  # one file's failure of any kind is only that file's problem
+        logger.debug("%s: unexpected failure", shown, exc_info=True)
+        return None, [*warnings, Problem(path=shown, line=None,
+                                         message=f"cannot be read ({type(err).__name__})",
+                                         fix="rewrite it as a plain article file")]
     return article, warnings
 
 
@@ -126,6 +148,9 @@ def parse_article_text(text: str, ident: str, name: str) -> tuple[Article, list[
     except _FileProblem as problem:
         where = f"{name}:{problem.line}" if problem.line else name
         raise ArticleFormatError(f"{where}: {problem.message}; {problem.fix}") from None
+    except Exception as err:  # never let one upload's text crash the handler
+        raise ArticleFormatError(f"{name}: cannot be read ({type(err).__name__}); "
+                                 "rewrite it as a plain article file") from None
 
 
 def _read_text(path: Path) -> str:
@@ -156,6 +181,14 @@ def _split_front_matter(text: str) -> tuple[str, str, int]:
         if line.strip() == "---":
             return "\n".join(lines[1 : number - 1]), "\n".join(lines[number:]), number + 1
     raise _FileProblem(1, "front matter is never closed", "add a '---' line after the last field")
+
+
+def _check_front_matter_size(front: str) -> None:
+    size = len(front.encode("utf-8"))
+    if size > MAX_FRONT_MATTER_BYTES:
+        raise _FileProblem(2, f"front matter is {size} bytes, over the "
+                           f"{MAX_FRONT_MATTER_BYTES} byte limit",
+                           "keep only title, date and the other short fields in it")
 
 
 def _load_yaml(front: str) -> dict[str, Any]:
@@ -220,6 +253,7 @@ def _field_text(data: dict[str, Any], name: str, front: str) -> str | None:
 
 def _parse_markdown(text: str, ident: str, shown: str, warnings: list[Problem]) -> Article:
     front, body, body_line = _split_front_matter(text)
+    _check_front_matter_size(front)
     data = _load_yaml(front)
     for name in data:
         if name not in KNOWN_FIELDS:

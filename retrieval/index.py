@@ -134,8 +134,9 @@ class Index:
             "fingerprint": self.fingerprint, "local_names": self.local_names,
             "article_hashes": self.article_hashes, "names_by_content": self.names_by_content,
             "chunks": len(self.chunks),
-            "checksums": {"articles.jsonl": _sha256(articles),
-                          "searchable.bin": _sha256(searchable.blob)},
+            # Every file's checksum: an edit, even of the same size, is found at load.
+            "checksums": {path.name: _sha256(path.read_bytes())
+                          for path in sorted(folder.iterdir())},
         }
         # The manifest goes last: a folder without one was never finished.
         (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1),
@@ -152,6 +153,7 @@ class Index:
             if manifest.get("format") != FORMAT_VERSION:
                 raise IndexFileError(f"{directory}: index format {manifest.get('format')} is not "
                                      f"the current {FORMAT_VERSION}")
+            _check_files(directory, manifest["checksums"])
             arrays = _read_npz(directory / "postings.npz")
             postings = Postings(
                 terms=_read_json(directory / "vocab.json"), indptr=arrays["indptr"],
@@ -297,6 +299,34 @@ def _read_checked(path: Path, checksums: dict[str, str]) -> bytes:
     if _sha256(data) != checksums[path.name]:
         raise IndexFileError(f"{path}: saved index is corrupt (checksum differs)")
     return data
+
+
+def _check_files(directory: Path, checksums: dict[str, str]) -> None:
+    """Check every saved file against the manifest (the two read on demand are checked then)."""
+    present = {path.name for path in directory.iterdir()} - {"manifest.json"}
+    if present != set(checksums):
+        raise IndexFileError(f"{directory}: saved index is corrupt (files differ from the "
+                             f"manifest: {', '.join(sorted(present ^ set(checksums)))})")
+    for name in sorted(present - {"articles.jsonl", "searchable.bin"}):
+        if _sha256((directory / name).read_bytes()) != checksums[name]:
+            raise IndexFileError(f"{directory / name}: saved index is corrupt (checksum differs)")
+
+
+def remove_leftovers(parent: Path) -> list[Path]:
+    """Tidy what an interrupted save left beside the indexes; return the folders found."""
+    if not parent.is_dir():
+        return []
+    left = [p for p in parent.iterdir()
+            if p.is_dir() and (p.name.startswith(".index-") or p.name.endswith(".old"))]
+    for path in left:
+        current = path.with_name(path.name.removesuffix(".old"))
+        if path.name.endswith(".old") and not current.exists():  # killed between two renames
+            os.replace(path, current)
+            logger.warning("restored %s, set aside by an interrupted index save", current)
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        logger.warning("removed %s, left over by an interrupted index save", path)
+    return left
 
 
 def _char_doc_freq(texts: list[str]) -> dict[str, int]:

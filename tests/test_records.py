@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.records import Records
 
 
-def test_user_ids_are_stored_as_salted_hashes(tmp_path: Path) -> None:
+def test_user_ids_are_stored_as_keyed_hashes(tmp_path: Path) -> None:
     records = Records(tmp_path / "r.sqlite3")
     records.record_question(123456789, "private", "下棋", True, "a", "a#0", 1.0)
     records.close()

@@ -55,14 +55,14 @@ class FakeTelegram:
     _runner: web.AppRunner | None = None
 
     # --- the server -------------------------------------------------------------------
-    async def start(self) -> None:
-        """Listen on a free port of 127.0.0.1."""
+    async def start(self, port: int = 0) -> None:
+        """Listen on `port` of 127.0.0.1 (a free one if 0)."""
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._file)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{port}"
@@ -180,11 +180,12 @@ class FakeTelegram:
         message.update(content)
         await self._push({"message": message})
 
-    async def send_document(self, name: str, data: bytes, user_id: int = 1001) -> None:
-        """A user sends a file."""
+    async def send_document(self, name: str, data: bytes, user_id: int = 1001,
+                            chat_id: int | None = None) -> None:
+        """A user sends a file (in a private chat unless chat_id < 0)."""
         file_id = f"file-{next(self._ids)}"
         self.files[file_id] = data
-        message = self._user_message(user_id, None)
+        message = self._user_message(user_id, chat_id)
         message["document"] = {"file_id": file_id, "file_unique_id": file_id,
                                "file_name": name, "file_size": len(data)}
         await self._push({"message": message})
@@ -193,6 +194,10 @@ class FakeTelegram:
         """A user presses the button labelled `label` under a bot message."""
         data = next(b["callback_data"] for row in message["reply_markup"]["inline_keyboard"]
                     for b in row if b["text"] == label)
+        await self.press_data(message, data, user_id)
+
+    async def press_data(self, message: dict[str, Any], data: str, user_id: int = 1001) -> None:
+        """A client sends any callback data for a bot message, as a forged button would."""
         await self._push({"callback_query": {
             "id": str(next(self._ids)), "chat_instance": "1", "data": data,
             "from": {"id": user_id, "is_bot": False, "first_name": "居民"},
