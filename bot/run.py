@@ -12,6 +12,7 @@ from telegram.error import InvalidToken, NetworkError
 from bot.app import ALLOWED_UPDATES, build_application, open_conversation
 from bot.logs import install_redaction
 from bot.settings import Settings, SettingsError
+from corpus.load import check_corpus_dir
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ def run_bot(settings: Settings, webhook: str | None = None, listen: str | None =
     # PTB's debug lines print whole updates: residents' ids and words. Never log them.
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().level))
     options = webhook_options(settings, webhook, listen or "127.0.0.1:8443") if webhook else None
+    # A missing corpus folder is reported at once, not after Telegram answers.
+    check_corpus_dir(settings.linli_corpus_dir)
     username = asyncio.run(wait_for_telegram(settings))
     logger.info("the Bot API accepts the token: @%s", username)
     conversation = open_conversation(settings)

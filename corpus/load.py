@@ -84,12 +84,17 @@ def corpus_files(root: Path) -> list[Path]:
     return files
 
 
-def load_corpus(root: Path | str) -> CorpusLoad:
-    """Load every article below `root`; one bad file never stops the others."""
-    root = Path(root)
+def check_corpus_dir(root: Path) -> None:
+    """Raise `CorpusError` if the corpus folder is missing (a quick check before slow work)."""
     if not root.is_dir():
         raise CorpusError(
             f"{root}: corpus folder does not exist; create it or set LINLI_CORPUS_DIR")
+
+
+def load_corpus(root: Path | str) -> CorpusLoad:
+    """Load every article below `root`; one bad file never stops the others."""
+    root = Path(root)
+    check_corpus_dir(root)
     result = CorpusLoad()
     seen: dict[str, Path] = {}
     for path in corpus_files(root):

@@ -30,7 +30,7 @@ from corpus.chunk import chunk_corpus
 from corpus.models import Article, CorpusError, Section
 from retrieval.bm25 import BM25Params
 from retrieval.index import Index, build_index, refresh_index
-from retrieval.search import Searcher, freeze_loaded_objects
+from retrieval.search import Searcher, Tuning, freeze_loaded_objects
 from retrieval.tokenize import Tokenizer
 
 logger = logging.getLogger(__name__)
@@ -68,11 +68,16 @@ def quality(articles: list[Article], queries: list[dict[str, str]],
     """Rank each question's gold context: linli vs plain rank-bm25 over jieba.lcut."""
     import rank_bm25
 
-    searcher = Searcher(build_index(articles, params=params))
-    ours = [_ranking([h.article_id for h in searcher.rank(q["question"], k=10)], q["gold_id"])
-            for q in queries]
+    index = build_index(articles, params=params)
+    result: dict[str, object] = {"questions": len(queries),
+                                 "linli": _rank_all(Searcher(index), queries)}
+    ablations: dict[str, object] = {}
+    for name, tuning in ABLATIONS.items():
+        ablations[name] = _rank_all(Searcher(index, tuning=tuning), queries)
+    ablations["without passage windows"] = _rank_all(
+        Searcher(build_index(articles, params=params, windows=False)), queries)
+    result["ablations"] = ablations
     ids = [a.id for a in articles]
-    result: dict[str, object] = {"questions": len(queries), "linli": _figures(ours)}
     for name, cut in (("rank_bm25_jieba_lcut", jieba.lcut), ("bm25_lcut_no_punct_stop", _plain)):
         plain = rank_bm25.BM25Okapi([cut(a.body) for a in articles])
         baseline = []
@@ -81,6 +86,22 @@ def quality(articles: list[Article], queries: list[dict[str, str]],
             baseline.append(_ranking([ids[i] for i in np.argsort(-scores)[:10]], q["gold_id"]))
         result[name] = _figures(baseline)
     return result
+
+
+# Each refinement switched off alone, to measure what it earns on CMRC 2018.
+ABLATIONS = {
+    "without sub-words (weight 0)": Tuning(subword_weight=0.0),
+    "sub-words at full weight": Tuning(subword_weight=1.0),
+    "without synonyms": Tuning(synonyms=False),
+    "without typo repair": Tuning(typo_repair=False),
+    "without bigram fallback": Tuning(bigram_fallback=False),
+    "without ignoring Latin slips": Tuning(ignore_latin_slips=False),
+}
+
+
+def _rank_all(searcher: Searcher, queries: list[dict[str, str]]) -> dict[str, float]:
+    return _figures([_ranking([h.article_id for h in searcher.rank(q["question"], k=10)],
+                              q["gold_id"]) for q in queries])
 
 
 # The plain baseline: jieba's precise cut, punctuation and a short stopword list dropped.
@@ -196,7 +217,7 @@ def _bm25s_reference(index: Index, questions: list[str]) -> dict[str, object]:
         return {"skipped": "bm25s is not installed (pip install -e '.[bench]')"}
     documents = [index.tokens[key] for key in _chunk_keys(index)]
     started = time.perf_counter()
-    retriever = bm25s.BM25(k1=1.5, b=0.75)
+    retriever = bm25s.BM25(k1=index.params.k1, b=index.params.b)
     retriever.index(documents, show_progress=False)
     build_s = time.perf_counter() - started
     vocabulary = retriever.vocab_dict
@@ -292,6 +313,10 @@ def _table(result: dict[str, Any]) -> str:
     for name in ("linli", "rank_bm25_jieba_lcut", "bm25_lcut_no_punct_stop"):
         f = q[name]
         lines.append(f"  {name:26} {f['recall@1']:8.3f}  {f['recall@5']:8.3f}  {f['mrr@10']:6.3f}")
+    lines.append("  each refinement's effect (linli with one thing changed):")
+    for name, f in q["ablations"].items():
+        lines.append(f"  {name:32} {f['recall@1']:8.3f}  {f['recall@5']:8.3f}  "
+                     f"{f['mrr@10']:6.3f}")
     half = result["split_half"]
     lines.append(f"CMRC 2018 split-half, answer threshold {half['threshold']}: present questions "
                  f"answered right {half['present_right']:.1%} (wrong {half['present_wrong']:.1%}),"

@@ -20,10 +20,10 @@ Variant = Literal["okapi", "l", "plus"]
 
 @dataclass(frozen=True)
 class BM25Params:
-    """Which BM25 and its parameters (rank-bm25's defaults unless chosen otherwise)."""
+    """Which BM25 and its parameters (k1 1.2: Lucene's default, measured best on CMRC 2018)."""
 
     variant: Variant = "plus"
-    k1: float = 1.5
+    k1: float = 1.2
     b: float = 0.75
     delta: float = 1.0
     epsilon: float = 0.25

@@ -31,7 +31,7 @@ from retrieval.search import Searcher
 logger = logging.getLogger(__name__)
 
 SEED = 2018
-TARGET_ABSENT = 0.045  # the bar is 5%; fitted for 4.5% to keep a margin on unseen data
+TARGET_ABSENT = 0.05  # the documented bar: at most 5% of absent questions answered
 L2 = 1e-3
 SMALL_GROUP = 4
 SMALL_CORPORA = 150

@@ -65,7 +65,7 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     calibrate.add_argument("--out", type=Path, default=None,
                            help="where to write the gate (default: print it only)")
     calibrate.add_argument("--target", type=float, default=None,
-                           help="share of absent questions answered at most (default 0.045)")
+                           help="share of absent questions answered at most (default 0.05)")
     calibrate.set_defaults(handler=calibrate_command)
 
 

@@ -35,6 +35,8 @@ class Features:
     score: float  # the best passage's score / the question's maximum possible score
     missing: float  # IDF of the rarest word the window lacks / IDF of the rarest word
     runner_coverage: float  # coverage of the best passage of another article
+    pairs: float  # share of the question words' character pairs found in the window
+    run: float  # longest stretch of the question found in the window / the question's length
     size: float  # log of the number of passages: a small corpus inflates the gap and unseen
     unseen_size: float  # unseen * size
     gap_size: float  # gap * size

@@ -219,8 +219,12 @@ def _names(articles: list[Article], cache: dict[str, list[str]],
 
 
 def build_index(articles: list[Article], *, params: BM25Params | None = None,
-                previous: Index | None = None, progress: Progress | None = None) -> Index:
-    """Chunk and tokenise the articles (reusing `previous`'s cached tokens) and index them."""
+                previous: Index | None = None, progress: Progress | None = None,
+                windows: bool = True) -> Index:
+    """Chunk and tokenise the articles (reusing `previous`'s cached tokens) and index them.
+
+    `windows=False` indexes each chunk alone (only to measure what windows bring).
+    """
     if not articles:
         raise CorpusError("no article to index: add .md or .txt files to the corpus folder")
     params = params or (previous.params if previous else BM25Params())
@@ -242,7 +246,8 @@ def build_index(articles: list[Article], *, params: BM25Params | None = None,
             progress(done, len(chunks))
     searchable = [searchable_text(chunk) for chunk in chunks]
     return Index(articles=articles, chunks=ChunkTable.from_chunks(articles, chunks),
-                 postings=Postings.build(window_documents(chunks, documents)),
+                 postings=Postings.build(window_documents(chunks, documents) if windows
+                                         else documents),
                  char_df=_char_doc_freq(searchable), searchable=searchable,
                  params=params, local_names=local_names,
                  article_hashes={a.id: article_hash(a) for a in articles},

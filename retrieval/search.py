@@ -42,7 +42,19 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 # A question asking where something is wants a sentence that names a place.
 _WHERE = re.compile(r"在哪|哪里|哪儿|哪个地方|什么地方|啥地方|地址|位置|地点|去哪")
 PlaceTest = Callable[[str], bool]
+_WORD_CHARS = re.compile(r"\w")
 PLACE_BONUS = 0.5
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The searcher's refinements over plain BM25, each one switchable to measure it."""
+
+    subword_weight: float = SUBWORD_WEIGHT
+    synonyms: bool = True
+    typo_repair: bool = True
+    bigram_fallback: bool = True
+    ignore_latin_slips: bool = True
 
 
 class Outcome(StrEnum):
@@ -134,6 +146,7 @@ class _Word:
 
 @dataclass(frozen=True)
 class _Question:
+    text: str  # normalised
     words: list[_Word]
     query: dict[str, float]
     wants_place: bool
@@ -143,14 +156,15 @@ class Searcher:
     """Search one index; safe to call from several threads at once."""
 
     def __init__(self, index: Index, synonyms_path: Path | None = None,
-                 gate: Gate | None = None) -> None:
+                 gate: Gate | None = None, tuning: Tuning | None = None) -> None:
         self.index = index
+        self.tuning = tuning or Tuning()
         self.gate = gate or Gate.load()
         self.tokenizer = Tokenizer(index.local_names)
         self.bm25: BM25 = index.bm25()
         self._positions = {ident: i for i, ident in enumerate(index.article_ids)}
         self._synonyms: dict[str, tuple[str, ...]] = {}
-        for group in read_synonyms(synonyms_path):
+        for group in read_synonyms(synonyms_path) if self.tuning.synonyms else []:
             for word in group:
                 others = tuple(m for m in group if m != word)
                 self._synonyms[word] = tuple(dict.fromkeys(self._synonyms.get(word, ()) + others))
@@ -169,7 +183,12 @@ class Searcher:
 
     def rank(self, question: str, k: int = 10) -> list[Hit]:
         """Return the k best passages, one per article, whatever the confidence (benchmarks)."""
-        return self.answer(question, k).hits
+        parsed = self._parse(question[:MAX_QUESTION_CHARS])
+        if not parsed.words or not parsed.query:
+            return []
+        docs, scores = self.bm25.top(parsed.query, CANDIDATES_PER_HIT * k)
+        return self._hits(parsed, docs, scores - self.bm25.baseline(parsed.query), k,
+                          per_article=True, relevant_only=False)
 
     def answer(self, question: str, k: int = 3, per_article: bool = True) -> Answer:
         """Search `question`: answered, the closest match, or nothing, with a confidence."""
@@ -201,7 +220,8 @@ class Searcher:
             plain_words = self.tokenizer.words(question)
             has_cjk = bool(_CJK.search(question))
             words = self._words([w for w in plain_words
-                                 if not (has_cjk and _LATIN_SLIP.fullmatch(w)
+                                 if not (self.tuning.ignore_latin_slips and has_cjk
+                                         and _LATIN_SLIP.fullmatch(w)
                                          and not self._term_df(w))])
             query: defaultdict[str, float] = defaultdict(float)
             for word in words:
@@ -209,14 +229,14 @@ class Searcher:
                 subwords = [t for t in self.tokenizer.subwords(word.text)
                             if self.tokenizer.keep(t)]
                 for token in subwords:
-                    query[token] += SUBWORD_WEIGHT
+                    query[token] += self.tuning.subword_weight
                 grams = [b for b in word.bigrams if self._term_df(b) and b not in subwords]
                 for gram in grams:
                     query[gram] += 1.0 / len(grams)
                 for token, weight in self._expansion(word):
                     query[token] += weight
-        wants_place = bool(_WHERE.search(normalize_for_search(question)))
-        return _Question(words, dict(query), wants_place)
+        normal = normalize_for_search(question)
+        return _Question(normal, words, dict(query), bool(_WHERE.search(normal)))
 
     def _features(self, parsed: _Question, docs: np.ndarray, scores: np.ndarray) -> Features:
         """Describe the best passage for the gate."""
@@ -235,7 +255,10 @@ class Searcher:
         runner_coverage = (_share(parsed.words, self._window_text(int(docs[others[0]])))
                            if len(others) else 0.0)
         gap, size = (float(scores[0]) - runner_up) / maximum, math.log1p(self.bm25.corpus_size)
+        pairs = [w.text[i : i + 2] for w in parsed.words for i in range(max(len(w.text) - 1, 1))]
         return Features(gap=gap, coverage=coverage, unseen=unseen, rare_found=rare_found,
+                        pairs=sum(p in window for p in pairs) / len(pairs),
+                        run=_longest_run(parsed.text, window),
                         words=math.log1p(len(parsed.words)),
                         score=float(scores[0]) / maximum, missing=missing / heaviest,
                         runner_coverage=runner_coverage, size=size, unseen_size=unseen * size,
@@ -254,7 +277,7 @@ class Searcher:
         return "\n".join(self.index.searchable[i] for i in self._window(doc))
 
     def _hits(self, parsed: _Question, docs: np.ndarray, scores: np.ndarray, k: int,
-              per_article: bool) -> list[Hit]:
+              per_article: bool, relevant_only: bool = True) -> list[Hit]:
         hits: list[Hit] = []
         seen: set[int] = set()
         table = self.index.chunks
@@ -262,7 +285,8 @@ class Searcher:
             article = int(table.article[doc])
             if per_article and article in seen:
                 continue
-            if hits and _share(parsed.words, self._window_text(doc)) < COVERAGE_FLOOR:
+            if (relevant_only and hits
+                    and _share(parsed.words, self._window_text(doc)) < COVERAGE_FLOOR):
                 continue  # further sources must hold the question too, not just score
             seen.add(article)
             hits.append(self._hit(parsed, doc, len(hits) + 1, float(scores[position])))
@@ -311,11 +335,11 @@ class Searcher:
         """The question's meaningful words, each weighted by how rare it is in the corpus."""
         words = []
         for text in dict.fromkeys(plain_words):
-            corrected = self._typos.correct(text)
+            corrected = self._typos.correct(text) if self.tuning.typo_repair else None
             word = corrected or text
             parts = self._parts(word)
             known = bool(self._term_df(word)) or any(self._term_df(p.text) for p in parts)
-            bigrams = () if known or len(word) < 2 else tuple(
+            bigrams = () if known or len(word) < 2 or not self.tuning.bigram_fallback else tuple(
                 dict.fromkeys(word[i : i + 2] for i in range(len(word) - 1)))
             if bigrams:
                 known = any(self._term_df(b) for b in bigrams)
@@ -371,6 +395,19 @@ class Searcher:
     def term_frequency(self, term: str) -> int:
         """How many passages hold `term` as a token."""
         return self._term_df(term)
+
+
+def _longest_run(question: str, text: str) -> float:
+    """Return the longest stretch of the question's words found as written, / its length."""
+    letters = "".join(_WORD_CHARS.findall(question))
+    if not letters:
+        return 0.0
+    best, start = 0, 0
+    for end in range(1, len(letters) + 1):
+        while start < end and letters[start:end] not in text:
+            start += 1
+        best = max(best, end - start)
+    return best / len(letters)
 
 
 def _share(words: list[_Word], text: str) -> float:

@@ -18,7 +18,8 @@ REFERENCE = {"okapi": rank_bm25.BM25Okapi, "l": rank_bm25.BM25L, "plus": rank_bm
 @settings(max_examples=150, deadline=None)
 @given(corpus=CORPORA, query=QUERIES)
 def test_scores_equal_rank_bm25(variant: str, corpus: list[list[str]], query: list[str]) -> None:
-    params = BM25Params(variant=variant, delta=0.5 if variant == "l" else 1.0)  # type: ignore[arg-type]
+    params = BM25Params(variant=variant, k1=1.5,  # type: ignore[arg-type]
+                        delta=0.5 if variant == "l" else 1.0)  # rank-bm25's defaults
     ours = BM25(Postings.build(corpus), params)
     reference = REFERENCE[variant](corpus)
     expected = reference.get_scores(query)
