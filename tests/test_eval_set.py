@@ -20,3 +20,14 @@ def test_resident_questions_meet_the_quality_targets() -> None:
     assert figures["hit@1"] >= 0.90, report.misses
     assert figures["shown@1"] >= 0.95, report.misses
     assert figures["no_answer_accuracy"] == 1.0, report.misses
+
+
+FOLLOWUPS = Path(__file__).parent / "data" / "eval_followups.jsonl"
+
+
+def test_followup_pairs_are_real_pairs_whose_answers_the_corpus_holds() -> None:
+    pairs = read_questions(FOLLOWUPS)
+    assert all(p.context for p in pairs)
+    assert len([p for p in pairs if not p.no_answer]) >= 15
+    text = "".join(p.read_text(encoding="utf-8") for p in BUNDLED_CORPUS.glob("*.md"))
+    assert [a for p in pairs for a in p.answer_any if a not in text] == []
