@@ -16,6 +16,7 @@ from retrieval.evaluate import (
     format_report,
     read_questions,
 )
+from retrieval.followup import resolve_answer
 from retrieval.index import Index, RefreshReport, index_dir_for, refresh_index
 from retrieval.search import MAX_QUESTION_CHARS, Hit, Searcher
 
@@ -237,7 +238,7 @@ def eval_command(args: argparse.Namespace) -> int:
     searcher = Searcher(index)
     report = evaluate(searcher, questions)
     pairs = [q for q in questions if q.context is not None]
-    followups = evaluate_followups(searcher, pairs) if pairs else None
+    followups = evaluate_followups(searcher, pairs, resolve_answer) if pairs else None
     if args.json:
         figures: dict[str, object] = {**report.figures(), "misses": report.misses}
         if followups:

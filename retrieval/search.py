@@ -6,7 +6,7 @@ import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -43,6 +43,8 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _WHERE = re.compile(r"在哪|哪里|哪儿|哪个地方|什么地方|啥地方|地址|位置|地点|去哪")
 PlaceTest = Callable[[str], bool]
 PLACE_BONUS = 0.5
+# A follow-up's context (the previous question) counts, but less than the words typed.
+CONTEXT_WEIGHT = 0.5
 
 
 class Outcome(StrEnum):
@@ -171,11 +173,17 @@ class Searcher:
         """Return the k best passages, one per article, whatever the confidence (benchmarks)."""
         return self.answer(question, k).hits
 
-    def answer(self, question: str, k: int = 3, per_article: bool = True) -> Answer:
-        """Search `question`: answered, the closest match, or nothing, with a confidence."""
+    def answer(self, question: str, k: int = 3, per_article: bool = True,
+               context: str | None = None) -> Answer:
+        """Search `question`: answered, the closest match, or nothing, with a confidence.
+
+        `context`: the question this one follows up; its words count CONTEXT_WEIGHT as much.
+        """
         if k < 1:
             raise ValueError(f"k must be at least 1, not {k}")
         parsed = self._parse(question[:MAX_QUESTION_CHARS])
+        if context:
+            parsed = _with_context(parsed, self._parse(context[:MAX_QUESTION_CHARS]))
         if not parsed.words or not parsed.query:
             return Answer(outcome=Outcome.NOTHING, confidence=0.0, hits=[])
         docs, scores = self.bm25.top(parsed.query, CANDIDATES_PER_HIT * k)
@@ -194,6 +202,11 @@ class Searcher:
         hits = self._hits(parsed, docs, scores, k if outcome is Outcome.ANSWERED else 1,
                           per_article)
         return Answer(outcome=outcome, confidence=confidence, hits=hits, features=features)
+
+    def weighted_words(self, question: str) -> list[tuple[str, float, bool]]:
+        """The question's meaningful words in order: (word, weight, known to the index)."""
+        return [(w.text, w.weight, w.known)
+                for w in self._parse(question[:MAX_QUESTION_CHARS]).words]
 
     def _parse(self, question: str) -> _Question:
         """Find the question's words and build its weighted BM25 query."""
@@ -371,6 +384,17 @@ class Searcher:
     def term_frequency(self, term: str) -> int:
         """How many passages hold `term` as a token."""
         return self._term_df(term)
+
+
+def _with_context(parsed: _Question, context: _Question) -> _Question:
+    """Add the context's words and query terms to the question's, at CONTEXT_WEIGHT."""
+    typed = {w.text for w in parsed.words}
+    words = parsed.words + [replace(w, weight=w.weight * CONTEXT_WEIGHT)
+                            for w in context.words if w.text not in typed]
+    query = dict(parsed.query)
+    for token, weight in context.query.items():
+        query[token] = query.get(token, 0.0) + weight * CONTEXT_WEIGHT
+    return _Question(words, query, parsed.wants_place)
 
 
 def _share(words: list[_Word], text: str) -> float:
