@@ -34,7 +34,8 @@ def open_conversation(settings: Settings, records: Records | None = None) -> Con
     report = live.load()
     logger.info("index ready: %d articles, %d chunks (%s)", report.articles, report.chunks,
                 "rebuilt" if report.rebuilt else "loaded")
-    return Conversation(live, records or Records(settings.database_path))
+    return Conversation(live, records or Records(settings.database_path),
+                        stale_months=settings.linli_stale_months)
 
 
 def build_application(settings: Settings, conversation: Conversation) -> Application:

@@ -19,6 +19,7 @@ from retrieval.bm25 import BM25
 from retrieval.gate import CLOSEST_FLOOR, COVERAGE_FLOOR, Features, Gate
 from retrieval.index import Index
 from retrieval.lexicon import read_synonyms
+from retrieval.recency import newer_first
 from retrieval.tokenize import Tokenizer, normalize_for_search
 from retrieval.typos import HomophoneFixer
 
@@ -201,6 +202,7 @@ class Searcher:
                           features=features)
         hits = self._hits(parsed, docs, scores, k if outcome is Outcome.ANSWERED else 1,
                           per_article)
+        hits = newer_first(hits)  # of two about equally good sources, the newer first
         return Answer(outcome=outcome, confidence=confidence, hits=hits, features=features)
 
     def weighted_words(self, question: str) -> list[tuple[str, float, bool]]:
