@@ -11,8 +11,8 @@ The rule, given the previous question (the context):
    words), unless asked alone it is answered clearly more confidently (by more than
    FOLLOWUP_MARGIN): then it stands on its own.
 3. A candidate none of whose words the corpus knows (电话多少？) is a follow-up too.
-A follow-up the corpus cannot answer gets an honest no that names the topic (never
-a closest match about something else). Anything else is a complete new question,
+A follow-up the corpus cannot answer gets an honest no that names the topic, or the
+closest match when that passage is about the topic (never one about something else). Anything else is a complete new question,
 and it becomes the context for the next one. `linli eval` measures the rule on the
 follow-up pairs of the evaluation file.
 """
@@ -98,7 +98,9 @@ def resolve(searcher: Searcher, message: str, context: str | None, k: int = 3) -
     shown = normalize_for_search(within.hits[0].shown_text) if within.hits else ""
     holds_topic = bool(shown) and all(w in shown for w in words)
     clearly_alone = alone.answered and alone.confidence > within.confidence + FOLLOWUP_MARGIN
-    if (holds_topic and not clearly_alone) or _knows_nothing(alone):
+    if holds_topic and not clearly_alone:
+        return Resolved(within, topic)  # answered, or the closest match on the topic
+    if _knows_nothing(alone):
         return Resolved(within if within.answered else _nothing(within), topic)
     return Resolved(alone)
 
