@@ -245,7 +245,8 @@ def eval_command(args: argparse.Namespace) -> int:
             figures["followups"] = {**followups.figures(), "misses": followups.misses}
         print(json.dumps(figures, ensure_ascii=False))
     else:
-        print(format_report(report))
+        if report.answerable + report.unanswerable or not followups:
+            print(format_report(report))
         if followups:
             print(format_followups(followups))
     return 0

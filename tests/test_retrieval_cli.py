@@ -109,5 +109,6 @@ def test_eval_reports_follow_up_pairs_separately(capsys: pytest.CaptureFixture[s
     followups = Path(__file__).parent / "data" / "eval_followups.jsonl"
     assert main(["eval", str(followups)]) == 0
     out = capsys.readouterr().out
-    assert "questions: 0 (0 answerable" in out
+    assert "Hit@1" not in out  # only follow-up pairs: only their figures
     assert "follow-up pairs: 24" in out and "asked alone, without context:" in out
+    assert "resolved with the right citation (or an honest no): 20/24 (83.3%)" in out
