@@ -173,7 +173,7 @@ class Conversation:
         return replies.answer(hit, position + 1, len(hits), [row, feedback], closest, topic,
                               self.is_stale(hit))
 
-    def inline(self, text: str, user_id: int) -> list[InlineItem]:
+    def inline(self, text: str) -> list[InlineItem]:
         """Inline mode: the top answers as sendable items, or one saying nothing was found."""
         question = text.strip()[:MAX_QUESTION_CHARS]
         if not _MEANINGFUL.search(question):
@@ -185,7 +185,7 @@ class Conversation:
         items = []
         for hit in found.hits:
             reply = replies.answer(hit, 1, 1, [], stale=self.is_stale(hit), links=False)
-            reply.pieces.insert(0, (f"❓{question}\n\n", False))
+            reply.pieces.insert(0, (f"❓{_clip(question, INLINE_TITLE)}\n\n", False))
             details = " · ".join(x for x in (hit.source, format_date(hit.date)) if x)
             items.append(InlineItem(hashlib.sha1(hit.chunk_id.encode("utf-8")).hexdigest()[:16],
                                     _clip(hit.best_sentence, INLINE_TITLE),

@@ -89,8 +89,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.inline_query
     if query is None:
         return
-    items = await asyncio.to_thread(_conversation(context).inline, query.query,
-                                    query.from_user.id)
+    items = await asyncio.to_thread(_conversation(context).inline, query.query)
     no_preview = LinkPreviewOptions(is_disabled=True)
     results = [InlineQueryResultArticle(
         id=item.key, title=item.title, description=item.description,

@@ -12,9 +12,9 @@ The rule, given the previous question (the context):
    FOLLOWUP_MARGIN): then it stands on its own.
 3. A candidate none of whose words the corpus knows (电话多少？) is a follow-up too.
 A follow-up the corpus cannot answer gets an honest no that names the topic, or the
-closest match when that passage is about the topic (never one about something else). Anything else is a complete new question,
-and it becomes the context for the next one. `linli eval` measures the rule on the
-follow-up pairs of the evaluation file.
+closest match when that passage is about the topic (never one about something else).
+Anything else is a complete new question, and it becomes the context for the next
+one. `linli eval` measures the rule on the follow-up pairs of the evaluation file.
 """
 
 import re

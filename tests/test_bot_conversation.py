@@ -1,14 +1,16 @@
 """A conversation, end to end through the fake Bot API: follow-ups, dated answers,
 the command menu, inline mode, deep links, group quoting and "typing…"."""
 
+import asyncio
 import datetime as dt
 from typing import Any
 
 import pytest
 
+from bot.cli import main
 from bot.conversation import Conversation
 from bot.deep_link import decode_payload, encode_question, question_link
-from tests.helpers.fake_telegram import BOT_USERNAME, html_problem
+from tests.helpers.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram, html_problem
 from tests.helpers.harness import ADMIN_ID, RESIDENT_ID, Harness
 
 NEIGHBOUR_ID = 1002
@@ -148,3 +150,14 @@ def test_deep_link_payloads_round_trip_and_a_long_question_is_refused() -> None:
     assert decode_payload("not*base64") is None
     with pytest.raises(ValueError, match="at most 16 Chinese characters"):
         encode_question("老年人活动区里的棋牌桌和休息长椅每天晚上几点关门？")
+
+
+async def test_link_asks_telegram_for_the_bot_username_without_bot_option(
+        telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_BASE_URL", telegram.base_url)
+    assert await asyncio.to_thread(main, ["link", "哪里可以下棋？"]) == 0
+    link = capsys.readouterr().out.strip()
+    assert link.startswith(f"https://t.me/{BOT_USERNAME}?start=")
+    assert decode_payload(link.split("?start=")[1]) == "哪里可以下棋？"
