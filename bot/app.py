@@ -11,11 +11,12 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
 
-from bot import handlers, importing
+from bot import handlers, importing, menu
 from bot.conversation import Conversation
 from bot.live_index import LiveIndex
 from bot.records import Records, open_records
@@ -36,7 +37,7 @@ def open_conversation(settings: Settings, records: Records | None = None) -> Con
                 "rebuilt" if report.rebuilt else "loaded")
     if records is None:
         records = open_records(settings.database_path, settings.user_key())
-    return Conversation(live, records)
+    return Conversation(live, records, stale_months=settings.linli_stale_months)
 
 
 def build_application(settings: Settings, conversation: Conversation) -> Application:
@@ -65,6 +66,7 @@ def build_application(settings: Settings, conversation: Conversation) -> Applica
 
         application.bot_data["heartbeat"] = asyncio.create_task(beat())
         await handlers.tell_admins_records_moved(application)
+        await menu.set_commands(application.bot, settings.linli_admin_ids)
 
     async def stop_heartbeat(application: Application) -> None:
         task = application.bot_data.pop("heartbeat", None)
@@ -86,6 +88,7 @@ def build_application(settings: Settings, conversation: Conversation) -> Applica
         CommandHandler("import", importing.import_command, filters=private),
         CallbackQueryHandler(importing.import_button, pattern=importing.BUTTON_PATTERN),
         CallbackQueryHandler(handlers.button),
+        InlineQueryHandler(handlers.inline_query),
         MessageHandler(private & importing.IMPORTABLE, importing.import_file),
         MessageHandler(filters.Document.ALL, handlers.document),
         MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.private_text),
@@ -96,4 +99,4 @@ def build_application(settings: Settings, conversation: Conversation) -> Applica
     return application
 
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]

@@ -12,8 +12,8 @@ from bot.replies import Button, Reply
 from bot.settings import Settings
 
 CHAT_USER = 0
-INTRO = ("邻里 linli chat：输入问题后回车；输入按钮前的数字选择按钮；"
-         "/start /help /about /reload；Ctrl-D 退出。")
+INTRO = ("邻里 linli chat：输入问题后回车；简短的追问（如“有什么设施？”）接着上一个问题回答；"
+         "输入按钮前的数字选择按钮；/start /help /about /reload；Ctrl-D 退出。")
 
 
 class TerminalChat:

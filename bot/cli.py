@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.records import RecordsError
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from corpus import cli as corpus_cli
 from corpus.models import ArticleFormatError, CorpusError
 from retrieval import cli as retrieval_cli
@@ -55,8 +55,44 @@ def add_bot_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     backup = commands.add_parser("backup", help="copy the records database while the bot runs")
     backup.add_argument("out", type=Path, help="the backup file to write, e.g. linli-2021-06.db")
     backup.set_defaults(handler=backup_command)
+    link = commands.add_parser("link", help="print the t.me link that opens the bot with a "
+                               "question answered (for a notice board or a QR code)")
+    link.add_argument("question", help="the question, e.g. \"老年人活动区在哪里？\"")
+    link.add_argument("--bot", metavar="USERNAME",
+                      help="the bot's username (default: ask Telegram with the token)")
+    link.set_defaults(handler=link_command)
     health = commands.add_parser("health", help="exit 0 if the running bot is alive (heartbeat)")
     health.set_defaults(handler=health_command)
+
+
+def link_command(args: argparse.Namespace) -> int:
+    """Print the deep link of a question."""
+    from bot.deep_link import encode_question, question_link
+
+    encode_question(args.question)  # a question too long fails before asking Telegram
+    username = args.bot or _bot_username(args.settings)
+    print(question_link(username, args.question))
+    return 0
+
+
+def _bot_username(settings: Settings) -> str:
+    """Ask Telegram (getMe) for the bot's username, with the token from the settings."""
+    import asyncio
+
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    async def username() -> str:
+        bot = Bot(settings.token(), base_url=settings.telegram_base_url or
+                  "https://api.telegram.org/bot")
+        async with bot:
+            return bot.username
+
+    try:
+        return asyncio.run(username())
+    except TelegramError as err:
+        raise ValueError(f"could not ask Telegram for the bot's username ({err}); "
+                         "give it with --bot USERNAME") from None
 
 
 def doctor_command(args: argparse.Namespace) -> int:

@@ -5,18 +5,23 @@ the `Reply` it returns; buttons carry compact callback data that still works
 after a restart or a reload, because it names a recorded question or an article.
 """
 
+import datetime as dt
 import hashlib
 import logging
 import re
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot import replies
+from bot.followup import Contexts
 from bot.live_index import LiveIndex
 from bot.records import Records
 from bot.replies import Button, Reply
 from corpus.models import format_date
+from retrieval.followup import resolve, topic_of
+from retrieval.recency import months_old
 from retrieval.search import MAX_QUESTION_CHARS, Hit, Searcher
 
 logger = logging.getLogger(__name__)
@@ -31,6 +36,8 @@ INERT = "x"  # the callback data of a button that is only a label (谢谢您的�
 _NEXT = re.compile(r"([1-9][0-9]{0,17}):([1-9][0-9]?)")
 _FULL = re.compile(r"[0-9a-f]{12}")
 _VOTE = re.compile(r"([1-9][0-9]{0,17}):(1|-1)")
+STALE_MONTHS = 12  # an article older than this gets a note that details may have changed
+MAX_FOLLOWUP_QIDS = 1000  # follow-ups whose 下一条 button still knows their context
 # Words worth asking about "在哪里" (places) or "哪里有" (services).
 _PLACE_ENDINGS = ("区", "园", "站", "中心", "驿站", "角", "馆", "室", "广场", "堂")
 
@@ -44,6 +51,15 @@ def _candidate_questions(searcher: Searcher) -> list[str]:
     return [f"{w}在哪里？" for w in places]
 
 
+INLINE_TITLE = 60  # characters of an inline result's title and description shown
+INLINE_DESCRIPTION = 90
+
+
+def _clip(text: str, limit: int) -> str:
+    """Cut text to `limit` characters, marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def article_key(article_id: str) -> str:
     """A short, stable key for an article id (ids can be long Chinese paths)."""
     return hashlib.sha1(article_id.encode("utf-8")).hexdigest()[:12]
@@ -52,6 +68,16 @@ def article_key(article_id: str) -> str:
 def _well_formed(text: str) -> str:
     """Join surrogate pairs and replace lone surrogates (JSON allows them; UTF-8 does not)."""
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+@dataclass
+class InlineItem:
+    """One inline result: a title, a one-line description and the message it sends."""
+
+    key: str
+    title: str
+    description: str
+    reply: Reply
 
 
 @dataclass
@@ -68,8 +94,14 @@ class Asked:
 class Conversation:
     """Answers questions and button presses from the live index, recording each."""
 
-    def __init__(self, live: LiveIndex, records: Records) -> None:
+    def __init__(self, live: LiveIndex, records: Records, stale_months: int = STALE_MONTHS,
+                 contexts: Contexts | None = None) -> None:
         self.live, self.records = live, records
+        self.stale_months = stale_months
+        self.contexts = contexts or Contexts()
+        self.today: Callable[[], dt.date] = dt.date.today
+        # A follow-up's question id -> the question it continued (for 下一条).
+        self._followups: OrderedDict[int, str] = OrderedDict()
         self._asked: dict[int, deque[float]] = defaultdict(deque)
         self._examples: tuple[Searcher | None, list[str]] = (None, [])
         self._keys: tuple[Searcher | None, dict[str, str]] = (None, {})
@@ -85,9 +117,14 @@ class Conversation:
         asked.append(now)
         return False
 
-    def ask(self, user_id: int, chat_type: str, text: str) -> Asked:
-        """Answer one question: the best passage with its citation, or an honest no."""
+    def ask(self, user_id: int, chat_type: str, text: str, chat_id: int | None = None) -> Asked:
+        """Answer one question: the best passage with its citation, or an honest no.
+
+        A short follow-up is read in the context of the user's previous question in
+        the same chat (`chat_id`, the user's private chat if not given).
+        """
         started = time.perf_counter()
+        chat_id = user_id if chat_id is None else chat_id
         question = _well_formed(text).strip()
         if not _MEANINGFUL.search(question):
             return Asked(Reply.text(replies.EMPTY, self.example_buttons()), False, 0.0, None,
@@ -96,31 +133,76 @@ class Conversation:
             return Asked(Reply.text(replies.SLOW_DOWN), False, 0.0, None, "rate limited")
         cut = len(question) > MAX_QUESTION_CHARS
         question = question[:MAX_QUESTION_CHARS]
-        found = self.live.current().answer(question, k=MAX_SOURCES)
+        previous = self.contexts.get(user_id, chat_id)
+        resolved = resolve(self.live.current(), question, previous, k=MAX_SOURCES)
+        found, topic = resolved.answer, resolved.topic
         latency = (time.perf_counter() - started) * 1000
         first = found.hits[0] if found.hits else None
         # A closest match is not an answer: it counts as unanswered in the records.
         qid = self.records.record_question(
             user_id, chat_type, question, found.answered, first.article_id if first else None,
             first.chunk_id if first else None, latency)
+        self._remember_context(user_id, chat_id, qid, question, previous, resolved.followup,
+                               bool(found.hits))
         if not found.hits:
-            reply = Reply.text(replies.NO_ANSWER.format(question=question),
+            template = replies.FOLLOWUP_NO if topic else replies.NO_ANSWER
+            reply = Reply.text(template.format(question=question, topic=topic),
                                self.example_buttons())
         else:
-            reply = self._answer(qid, found.hits, 0, closest=not found.answered)
+            reply = self._answer(qid, found.hits, 0, closest=not found.answered, topic=topic)
         if cut:
             reply.pieces.insert(0, (replies.CUT_NOTE.format(limit=MAX_QUESTION_CHARS) + "\n",
                                     False))
         return Asked(reply, found.answered, latency, qid)
 
-    def _answer(self, qid: int, hits: list[Hit], position: int, closest: bool = False) -> Reply:
+    def _remember_context(self, user_id: int, chat_id: int, qid: int, question: str,
+                          previous: str | None, followup: bool, found: bool) -> None:
+        """A follow-up keeps its context fresh; a new question with an answer replaces it."""
+        if followup and previous:
+            self.contexts.set(user_id, chat_id, previous)
+            self._followups[qid] = previous
+            while len(self._followups) > MAX_FOLLOWUP_QIDS:
+                self._followups.popitem(last=False)
+        elif found:
+            self.contexts.set(user_id, chat_id, question)
+        else:
+            self.contexts.forget(user_id, chat_id)
+
+    def is_stale(self, hit: Hit) -> bool:
+        """Tell whether the hit's article is older than `stale_months`."""
+        age = months_old(hit.date, self.today())
+        return age is not None and age >= self.stale_months
+
+    def _answer(self, qid: int, hits: list[Hit], position: int, closest: bool = False,
+                topic: str | None = None) -> Reply:
         hit = hits[position]
         row = []
         if position + 1 < len(hits):
             row.append(Button("下一条 ▶", f"n:{qid}:{position + 1}"))
         row.append(Button("📖 阅读全文", f"f:{article_key(hit.article_id)}"))
         feedback = [Button("👍 有用", f"v:{qid}:1"), Button("👎 没用", f"v:{qid}:-1")]
-        return replies.answer(hit, position + 1, len(hits), [row, feedback], closest)
+        return replies.answer(hit, position + 1, len(hits), [row, feedback], closest, topic,
+                              self.is_stale(hit))
+
+    def inline(self, text: str) -> list[InlineItem]:
+        """Inline mode: the top answers as sendable items, or one saying nothing was found."""
+        question = text.strip()[:MAX_QUESTION_CHARS]
+        if not _MEANINGFUL.search(question):
+            return []
+        found = self.live.current().answer(question, k=MAX_SOURCES)
+        if not found.answered:
+            nothing = Reply.text(replies.INLINE_NOTHING_TEXT.format(question=question))
+            return [InlineItem("none", replies.INLINE_NOTHING, question[:INLINE_TITLE], nothing)]
+        items = []
+        for hit in found.hits:
+            reply = replies.answer(hit, 1, 1, [], stale=self.is_stale(hit), links=False)
+            reply.pieces.insert(0, (f"❓{_clip(question, INLINE_TITLE)}\n\n", False))
+            details = " · ".join(x for x in (hit.source, format_date(hit.date)) if x)
+            items.append(InlineItem(hashlib.sha1(hit.chunk_id.encode("utf-8")).hexdigest()[:16],
+                                    _clip(hit.best_sentence, INLINE_TITLE),
+                                    _clip(f"《{hit.title}》{details}", INLINE_DESCRIPTION),
+                                    reply))
+        return items
 
     def press(self, user_id: int, data: str) -> list[Reply]:
         """Handle a button press; return the replies (the first may edit the message).
@@ -153,10 +235,14 @@ class Conversation:
         question = self.records.question(qid)
         if question is None:
             return Reply(notice=replies.QUESTION_GONE)
-        found = self.live.current().answer(question, k=MAX_SOURCES)
+        context = self._followups.get(qid)
+        searcher = self.live.current()
+        found = searcher.answer(question, k=MAX_SOURCES, context=context)
         if position >= len(found.hits):
             return Reply(notice=replies.NO_MORE)
-        reply = self._answer(qid, found.hits, position, closest=not found.answered)
+        topic = topic_of(searcher, context) if context else None
+        reply = self._answer(qid, found.hits, position, closest=not found.answered,
+                             topic=topic)
         reply.edit = True
         return reply
 

@@ -8,19 +8,31 @@ import asyncio
 import logging
 import secrets
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
-from telegram.constants import ChatType, ParseMode
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    Message,
+    Update,
+    User,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot import admin, replies
 from bot.conversation import Conversation
+from bot.deep_link import decode_payload
 from bot.live_index import ReloadBusyError
 from bot.replies import Reply
 from bot.settings import Settings
 from corpus.models import ArticleFormatError
 
 logger = logging.getLogger(__name__)
+
+INLINE_CACHE_SECONDS = 60  # Telegram may reuse inline results for the same text this long
 
 
 def _conversation(context: ContextTypes.DEFAULT_TYPE) -> Conversation:
@@ -54,7 +66,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE,
     if message is None or user is None:
         return
     asked = await asyncio.to_thread(_conversation(context).ask, user.id, message.chat.type,
-                                    question)
+                                    question, message.chat.id)
     if asked.skipped:  # no record, so no "question answered=" line either: the two agree
         logger.info("question not recorded (%s)", asked.skipped,
                     extra={"skipped": asked.skipped, "chat_type": message.chat.type})
@@ -70,9 +82,27 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE,
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Welcome the resident with example questions as buttons."""
-    if update.effective_message:
+    """Welcome the resident; a deep link's question (t.me/<bot>?start=...) is answered."""
+    question = decode_payload(context.args[0]) if context.args else None
+    if question:
+        await answer_question(update, context, question)
+    elif update.effective_message:
         await send(update.effective_message, _conversation(context).welcome())
+
+
+async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`@bot 问题` in any chat: the top answers as messages to send, without links."""
+    query = update.inline_query
+    if query is None:
+        return
+    items = await asyncio.to_thread(_conversation(context).inline, query.query)
+    no_preview = LinkPreviewOptions(is_disabled=True)
+    results = [InlineQueryResultArticle(
+        id=item.key, title=item.title, description=item.description,
+        input_message_content=InputTextMessageContent(
+            item.reply.html(), parse_mode=ParseMode.HTML, link_preview_options=no_preview))
+        for item in items]
+    await query.answer(results, cache_time=INLINE_CACHE_SECONDS)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -198,6 +228,7 @@ async def _reload_and_report(message: Message, context: ContextTypes.DEFAULT_TYP
         await send(message, Reply.text(replies.RELOAD_BUSY))
         return
     await send(message, Reply.text("⏳ 正在重新加载文章，期间照常回答居民的问题……"))
+    await message.chat.send_action(ChatAction.TYPING)  # "typing…" while it rebuilds
     try:
         outcome = await live.reload()
     except ReloadBusyError:

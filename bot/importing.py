@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from telegram import Message, Update
+from telegram.constants import ChatAction
 from telegram.ext import ContextTypes, filters
 
 from bot.handlers import _conversation, _is_admin, _reload_and_report, fit, send
@@ -64,6 +65,7 @@ async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def _convert_and_preview(message: Message, context: ContextTypes.DEFAULT_TYPE,
                                origin: str, convert: Converter) -> None:
+    await message.chat.send_action(ChatAction.TYPING)  # "typing…" while it converts
     try:
         drafts = await asyncio.wait_for(asyncio.to_thread(convert), CONVERT_SECONDS)
     except ImportRefused as err:

@@ -17,11 +17,21 @@ WELCOME = ("您好！我是“邻里”社区服务小助手。我根据已收�
 HELP = ("直接用文字提问，比如“老年人活动区在哪里？”。\n"
         "我会给出报道原文中最相关的段落（重点句加粗），并注明文章标题、来源和日期。\n"
         "回答下方的按钮：下一条（换一篇报道）、阅读全文、👍/👎（告诉我们是否有用）。\n"
-        "在群聊里，请用 /ask 问题、@我，或回复我的消息来提问。\n"
+        "问完一个问题，可以接着简短追问，比如“几点开门？”“在哪里？”，我会接着上一个问题回答。\n"
+        "在群聊里，请用 /ask 问题、@我，或回复我的消息来提问；"
+        "在任何聊天里输入 @我的用户名 加问题，可以把答案直接发给家人。\n"
         "命令：/start 开始　/help 帮助　/about 关于")
 NO_ANSWER = ("抱歉，现有的报道里没有找到能回答“{question}”的内容。"
              "我只根据已收录的文章回答，不做猜测。\n您可以换个说法，或试试下面这些问题：")
 CLOSEST = "没有找到确切的答案，这篇报道可能相关：\n\n"
+TOPIC = "关于“{topic}”：\n"  # a follow-up's answer says which topic it was read in
+FOLLOWUP_NO = ("关于“{topic}”：抱歉，现有的报道里没有找到能回答“{question}”的内容。"
+               "我只根据已收录的文章回答，不做猜测。\n您可以换个说法，或试试下面这些问题：")
+STALE = "这篇报道发表于{date}，具体安排可能已有变化，请以社区最新通知为准。"
+UNDATED = "日期不详"
+INLINE_NOTHING = "没有找到相关报道"
+INLINE_NOTHING_TEXT = ("邻里社区服务小助手：现有的报道里没有找到能回答“{question}”的内容。"
+                       "我只根据已收录的文章回答，不做猜测。")
 NOT_TEXT = "我只能读懂文字问题。请把您的问题打出来，比如“老年人活动区在哪里？”"
 EMPTY = "请用文字描述您的问题，比如“哪里可以免费量血压？”"
 SLOW_DOWN = "您提问有点快了，请稍等一分钟再问。"
@@ -74,39 +84,49 @@ class Reply:
         return "".join(f"{bold_start}{t}{bold_end}" if bold else t for t, bold in self.pieces)
 
 
-def citation(hit_or_article: Hit | Article, section: str | None = None) -> str:
-    """Cite an article: 《title》, its section, then source · date · byline where known."""
+def citation(hit_or_article: Hit | Article, section: str | None = None,
+             links: bool = True) -> str:
+    """Cite an article: 《title》, its section, then source · date · byline where known.
+
+    An article without a date says so; `links=False` leaves out the web address.
+    """
     article = hit_or_article
-    date = format_date(article.date)
+    date = format_date(article.date) or UNDATED
     lines = [f"📰《{article.title}》"]
     if section:
         lines.append(f"　{section}")
     details = " · ".join(x for x in (article.source, date, article.byline) if x)
     if details:
         lines.append(f"　{details}")
-    if article.url:
+    if article.url and links:
         lines.append(f"　{article.url}")
     return "\n".join(lines)
 
 
 def answer(hit: Hit, position: int, total: int, buttons: list[list[Button]],
-           closest: bool = False) -> Reply:
+           closest: bool = False, topic: str | None = None, stale: bool = False,
+           links: bool = True) -> Reply:
     """The passage with its best sentence in bold, then the citation.
 
     `closest`: the passage is only the closest match, and the reply says so first.
+    `topic`: the topic a follow-up was read in, named first. `stale`: the article is
+    old enough that its details may have changed, and a line says so.
     """
     text = hit.shown_text
     before, found, after = text.partition(hit.best_sentence)
-    pieces = [(before, False), (found, True), (after, False)] if found else [(text, False)]
-    if closest:
-        pieces.insert(0, (CLOSEST, False))
-    footer = f"\n\n{citation(hit, hit.section)}"
+    body = [(before, False), (found, True), (after, False)] if found else [(text, False)]
+    prefix = ([(TOPIC.format(topic=topic), False)] if topic else []) + (
+        [(CLOSEST, False)] if closest else [])
+    pieces = prefix + body
+    footer = f"\n\n{citation(hit, hit.section, links)}"
+    if stale and hit.date:
+        footer += "\n" + STALE.format(date=format_date(hit.date))
     if total > 1:
         footer += f"\n（第 {position} 条，共 {total} 条相关报道）"
     reply = Reply(pieces=[p for p in pieces if p[0]] + [(footer, False)], buttons=buttons)
     if len(reply.html()) > MAX_MESSAGE:
         # A chunk is at most a few hundred characters; this guards a hand-made giant one.
-        reply.pieces = [(text[: MAX_MESSAGE - len(footer) - 200] + "…", False),
+        reply.pieces = [*prefix, (text[: MAX_MESSAGE - len(footer) - 200] + "…", False),
                         (footer, False)]
     return reply
 

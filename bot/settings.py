@@ -57,6 +57,9 @@ class Settings(BaseSettings):
         default="text", description="log line format: text or json")
     linli_log_questions: bool = Field(
         default=False, description="log the text of each question at INFO level")
+    linli_stale_months: int = Field(
+        default=12, ge=1, description="months after which an answer says its article may be "
+        "out of date")
     _env_file: Path | None = PrivateAttr(default=None)
 
     @field_validator("telegram_bot_token")

@@ -9,7 +9,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from retrieval.bm25 import BM25Params
-from retrieval.evaluate import evaluate, format_report, read_questions
+from retrieval.evaluate import (
+    evaluate,
+    evaluate_followups,
+    format_followups,
+    format_report,
+    read_questions,
+)
+from retrieval.followup import resolve_answer
 from retrieval.index import Index, RefreshReport, index_dir_for, refresh_index
 from retrieval.search import MAX_QUESTION_CHARS, Hit, Searcher
 
@@ -228,11 +235,20 @@ def eval_command(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     index, _ = open_index(args, params=bm25_params(args))
-    report = evaluate(Searcher(index), questions)
+    searcher = Searcher(index)
+    report = evaluate(searcher, questions)
+    pairs = [q for q in questions if q.context is not None]
+    followups = evaluate_followups(searcher, pairs, resolve_answer) if pairs else None
     if args.json:
-        print(json.dumps({**report.figures(), "misses": report.misses}, ensure_ascii=False))
+        figures: dict[str, object] = {**report.figures(), "misses": report.misses}
+        if followups:
+            figures["followups"] = {**followups.figures(), "misses": followups.misses}
+        print(json.dumps(figures, ensure_ascii=False))
     else:
-        print(format_report(report))
+        if report.answerable + report.unanswerable or not followups:
+            print(format_report(report))
+        if followups:
+            print(format_followups(followups))
     return 0
 
 

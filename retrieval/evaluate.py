@@ -1,6 +1,7 @@
 """Measure retrieval on a set of questions: Hit@1, Hit@3, MRR and no-answer accuracy."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,8 @@ class EvalQuestion(BaseModel):
     # The bold sentence must hold one of these (a 在哪 question wants the place named).
     sentence_any: list[str] = []
     no_answer: bool = False
+    # A follow-up: the question asked just before, whose topic `q` continues (那几点开门？).
+    context: str | None = None
 
 
 @dataclass
@@ -92,6 +95,8 @@ def evaluate(searcher: Searcher, questions: list[EvalQuestion], k: int = 3) -> E
     """Search every question and score the answers."""
     report = EvalReport(threshold=searcher.gate.threshold)
     for question in questions:
+        if question.context is not None:
+            continue  # a follow-up pair: see evaluate_followups
         found = searcher.answer(question.q, k=k)
         hits = found.hits if found.answered else []
         coverage = found.features.coverage if found.features else 0.0
@@ -125,6 +130,63 @@ def _got(found: Answer) -> str:
         return "no answer"
     prefix = "" if found.answered else "closest match: "
     return prefix + found.hits[0].shown_text[:60]
+
+
+# How a follow-up is answered: (searcher, follow-up, previous question) -> answer.
+Resolver = Callable[[Searcher, str, str], Answer]
+
+
+@dataclass
+class FollowupReport:
+    """Follow-up pairs: how many get the right citation (or an honest no), alone and in context."""
+
+    pairs: int = 0
+    alone: int = 0  # right when the follow-up is asked on its own, without its context
+    resolved: int = 0  # right with the follow-up rule
+    misses: list[dict[str, object]] = field(default_factory=list)
+
+    def figures(self) -> dict[str, float]:
+        """Return the counts and the resolved shares."""
+        n = max(self.pairs, 1)
+        return {"pairs": self.pairs, "resolved": self.resolved / n, "alone": self.alone / n}
+
+
+def _right(question: EvalQuestion, found: Answer) -> bool:
+    """An honest no for a pair without an answer, else the right passage first, answered."""
+    if question.no_answer:
+        return not found.answered
+    return found.answered and _correct(question, found.hits[0])
+
+
+def evaluate_followups(searcher: Searcher, questions: list[EvalQuestion],
+                       resolve: Resolver | None = None, k: int = 3) -> FollowupReport:
+    """Answer every follow-up pair alone and with `resolve` (the previous question as context)."""
+    report = FollowupReport()
+    for question in questions:
+        if question.context is None:
+            continue
+        report.pairs += 1
+        alone = searcher.answer(question.q, k=k)
+        found = resolve(searcher, question.q, question.context) if resolve else alone
+        report.alone += _right(question, alone)
+        if _right(question, found):
+            report.resolved += 1
+        else:
+            report.misses.append({"context": question.context, "q": question.q,
+                                  "expected": "no answer" if question.no_answer
+                                  else question.answer_any, "got": _got(found)})
+    return report
+
+
+def format_followups(report: FollowupReport) -> str:
+    """Render the follow-up figures and misses for a terminal."""
+    n = max(report.pairs, 1)
+    lines = [f"follow-up pairs: {report.pairs}",
+             f"resolved with the right citation (or an honest no): {report.resolved}/{report.pairs}"
+             f" ({report.resolved / n:.1%}); asked alone, without context: "
+             f"{report.alone}/{report.pairs} ({report.alone / n:.1%})"]
+    lines += [f"follow-up miss: {json.dumps(m, ensure_ascii=False)}" for m in report.misses]
+    return "\n".join(lines)
 
 
 def format_report(report: EvalReport) -> str:

@@ -6,7 +6,7 @@ import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from retrieval.bm25 import BM25
 from retrieval.gate import CLOSEST_FLOOR, COVERAGE_FLOOR, Features, Gate
 from retrieval.index import Index
 from retrieval.lexicon import read_synonyms
+from retrieval.recency import newer_first
 from retrieval.tokenize import Tokenizer, normalize_for_search
 from retrieval.typos import HomophoneFixer
 
@@ -44,6 +45,8 @@ _WHERE = re.compile(r"在哪|哪里|哪儿|哪个地方|什么地方|啥地方|�
 PlaceTest = Callable[[str], bool]
 _WORD_CHARS = re.compile(r"\w")
 PLACE_BONUS = 0.5
+# A follow-up's context (the previous question) counts, but less than the words typed.
+CONTEXT_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -190,11 +193,17 @@ class Searcher:
         return self._hits(parsed, docs, scores - self.bm25.baseline(parsed.query), k,
                           per_article=True, relevant_only=False)
 
-    def answer(self, question: str, k: int = 3, per_article: bool = True) -> Answer:
-        """Search `question`: answered, the closest match, or nothing, with a confidence."""
+    def answer(self, question: str, k: int = 3, per_article: bool = True,
+               context: str | None = None) -> Answer:
+        """Search `question`: answered, the closest match, or nothing, with a confidence.
+
+        `context`: the question this one follows up; its words count CONTEXT_WEIGHT as much.
+        """
         if k < 1:
             raise ValueError(f"k must be at least 1, not {k}")
         parsed = self._parse(question[:MAX_QUESTION_CHARS])
+        if context:
+            parsed = _with_context(parsed, self._parse(context[:MAX_QUESTION_CHARS]))
         if not parsed.words or not parsed.query:
             return Answer(outcome=Outcome.NOTHING, confidence=0.0, hits=[])
         docs, scores = self.bm25.top(parsed.query, CANDIDATES_PER_HIT * k)
@@ -212,7 +221,13 @@ class Searcher:
                           features=features)
         hits = self._hits(parsed, docs, scores, k if outcome is Outcome.ANSWERED else 1,
                           per_article)
+        hits = newer_first(hits)  # of two about equally good sources, the newer first
         return Answer(outcome=outcome, confidence=confidence, hits=hits, features=features)
+
+    def weighted_words(self, question: str) -> list[tuple[str, float, bool]]:
+        """The question's meaningful words in order: (word, weight, known to the index)."""
+        return [(w.text, w.weight, w.known)
+                for w in self._parse(question[:MAX_QUESTION_CHARS]).words]
 
     def _parse(self, question: str) -> _Question:
         """Find the question's words and build its weighted BM25 query."""
@@ -408,6 +423,17 @@ def _longest_run(question: str, text: str) -> float:
             start += 1
         best = max(best, end - start)
     return best / len(letters)
+
+
+def _with_context(parsed: _Question, context: _Question) -> _Question:
+    """Add the context's words and query terms to the question's, at CONTEXT_WEIGHT."""
+    typed = {w.text for w in parsed.words}
+    words = parsed.words + [replace(w, weight=w.weight * CONTEXT_WEIGHT)
+                            for w in context.words if w.text not in typed]
+    query = dict(parsed.query)
+    for token, weight in context.query.items():
+        query[token] = query.get(token, 0.0) + weight * CONTEXT_WEIGHT
+    return _Question(parsed.text, words, query, parsed.wants_place)
 
 
 def _share(words: list[_Word], text: str) -> float:

@@ -68,3 +68,26 @@ def test_webhook_needs_https_and_a_host_port(
     assert "must be an https:// URL" in capsys.readouterr().err
     assert main(["run", "--webhook", "https://example.org/linli", "--listen", "8443"]) == 2
     assert "--listen '8443' is not HOST:PORT" in capsys.readouterr().err
+
+
+def test_chat_reads_a_follow_up_in_context_and_dates_the_answer(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    typed = "老年人活动区在哪里？\n有什么设施？\n电话多少？\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(typed))
+    assert main(["chat"]) == 0
+    out = capsys.readouterr().out
+    assert "> 有什么设施？\n关于“老年人活动区”：\n" in out
+    assert "在老年人活动区中修建健身器材、休息长椅、棋牌桌等设施。**" in out
+    assert "这篇报道发表于2021年6月，具体安排可能已有变化，请以社区最新通知为准。" in out
+    assert "关于“老年人活动区”：抱歉，现有的报道里没有找到能回答“电话多少？”的内容" in out
+
+
+def test_link_prints_a_deep_link_that_fits_telegrams_limit(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["link", "老年人活动区在哪里？", "--bot", "linli_bot"]) == 0
+    link = capsys.readouterr().out.strip()
+    assert link.startswith("https://t.me/linli_bot?start=")
+    assert len(link.split("?start=")[1]) <= 64
+    assert main(["link", "老年人活动区里的棋牌桌和休息长椅每天晚上几点关门？", "--bot",
+                 "linli_bot"]) == 1
+    assert "Telegram allows 64" in capsys.readouterr().err

@@ -50,6 +50,8 @@ async def test_an_admin_sends_a_web_page_saves_it_and_residents_get_it_cited(
                                       "本报讯 7月7日，南关街道橡树玫瑰社区的老年食堂正式开门营业。")
     assert labels(preview) == [["保存", "取消"]]
     assert not (bot.settings.linli_corpus_dir / SAVED_NAME).exists()
+    # "typing…" while the page was converted
+    assert [a["action"] for a in bot.telegram.sent("sendChatAction")] == ["typing"]
 
     await bot.telegram.press(preview, "保存", user_id=ADMIN_ID)
     [edit] = await bot.telegram.wait_for("editMessageText")

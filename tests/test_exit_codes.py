@@ -23,6 +23,7 @@ ARGS: dict[str, list[str]] = {
     "corpus": [], "doctor": [], "eval": ["{tmp}/nope.jsonl"], "health": [],
     "import": ["{tmp}/nope.html", "--out", "{tmp}/out"],
     "import-page": ["{tmp}/nope.txt", "--out", "{tmp}/out"], "index": [], "run": [],
+    "link": ["哪里可以下棋？", "--bot", "linli_bot"],
     "search": ["老年人"], "stats": [],
 }
 
@@ -84,6 +85,8 @@ FAILURES: dict[str, tuple[dict[str, str], list[str], str]] = {
     "health": ({}, [], "unhealthy: "),
     "import-page": ({}, ["{tmp}/nope.txt", "--out", "{tmp}/out"], "nope.txt"),
     "index": ({}, ["--corpus", "{tmp}/nope"], "corpus folder does not exist"),
+    "link": ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot"},
+             ["哪里可以下棋？"], "give it with --bot USERNAME"),
     "run": ({"TELEGRAM_BOT_TOKEN": TOKEN, "LINLI_CORPUS_DIR": "{tmp}/nope"}, [],
             "corpus folder does not exist"),
     "search": ({}, ["老年人", "--corpus", "{tmp}/nope"], "corpus folder does not exist"),

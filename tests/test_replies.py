@@ -33,3 +33,17 @@ def test_a_long_article_is_split_on_paragraphs_with_the_title_on_each_part() -> 
 
 def test_normalisation_unifies_quotes_and_spaces_but_keeps_chinese_punctuation() -> None:
     assert normalize_text("「儿童微乐园」  在\u3000哪里？ \"好\"") == "“儿童微乐园” 在 哪里？ “好”"
+
+
+def test_a_giant_follow_up_answer_with_topic_and_dated_note_fits_one_message() -> None:
+    from bot.replies import answer
+    from retrieval.search import Hit
+
+    text = "很长的段落。" * 1000
+    hit = Hit(rank=1, score=1.0, coverage=1.0, chunk_id="c", article_id="a", title="标题",
+              subtitle=None, source="来源", date="2021-06", byline=None, url=None,
+              section=None, text=text, best_sentence="很长的段落。")
+    reply = answer(hit, 1, 1, [], topic="老年人活动区", stale=True)
+    assert len(reply.html()) <= MAX_MESSAGE
+    assert reply.plain().startswith("关于“老年人活动区”：")
+    assert "这篇报道发表于2021年6月" in reply.plain()

@@ -102,3 +102,12 @@ def test_search_with_a_missing_corpus_is_a_clear_error(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["search", "下棋", "--corpus", str(tmp_path / "nope")]) == 1
     assert "corpus folder does not exist" in capsys.readouterr().err
+
+
+def test_eval_reports_follow_up_pairs_separately(capsys: pytest.CaptureFixture[str]) -> None:
+    followups = Path(__file__).parent / "data" / "eval_followups.jsonl"
+    assert main(["eval", str(followups)]) == 0
+    out = capsys.readouterr().out
+    assert "Hit@1" not in out  # only follow-up pairs: only their figures
+    assert "follow-up pairs: 24" in out and "asked alone, without context:" in out
+    assert "resolved with the right citation (or an honest no): 20/24 (83.3%)" in out

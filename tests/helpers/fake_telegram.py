@@ -2,17 +2,23 @@
 
 The bot under test talks to it through `base_url`, exactly as it talks to Telegram:
 long polling with getUpdates, sendMessage, editMessageText, answerCallbackQuery,
-getFile and file downloads. Tests push updates as Telegram would deliver them and
-read what the bot sent back, which is what the user would see.
+getFile and file downloads, setMyCommands, sendChatAction and answerInlineQuery.
+Tests push updates as Telegram would deliver them (messages, button presses, inline
+queries) and read what the bot sent back, which is what the user would see. Text sent
+with parse_mode HTML is parsed as Telegram does: a tag it does not know, an unclosed
+tag or a stray `<`/`&` is refused with 400 "can't parse entities", and a text over
+4096 characters with 400 "message is too long".
 """
 
 import asyncio
 import contextlib
+import html
 import itertools
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +26,10 @@ from aiohttp import web
 BOT_ID = 7000001
 BOT_USERNAME = "linli_test_bot"
 TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi"
+# The tags Telegram's HTML parse mode knows (core.telegram.org/bots/api#html-style).
+HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
+             "a", "tg-emoji", "code", "pre", "blockquote"}
+MAX_TEXT = 4096
 
 
 @dataclass
@@ -92,6 +102,10 @@ class FakeTelegram:
         if failure:
             failure.times -= 1
             return _failure(failure)
+        problem = _html_problem(method, params)
+        if problem:
+            return web.json_response({"ok": False, "error_code": 400,
+                                      "description": f"Bad Request: {problem}"}, status=400)
         if method != "getUpdates":
             async with self._changed:
                 self.calls.append(Call(method, params))
@@ -108,7 +122,7 @@ class FakeTelegram:
     async def _getMe(self, _: dict[str, Any]) -> dict[str, Any]:
         return {"id": BOT_ID, "is_bot": True, "first_name": "邻里", "username": BOT_USERNAME,
                 "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": False}
+                "supports_inline_queries": True}
 
     async def _getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset", 0) or 0)
@@ -162,8 +176,8 @@ class FakeTelegram:
             self._changed.notify_all()
 
     async def send_text(self, text: str, user_id: int = 1001, chat_id: int | None = None,
-                        reply_to: dict[str, Any] | None = None) -> None:
-        """A user sends a text message (in a private chat unless chat_id < 0)."""
+                        reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A user sends a text message (in a private chat unless chat_id < 0); return it."""
         message = self._user_message(user_id, chat_id)
         message["text"] = text
         if text.startswith("/"):
@@ -173,6 +187,7 @@ class FakeTelegram:
         if reply_to:
             message["reply_to_message"] = reply_to
         await self._push({"message": message})
+        return message
 
     async def send_message(self, user_id: int = 1001, **content: Any) -> None:
         """A user sends any other message (a sticker, a photo, a voice note...)."""
@@ -202,6 +217,12 @@ class FakeTelegram:
             "id": str(next(self._ids)), "chat_instance": "1", "data": data,
             "from": {"id": user_id, "is_bot": False, "first_name": "居民"},
             "message": self.messages[message["message_id"]]}})
+
+    async def send_inline(self, query: str, user_id: int = 1001) -> None:
+        """A user types `@bot query` in any chat."""
+        await self._push({"inline_query": {
+            "id": str(next(self._ids)), "query": query, "offset": "",
+            "from": {"id": user_id, "is_bot": False, "first_name": "居民"}}})
 
     def _user_message(self, user_id: int, chat_id: int | None) -> dict[str, Any]:
         chat_id = user_id if chat_id is None else chat_id
@@ -255,6 +276,64 @@ async def _params(request: web.Request) -> dict[str, Any]:
         except ValueError:
             params[key] = text
     return params
+
+
+class _TelegramHTML(HTMLParser):
+    """Parse HTML as Telegram's parse mode does; collect the first problem and the text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[str] = []
+        self.problem: str | None = None
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in HTML_TAGS:
+            self.problem = self.problem or f"can't parse entities: unsupported start tag \"{tag}\""
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open.pop() != tag:
+            self.problem = self.problem or f"can't parse entities: unmatched end tag \"{tag}\""
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def html_problem(text: str) -> str | None:
+    """What Telegram would refuse in an HTML text, or None if it renders."""
+    # A bare & or < that is not an entity or a tag is refused by Telegram.
+    stripped = text.replace("&lt;", "").replace("&gt;", "").replace("&amp;", "").replace(
+        "&quot;", "").replace("&#x27;", "").replace("&#39;", "")
+    if "&" in stripped:
+        return "can't parse entities: unescaped '&'"
+    parser = _TelegramHTML()
+    parser.feed(text)
+    parser.close()
+    if parser.problem:
+        return parser.problem
+    if parser.open:
+        return f"can't parse entities: no end tag for start tag \"{parser.open[-1]}\""
+    if len(html.unescape("".join(parser.text))) > MAX_TEXT:
+        return "message is too long"
+    return None
+
+
+def _html_problem(method: str, params: dict[str, Any]) -> str | None:
+    texts: list[tuple[str, str | None]] = []
+    if method in ("sendMessage", "editMessageText"):
+        texts.append((str(params.get("text", "")), params.get("parse_mode")))
+    if method == "answerInlineQuery":
+        for result in params.get("results") or []:
+            content = result.get("input_message_content") or {}
+            texts.append((str(content.get("message_text", "")), content.get("parse_mode")))
+    for text, mode in texts:
+        problem = html_problem(text) if mode == "HTML" else None
+        if problem is None and mode != "HTML" and len(text) > MAX_TEXT:
+            problem = "message is too long"
+        if problem:
+            return problem
+    return None
 
 
 def _failure(failure: Failure) -> web.Response:

@@ -46,6 +46,8 @@ async def running_bot(telegram: FakeTelegram, settings: Settings) -> AsyncIterat
     conversation = await asyncio.to_thread(open_conversation, settings)
     app = build_application(settings, conversation)
     async with app:
+        if app.post_init:  # run_polling calls it: the command menu, the heartbeat
+            await app.post_init(app)
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0.0, timeout=1,
@@ -55,3 +57,5 @@ async def running_bot(telegram: FakeTelegram, settings: Settings) -> AsyncIterat
         finally:
             await app.updater.stop()
             await app.stop()
+            if app.post_stop:
+                await app.post_stop(app)
