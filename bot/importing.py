@@ -6,6 +6,7 @@ failure is told to the admin, never raised. Nothing is written before 保存.
 
 import asyncio
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ from telegram import Message, Update
 from telegram.constants import ChatAction
 from telegram.ext import ContextTypes, filters
 
-from bot.handlers import _conversation, _is_admin, _reload_and_report, fit, send
+from bot.handlers import _conversation, _is_admin, _reload_and_report, button, fit, send
 from bot.replies import Button, Reply
 from corpus.importers import Draft, ImportRefused, convert_file, convert_source, write_draft
 from corpus.importers.fetch import is_url
@@ -108,6 +109,10 @@ async def import_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     """保存 writes the previewed articles and reloads; 取消 drops them."""
     query = update.callback_query
     if query is None or query.data is None:
+        return
+    if not re.match(BUTTON_PATTERN, query.data):
+        # PTB hands a query with empty data to every pattern handler: not ours to judge.
+        await button(update, context)
         return
     if not await _is_admin(update, context, "import confirmation"):
         return
