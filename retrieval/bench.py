@@ -90,7 +90,7 @@ def quality(articles: list[Article], queries: list[dict[str, str]],
 
 # Each refinement switched off alone, to measure what it earns on CMRC 2018.
 ABLATIONS = {
-    "without sub-words (weight 0)": Tuning(subword_weight=0.0),
+    "sub-words at weight 0.25": Tuning(subword_weight=0.25),
     "sub-words at full weight": Tuning(subword_weight=1.0),
     "without synonyms": Tuning(synonyms=False),
     "without typo repair": Tuning(typo_repair=False),
