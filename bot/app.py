@@ -31,7 +31,8 @@ HEARTBEAT_SECONDS = 30
 
 def open_conversation(settings: Settings, records: Records | None = None) -> Conversation:
     """Load the index and open the records: what both the bot and `linli chat` need."""
-    live = LiveIndex(settings.linli_corpus_dir, settings.linli_data_dir)
+    live = LiveIndex(settings.linli_corpus_dir, settings.linli_data_dir,
+                     settings.linli_answer_threshold)
     report = live.load()
     logger.info("index ready: %d articles, %d chunks (%s)", report.articles, report.chunks,
                 "rebuilt" if report.rebuilt else "loaded")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.models import CorpusError
+from retrieval.gate import Gate
 from retrieval.index import RefreshReport, index_dir_for, refresh_index, remove_leftovers
 from retrieval.search import Searcher, freeze_loaded_objects
 
@@ -35,8 +36,10 @@ class ReloadOutcome:
 class LiveIndex:
     """Holds the current searcher; a reload builds a new one aside and swaps it in at once."""
 
-    def __init__(self, corpus_dir: Path, data_dir: Path) -> None:
+    def __init__(self, corpus_dir: Path, data_dir: Path,
+                 answer_threshold: float | None = None) -> None:
         self.corpus_dir = corpus_dir
+        self.gate = Gate.load().with_threshold(answer_threshold)
         self.index_dir = index_dir_for(data_dir, corpus_dir)
         self._reloading = threading.Lock()
         self.searcher: Searcher | None = None
@@ -46,7 +49,7 @@ class LiveIndex:
         """Load (or build) the index at start-up; raise CorpusError if there is nothing to load."""
         remove_leftovers(self.index_dir.parent)
         index, report = refresh_index(self.corpus_dir, self.index_dir)
-        self.searcher, self.last_report = Searcher(index), report
+        self.searcher, self.last_report = Searcher(index, gate=self.gate), report
         freeze_loaded_objects()
         log_problems(report)
         return report
@@ -64,7 +67,7 @@ class LiveIndex:
         try:
             previous = self.searcher.index if self.searcher else None
             index, report = refresh_index(self.corpus_dir, self.index_dir, keep_from=previous)
-            self.searcher, self.last_report = Searcher(index), report
+            self.searcher, self.last_report = Searcher(index, gate=self.gate), report
             freeze_loaded_objects()
             logger.info("reloaded: %d articles, %d chunks, %.2f s", report.articles,
                         report.chunks, report.seconds)

@@ -57,10 +57,19 @@ class Settings(BaseSettings):
         default="text", description="log line format: text or json")
     linli_log_questions: bool = Field(
         default=False, description="log the text of each question at INFO level")
+    linli_answer_threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="confidence (0 to 1) at which the bot answers; "
+        "below it the closest match is shown as possibly related (default: the fitted gate's, "
+        "0.62)")
     linli_stale_months: int = Field(
         default=12, ge=1, description="months after which an answer says its article may be "
         "out of date")
     _env_file: Path | None = PrivateAttr(default=None)
+
+    @field_validator("linli_answer_threshold", mode="before")
+    @classmethod
+    def _empty_threshold_is_the_default(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("telegram_bot_token")
     @classmethod

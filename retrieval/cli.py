@@ -17,6 +17,7 @@ from retrieval.evaluate import (
     read_questions,
 )
 from retrieval.followup import resolve_answer
+from retrieval.gate import COVERAGE_FLOOR, Gate
 from retrieval.index import Index, RefreshReport, index_dir_for, refresh_index
 from retrieval.search import MAX_QUESTION_CHARS, Hit, Searcher
 
@@ -176,7 +177,7 @@ def search_command(args: argparse.Namespace) -> int:
         print(f"error: {EMPTY_QUESTION}", file=sys.stderr)
         return 2
     index, _ = open_index(args)
-    searcher = Searcher(index)
+    searcher = Searcher(index, gate=_gate(args))
     color = sys.stdout.isatty()
     for asked in _questions(args.question):
         question, empty = asked[:MAX_QUESTION_CHARS], not _WORD.search(asked)
@@ -196,8 +197,10 @@ def search_command(args: argparse.Namespace) -> int:
         elif found.answered:
             print(f"   answered (confidence {found.confidence:.2f})")
         elif hits:
-            print(f"   no exact answer (confidence {found.confidence:.2f} is below "
-                  f"{searcher.gate.threshold:.2f}); the closest match:")
+            coverage = found.features.coverage if found.features else 0.0
+            print(f"   no exact answer (confidence {found.confidence:.2f}, answers from "
+                  f"{searcher.gate.threshold:.2f}; coverage {coverage:.0%}, answers from "
+                  f"{COVERAGE_FLOOR:.0%}); the closest match:")
         else:
             print("   no answer: the articles do not cover this question")
         if hits:
@@ -212,6 +215,11 @@ def format_question(asked: str) -> str:
         return f"? {asked}"
     return (f"? {asked[:MAX_QUESTION_CHARS]}…\n   (cut: only the first {MAX_QUESTION_CHARS} "
             f"of {len(asked)} characters are searched)")
+
+
+def _gate(args: argparse.Namespace) -> Gate:
+    """The answer gate, with the threshold of LINLI_ANSWER_THRESHOLD if it is set."""
+    return Gate.load().with_threshold(getattr(args.settings, "linli_answer_threshold", None))
 
 
 def index_command(args: argparse.Namespace) -> int:
@@ -235,7 +243,7 @@ def eval_command(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     index, _ = open_index(args, params=bm25_params(args))
-    searcher = Searcher(index)
+    searcher = Searcher(index, gate=_gate(args))
     report = evaluate(searcher, questions)
     pairs = [q for q in questions if q.context is not None]
     followups = evaluate_followups(searcher, pairs, resolve_answer) if pairs else None

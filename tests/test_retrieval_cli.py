@@ -111,3 +111,14 @@ def test_eval_reports_follow_up_pairs_separately(capsys: pytest.CaptureFixture[s
     assert "Hit@1" not in out  # only follow-up pairs: only their figures
     assert "follow-up pairs: 24" in out and "asked alone, without context:" in out
     assert "resolved with the right citation (or an honest no): 19/24 (79.2%)" in out
+
+
+def test_the_answer_threshold_setting_moves_the_gate(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINLI_ANSWER_THRESHOLD", "1")
+    assert main(["search", "老年人活动区在哪里", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert (answer["answered"], answer["outcome"]) == (False, "closest")
+    monkeypatch.setenv("LINLI_ANSWER_THRESHOLD", "")  # empty: the fitted default
+    assert main(["search", "老年人活动区在哪里", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["answered"] is True
