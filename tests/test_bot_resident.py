@@ -124,3 +124,22 @@ async def test_in_groups_only_ask_mentions_and_replies_are_answered(bot: Harness
                                  reply_to=bot.telegram.last_message())
     [reply] = await bot.telegram.wait_for("sendMessage")
     assert "免费理发" in reply["text"]
+
+
+async def test_a_related_but_inexact_question_gets_the_closest_match_labelled_as_such(
+        bot: Harness) -> None:
+    reply = await bot.ask("儿童微乐园几点关门")
+    text = reply["text"]
+    assert text.startswith("没有找到确切的答案，这篇报道可能相关：")
+    assert "儿童微乐园" in text and f"📰《{A4}》" in text
+    assert "📖 阅读全文" in labels(reply)[0] and labels(reply)[-1] == ["👍 有用", "👎 没用"]
+    records = bot.app.bot_data["conversation"].records
+    assert records.stats(7).questions == 1 and records.stats(7).answered == 0
+
+
+async def test_a_where_question_names_the_place_in_bold(bot: Harness) -> None:
+    reply = await bot.ask("人大代表联络站在哪里？")
+    assert "<b>" in reply["text"]
+    bold = reply["text"].split("<b>", 1)[1].split("</b>", 1)[0]
+    assert "十八里河街道人大代表联络站" in bold
+    assert not reply["text"].startswith("没有找到确切的答案")
