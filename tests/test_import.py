@@ -242,3 +242,27 @@ def test_a_word_file_that_unpacks_too_big_is_refused(
     monkeypatch.setattr(word, "MAX_UNPACKED_BYTES", 1000)
     with pytest.raises(ImportRefused, match=r"a\.docx: unpacks to \d+ bytes, over the 1000"):
         convert_source(str(source))
+
+
+def test_a_conversion_that_takes_too_long_is_that_sources_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import threading
+
+    release = threading.Event()
+
+    def stuck(data: bytes, name: str, url: str | None) -> None:
+        release.wait(10)  # a pathological page: the converter does not come back
+
+    monkeypatch.setattr(source_import, "_webpage", stuck)
+    monkeypatch.setattr(source_import, "CONVERT_SECONDS", 0.2)
+    page = tmp_path / "a.html"
+    page.write_text(district_page(), encoding="utf-8")
+    pdf = pdf_file(tmp_path / "b.pdf", [EPAPER])
+    try:
+        assert main(["import", str(page), str(pdf), "--out", str(tmp_path / "out")]) == 1
+    finally:
+        release.set()
+    err = capsys.readouterr().err
+    assert f"error: {page}: the web page converter took longer than 0.2 s" in err
+    assert len(list((tmp_path / "out").iterdir())) == 2  # the PDF's two articles still go in

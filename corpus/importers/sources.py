@@ -1,6 +1,7 @@
 """Pick the converter for a source: a URL, or a file by its suffix; bound what it may read."""
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from corpus.models import CorpusError
 from corpus.newspaper import split_page
 
 logger = logging.getLogger(__name__)
+# How long one source may take to convert (after fetching), in the CLI and the bot.
+CONVERT_SECONDS = 60.0
 
 SUFFIXES = (".html", ".htm", ".docx", ".pdf", ".txt")
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
@@ -65,16 +68,38 @@ def convert_text_page(data: bytes, name: str) -> list[Draft]:
 
 
 def _guarded(name: str, kind: str, convert: Callable[[], list[Draft]]) -> list[Draft]:
-    """Run a converter: its refusal passes on, any other failure becomes this source's error."""
-    try:
-        return convert()
-    except ImportRefused:
-        raise
-    except Exception as err:  # a converter library's bug must not end the other sources
-        logger.warning("the %s converter failed on %s", kind, name, exc_info=True)
-        raise ImportRefused(f"{name}: the {kind} converter failed ({type(err).__name__}: "
-                            f"{err}); check that the file opens, or write the article by "
+    """Run a converter within CONVERT_SECONDS; any failure becomes this source's error.
+
+    Its own refusal passes on as it is; a crash or a conversion that takes too long
+    is named with the converter and what to do.
+    """
+    outcome: list[list[Draft] | BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(convert())
+        except BaseException as err:  # handed to the caller's thread below
+            outcome.append(err)
+
+    # A daemon thread: a pathological file cannot keep the command from finishing.
+    worker = threading.Thread(target=run, name=f"convert {kind}", daemon=True)
+    worker.start()
+    worker.join(CONVERT_SECONDS)
+    if not outcome:
+        raise ImportRefused(f"{name}: the {kind} converter took longer than "
+                            f"{CONVERT_SECONDS:g} s; check that the file opens, or write the "
+                            "article by hand")
+    result = outcome[0]
+    if isinstance(result, ImportRefused):
+        raise result
+    if isinstance(result, Exception):  # a converter library's bug must not end the others
+        logger.warning("the %s converter failed on %s", kind, name, exc_info=result)
+        raise ImportRefused(f"{name}: the {kind} converter failed ({type(result).__name__}: "
+                            f"{result}); check that the file opens, or write the article by "
                             "hand") from None
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 # Converters load their libraries (trafilatura, python-docx, pypdf) on first use only,
