@@ -143,3 +143,16 @@ async def test_a_where_question_names_the_place_in_bold(bot: Harness) -> None:
     bold = reply["text"].split("<b>", 1)[1].split("</b>", 1)[0]
     assert "十八里河街道人大代表联络站" in bold
     assert not reply["text"].startswith("没有找到确切的答案")
+
+
+async def test_every_example_question_is_answered_outright_from_its_own_article(
+        bot: Harness) -> None:
+    reply = await bot.ask("怎么办理社保卡")
+    examples = [row[0] for row in labels(reply)]
+    assert len(examples) == 3
+    titles = set()
+    for example in examples:
+        answer = await bot.ask(example)
+        assert "📰《" in answer["text"] and not answer["text"].startswith("没有找到确切的答案")
+        titles.add(answer["text"].split("📰《", 1)[1].split("》", 1)[0])
+    assert len(titles) == 3  # each article's most confident question, not three of one
