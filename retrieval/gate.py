@@ -7,7 +7,7 @@ answered). The weights ship in `retrieval/data/gate.json`, not as constants here
 
 import json
 import math
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 
@@ -49,7 +49,10 @@ class Features:
 
     def vector(self) -> list[float]:
         """The features as a list, in the order of `names()`."""
-        return list(astuple(self))
+        return [getattr(self, name) for name in _NAMES]
+
+
+_NAMES = tuple(Features.names())
 
 
 @dataclass(frozen=True)

@@ -181,7 +181,9 @@ class Searcher:
         same = ((chunks.article[1:] == chunks.article[:-1])
                 & (chunks.section[1:] == chunks.section[:-1]))
         self._joined = np.concatenate([[False], same])  # chunk i continues chunk i - 1
-        self._names = tuple(sorted(index.local_names, key=len, reverse=True))
+        # One pattern for every local name, longest first: a sentence is scanned once.
+        names = sorted(index.local_names, key=len, reverse=True)
+        self._names = re.compile("|".join(map(re.escape, names))) if names else None
 
     def search(self, question: str, k: int = 3, per_article: bool = True) -> list[Hit]:
         """Return up to k passages that answer `question`, best first; [] if not confident."""
@@ -350,11 +352,11 @@ class Searcher:
 
     def _place_test(self, parsed: _Question) -> PlaceTest | None:
         """For a 在哪 question: a test for sentences naming a place the question does not."""
-        if not parsed.wants_place:
+        names = self._names
+        if not parsed.wants_place or names is None:
             return None
         asked = "".join(w.text for w in parsed.words)
-        names = [n for n in self._names if n not in asked]
-        return lambda sentence: any(n in sentence for n in names)
+        return lambda sentence: any(m[0] not in asked for m in names.finditer(sentence))
 
     def _words(self, plain_words: list[str]) -> list[_Word]:
         """The question's meaningful words, each weighted by how rare it is in the corpus."""
@@ -431,7 +433,8 @@ def _longest_run(question: str, text: str) -> float:
     for end in range(1, len(letters) + 1):
         while start < end and letters[start:end] not in text:
             start += 1
-        best = max(best, end - start)
+        if end - start > best:
+            best = end - start
     return best / len(letters)
 
 
