@@ -47,6 +47,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _WHERE = re.compile(r"在哪|哪里|哪儿|哪个地方|什么地方|啥地方|地址|位置|地点|去哪")
 PlaceTest = Callable[[str], bool]
 _WORD_CHARS = re.compile(r"\w")
+# A sentence naming a place gains this share of the weightiest word's weight (在哪 questions).
 PLACE_BONUS = 0.5
 # A follow-up's context (the previous question) counts, but less than the words typed.
 CONTEXT_WEIGHT = 0.5
@@ -192,12 +193,8 @@ class Searcher:
 
     def rank(self, question: str, k: int = 10) -> list[Hit]:
         """Return the k best passages, one per article, whatever the confidence (benchmarks)."""
-        parsed = self._parse(question[:MAX_QUESTION_CHARS])
-        if not parsed.words or not parsed.query:
-            return []
-        docs, scores = self.bm25.top(parsed.query, CANDIDATES_PER_HIT * k)
-        return self._hits(parsed, docs, scores - self.bm25.baseline(parsed.query), k,
-                          per_article=True, relevant_only=False)
+        parsed, docs, scores = self._candidates(question, None, k)
+        return self._hits(parsed, docs, scores, k, per_article=True, relevant_only=False)
 
     def answer(self, question: str, k: int = 3, per_article: bool = True,
                context: str | None = None) -> Answer:
@@ -207,15 +204,9 @@ class Searcher:
         """
         if k < 1:
             raise ValueError(f"k must be at least 1, not {k}")
-        parsed = self._parse(question[:MAX_QUESTION_CHARS])
-        if context:
-            parsed = _with_context(parsed, self._parse(context[:MAX_QUESTION_CHARS]))
-        if not parsed.words or not parsed.query:
-            return Answer(outcome=Outcome.NOTHING, confidence=0.0, hits=[])
-        docs, scores = self.bm25.top(parsed.query, CANDIDATES_PER_HIT * k)
+        parsed, docs, scores = self._candidates(question, context, k)
         if not len(docs):
             return Answer(outcome=Outcome.NOTHING, confidence=0.0, hits=[])
-        scores = scores - self.bm25.baseline(parsed.query)
         features = self._features(parsed, docs, scores)
         confidence = self.gate.confidence(features)
         if confidence >= self.gate.threshold and features.coverage >= COVERAGE_FLOOR:
@@ -229,6 +220,17 @@ class Searcher:
                           per_article)
         hits = newer_first(hits)  # of two about equally good sources, the newer first
         return Answer(outcome=outcome, confidence=confidence, hits=hits, features=features)
+
+    def _candidates(self, question: str, context: str | None, k: int,
+                    ) -> tuple[_Question, np.ndarray, np.ndarray]:
+        """Parse the question and return its best passages with scores above the baseline."""
+        parsed = self._parse(question[:MAX_QUESTION_CHARS])
+        if context:
+            parsed = _with_context(parsed, self._parse(context[:MAX_QUESTION_CHARS]))
+        if not parsed.words or not parsed.query:
+            return parsed, np.empty(0, dtype=np.int64), np.empty(0)
+        docs, scores = self.bm25.top(parsed.query, CANDIDATES_PER_HIT * k)
+        return parsed, docs, scores - self.bm25.baseline(parsed.query)
 
     def weighted_words(self, question: str) -> list[tuple[str, float, bool]]:
         """The question's meaningful words in order: (word, weight, known to the index)."""
