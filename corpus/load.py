@@ -46,7 +46,7 @@ class _FrontMatterLoader(yaml.SafeLoader):
 _CBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _FastFrontMatterLoader(_CBase):  # type: ignore[misc,valid-type]
+class _FastFrontMatterLoader(_CBase):
     """The C safe loader, dates kept as text; used only where nesting cannot be deep."""
 
 
