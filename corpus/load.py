@@ -2,6 +2,7 @@
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,8 +113,14 @@ def check_corpus_dir(root: Path) -> None:
             f"{root}: corpus folder does not exist; create it or set LINLI_CORPUS_DIR")
 
 
-def load_corpus(root: Path | str) -> CorpusLoad:
-    """Load every article below `root`; one bad file never stops the others."""
+FileReader = Callable[[Path, str, str], tuple[Article | None, list[Problem]]]
+
+
+def load_corpus(root: Path | str, read: FileReader | None = None) -> CorpusLoad:
+    """Load every article below `root`; one bad file never stops the others.
+
+    `read` reads one file (path, id, shown name); by default `read_article`.
+    """
     root = Path(root)
     check_corpus_dir(root)
     result = CorpusLoad()
@@ -134,7 +141,7 @@ def load_corpus(root: Path | str) -> CorpusLoad:
                 fix="rename one of the two files",
             ))
             continue
-        article, problems = read_article(path, ident, shown)
+        article, problems = (read or read_article)(path, ident, shown)
         result.problems.extend(problems)
         if article is not None:
             seen[ident] = path

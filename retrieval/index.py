@@ -26,16 +26,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corpus.chunk import chunk_corpus
-from corpus.load import load_corpus
+from corpus.load import check_corpus_dir, load_corpus
 from corpus.models import Article, Chunk, CorpusError, Problem
 from retrieval.bm25 import BM25, BM25Params, Postings
 from retrieval.columns import ArticleTable, ChunkTable, TextColumn
 from retrieval.lexicon import harvest_names
+from retrieval.manifest import MANIFEST_NAME, CachedReader, CorpusManifest, all_unchanged, listing
 from retrieval.tokenize import Tokenizer, normalize_for_search
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 Progress = Callable[[int, int], None]
 
 
@@ -80,6 +81,7 @@ class Index:
     tokens: dict[str, list[str]] = field(default_factory=dict, repr=False)
     scores: dict[str, NDArray[np.float64]] | None = field(default=None, repr=False)
     stored_ids: list[str] | None = field(default=None, repr=False)
+    stamp: str = ""
 
     @property
     def article_ids(self) -> list[str]:
@@ -129,8 +131,9 @@ class Index:
         with (folder / "tokens.jsonl").open("w", encoding="utf-8") as out:
             for key, tokens in self.tokens.items():
                 out.write(json.dumps({"key": key, "tokens": tokens}, ensure_ascii=False) + "\n")
+        self.stamp = repr(time.time())
         manifest = {
-            "format": FORMAT_VERSION, "created": time.time(), "params": asdict(self.params),
+            "format": FORMAT_VERSION, "created": self.stamp, "params": asdict(self.params),
             "fingerprint": self.fingerprint, "local_names": self.local_names,
             "article_hashes": self.article_hashes, "names_by_content": self.names_by_content,
             "chunks": len(self.chunks),
@@ -172,7 +175,8 @@ class Index:
                 fingerprint=str(manifest["fingerprint"]),
                 char_df=_read_json(directory / "char_df.json"), searchable=searchable,
                 scores=_read_npz(directory / "scores.npz"),
-                stored_ids=[str(i) for i in _read_json(directory / "article_ids.json")])
+                stored_ids=[str(i) for i in _read_json(directory / "article_ids.json")],
+                stamp=str(manifest["created"]))
         except IndexFileError:
             raise
         except (OSError, ValueError, KeyError, TypeError, EOFError,
@@ -308,7 +312,8 @@ def _read_checked(path: Path, checksums: dict[str, str]) -> bytes:
 
 def _check_files(directory: Path, checksums: dict[str, str]) -> None:
     """Check every saved file against the manifest (the two read on demand are checked then)."""
-    present = {path.name for path in directory.iterdir()} - {"manifest.json"}
+    # The corpus manifest checks itself: it is rewritten without rewriting the index.
+    present = {path.name for path in directory.iterdir()} - {"manifest.json", MANIFEST_NAME}
     if present != set(checksums):
         raise IndexFileError(f"{directory}: saved index is corrupt (files differ from the "
                              f"manifest: {', '.join(sorted(present ^ set(checksums)))})")
@@ -363,23 +368,45 @@ def _diff(old: dict[str, str], new: dict[str, str], report: RefreshReport) -> No
     report.changed = sorted(i for i in set(new) & set(old) if new[i] != old[i])
 
 
+def _kept(problems: list[Problem], loaded: set[str],
+          old_ids: Sequence[str]) -> list[tuple[str, Problem]]:
+    """Name the articles whose file is now broken but whose last good version is indexed."""
+    old = set(old_ids)
+    kept = []
+    for problem in problems:
+        ident = problem.path.rsplit(".", 1)[0]
+        if problem.level == "error" and ident in old and ident not in loaded:
+            loaded.add(ident)
+            kept.append((ident, Problem(path=problem.path, line=None, level="warning",
+                                        message="the last good version stays in the index",
+                                        fix="fix the error above, then reload")))
+    return kept
+
+
 def _keep_broken(articles: list[Article], problems: list[Problem],
                  previous: Index | None) -> list[Problem]:
     """Keep the last good version of articles whose file is now broken: an edit loses nothing."""
     if previous is None:
         return []
-    loaded = {a.id for a in articles}
-    old = {ident: i for i, ident in enumerate(previous.article_ids)}
-    notes = []
-    for problem in problems:
-        ident = problem.path.rsplit(".", 1)[0]
-        if problem.level == "error" and ident in old and ident not in loaded:
-            articles.append(previous.articles[old[ident]])
-            loaded.add(ident)
-            notes.append(Problem(path=problem.path, line=None, level="warning",
-                                 message="the last good version stays in the index",
-                                 fix="fix the error above, then reload"))
-    return notes
+    position = {ident: i for i, ident in enumerate(previous.article_ids)}
+    kept = _kept(problems, {a.id for a in articles}, previous.article_ids)
+    articles.extend(previous.articles[position[ident]] for ident, _ in kept)
+    return [note for _, note in kept]
+
+
+def _saved_article(index: Index | None) -> Callable[[str], Article | None]:
+    """Look an article up by id in the saved index (parsed only when asked for)."""
+    position = {ident: i for i, ident in enumerate(index.article_ids)} if index else {}
+
+    def saved(ident: str) -> Article | None:
+        return index.articles[position[ident]] if index and ident in position else None
+
+    return saved
+
+
+def _current(previous: Index, wanted: BM25Params) -> bool:
+    return (previous.params == wanted
+            and Tokenizer(previous.local_names).fingerprint == previous.fingerprint)
 
 
 def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | None = None,
@@ -387,12 +414,14 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
                   keep_from: Index | None = None) -> tuple[Index, RefreshReport]:
     """Load the saved index if it matches the corpus; otherwise rebuild, save and report.
 
-    A file that no longer loads keeps its last good version (from `keep_from`, the
-    index in service, or else the saved one), so a bad edit never removes an article.
+    Only files whose size or time changed since the last scan are read (see
+    `retrieval/manifest.py`). A file that no longer loads keeps its last good version
+    (from `keep_from`, the index in service, or else the saved one), so a bad edit
+    never removes an article.
     """
     started = time.perf_counter()
-    loaded = load_corpus(corpus_dir)
-    report = RefreshReport(problems=list(loaded.problems))
+    check_corpus_dir(corpus_dir)
+    report = RefreshReport()
     previous: Index | None = None
     try:
         previous = Index.load(index_dir)
@@ -400,18 +429,34 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
         report.reason = str(err)
         if index_dir.exists():
             logger.warning("%s; rebuilding", err)
+    wanted = params or BM25Params()
+    manifest = CorpusManifest.load(index_dir, previous.stamp) if previous else CorpusManifest()
+    files = listing(corpus_dir)
+    if (previous is not None and not force
+            and all_unchanged(manifest, files) and _current(previous, wanted)):
+        report.problems = manifest.problems([shown for _, shown in files])
+        report.problems += [note for _, note in _kept(report.problems, manifest.loaded_ids(),
+                                                      previous.article_ids)]
+        report.articles, report.chunks = len(previous.articles), len(previous.chunks)
+        report.seconds = time.perf_counter() - started
+        return previous, report
+    reader = CachedReader(manifest, _saved_article(previous))
+    loaded = load_corpus(corpus_dir, read=reader)
+    report.problems = list(loaded.problems)
+    scanned = reader.finish(files, loaded.problems)
     report.problems += _keep_broken(loaded.articles, loaded.problems, keep_from or previous)
     if not loaded.articles:
         detail = "; ".join(str(p) for p in loaded.errors[:3])
         raise CorpusError(f"{corpus_dir}: no article loaded" + (f" ({detail})" if detail else
                           "; add .md or .txt files"))
-    new_hashes = {a.id: article_hash(a) for a in loaded.articles}
-    wanted = params or BM25Params()
+    old_hashes = previous.article_hashes if previous else {}
+    new_hashes = {a.id: old_hashes[a.id] if a.id in reader.reused else article_hash(a)
+                  for a in loaded.articles}
     if previous is not None:
         _diff(previous.article_hashes, new_hashes, report)
-        same = (previous.article_hashes == new_hashes and previous.params == wanted
-                and Tokenizer(previous.local_names).fingerprint == previous.fingerprint)
-        if same and not force:
+        if previous.article_hashes == new_hashes and _current(previous, wanted) and not force:
+            scanned.index_stamp = previous.stamp
+            scanned.save(index_dir)  # touched files: next start need not hash them again
             report.articles, report.chunks = len(previous.articles), len(previous.chunks)
             report.seconds = time.perf_counter() - started
             return previous, report
@@ -421,6 +466,8 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
         report.added = sorted(new_hashes)
     index = build_index(loaded.articles, params=wanted, previous=previous, progress=progress)
     index.save(index_dir)
+    scanned.index_stamp = index.stamp
+    scanned.save(index_dir)
     report.rebuilt, report.articles, report.chunks = True, len(index.articles), len(index.chunks)
     report.seconds = time.perf_counter() - started
     return index, report
