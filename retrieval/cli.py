@@ -17,7 +17,7 @@ from retrieval.evaluate import (
     read_questions,
 )
 from retrieval.followup import resolve_answer
-from retrieval.index import Index, RefreshReport, index_dir_for, refresh_index
+from retrieval.index import SHOWN_NAMES, Index, RefreshReport, index_dir_for, refresh_index
 from retrieval.search import MAX_QUESTION_CHARS, Hit, Searcher
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     index = commands.add_parser("index", help="build or refresh the saved index")
     _corpus_option(index)
     index.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    index.add_argument("--json", action="store_true",
+                       help="print what changed as JSON, every article named")
     index.set_defaults(handler=index_command)
 
     evaluation = commands.add_parser("eval", help="measure Hit@1, Hit@3, MRR, no-answer accuracy")
@@ -215,15 +217,24 @@ def format_question(asked: str) -> str:
 
 
 def index_command(args: argparse.Namespace) -> int:
-    """Build or refresh the index and say what changed."""
+    """Build or refresh the index and say what changed (at most ten names a kind)."""
     _, report = open_index(args, force=args.force)
+    if args.json:
+        print(json.dumps({"rebuilt": report.rebuilt, "articles": report.articles,
+                          "chunks": report.chunks, "seconds": round(report.seconds, 3),
+                          "added": report.added, "changed": report.changed,
+                          "removed": report.removed, "problems": len(report.problems)},
+                         ensure_ascii=False))
+        return 0
     state = "rebuilt" if report.rebuilt else "up to date"
     print(f"index {state}: {report.articles} articles, {report.chunks} chunks, "
           f"{report.seconds:.2f} s")
     for label, ids in (("added", report.added), ("changed", report.changed),
                        ("removed", report.removed)):
         if report.rebuilt and ids:
-            print(f"  {label} ({len(ids)}): {', '.join(ids)}")
+            more = (f" and {len(ids) - SHOWN_NAMES} more (--json lists all)"
+                    if len(ids) > SHOWN_NAMES else "")
+            print(f"  {label} ({len(ids)}): {', '.join(ids[:SHOWN_NAMES])}{more}")
     return 0
 
 

@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 7
 Progress = Callable[[int, int], None]
+SHOWN_NAMES = 10  # reports name this many added / changed / removed articles, then count
 
 
 class IndexFileError(Exception):
