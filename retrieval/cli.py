@@ -63,6 +63,10 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     bench.add_argument("--no-bm25s", action="store_true", help="skip the bm25s reference")
     bench.add_argument("--quality-only", action="store_true",
                        help="measure CMRC 2018 quality only, no speed")
+    bench.add_argument("--files", type=positive_int, default=None,
+                       help="instead: write this many article files and time linli as processes")
+    bench.add_argument("--runs", type=positive_int, default=1,
+                       help="with --files: fresh archives measured (medians reported)")
     bench.add_argument("--json", action="store_true", help="print JSON")
     _bm25_options(bench)
     bench.set_defaults(handler=bench_command)
@@ -267,6 +271,10 @@ def bench_command(args: argparse.Namespace) -> int:
     """Run the CMRC 2018 benchmark (see retrieval/bench.py)."""
     from retrieval.bench import run_bench
 
+    if args.files:
+        from retrieval.archive_bench import run_archive_bench
+
+        return run_archive_bench(args.data, args.files, args.runs, args.queries, args.json)
     return run_bench(args.data, [] if args.quality_only else args.sizes, args.queries,
                      with_bm25s=not args.no_bm25s, as_json=args.json, params=bm25_params(args))
 
