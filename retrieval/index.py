@@ -32,7 +32,7 @@ from retrieval.bm25 import BM25, BM25Params, Postings
 from retrieval.columns import ArticleTable, ChunkTable, TextColumn
 from retrieval.lexicon import harvest_names
 from retrieval.manifest import MANIFEST_NAME, CachedReader, CorpusManifest, all_unchanged, listing
-from retrieval.tokenize import Tokenizer, normalize_for_search
+from retrieval.tokenize import Tokenizer, fingerprint, normalize_for_search
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ class Index:
     char_df: dict[str, int]
     searchable: Sequence[str]
     tokens: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    texts: dict[str, str] = field(default_factory=dict, repr=False)
     scores: dict[str, NDArray[np.float64]] | None = field(default=None, repr=False)
     stored_ids: list[str] | None = field(default=None, repr=False)
     stamp: str = ""
@@ -131,7 +132,8 @@ class Index:
                  doc_len=p.doc_len)
         with (folder / "tokens.jsonl").open("w", encoding="utf-8") as out:
             for key, tokens in self.tokens.items():
-                out.write(json.dumps({"key": key, "tokens": tokens}, ensure_ascii=False) + "\n")
+                entry = {"key": key, "tokens": tokens, "text": self.texts.get(key)}
+                out.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self.stamp = repr(time.time())
         manifest = {
             "format": FORMAT_VERSION, "created": self.stamp, "params": asdict(self.params),
@@ -206,9 +208,12 @@ class Index:
                 for line in lines:
                     entry = json.loads(line)
                     self.tokens[entry["key"]] = entry["tokens"]
+                    if entry.get("text") is not None:
+                        self.texts[entry["key"]] = entry["text"]
         except (OSError, ValueError, KeyError) as err:
             logger.warning("token cache unreadable, re-tokenising everything: %s", err)
             self.tokens.clear()
+            self.texts.clear()
 
 
 def _names(articles: list[Article], cache: dict[str, list[str]],
@@ -218,7 +223,7 @@ def _names(articles: list[Article], cache: dict[str, list[str]],
     for article in articles:
         key = _content_hash(article)
         if key not in by_content:
-            by_content[key] = cache.get(key) or harvest_names(
+            by_content[key] = cache[key] if key in cache else harvest_names(
                 base.tagged(text) for text in [article.title, *article.paragraphs])
     return sorted({n for names in by_content.values() for n in names}), by_content
 
@@ -236,28 +241,65 @@ def build_index(articles: list[Article], *, params: BM25Params | None = None,
     local_names, names_by_content = _names(
         articles, previous.names_by_content if previous else {}, Tokenizer())
     tokenizer = Tokenizer(local_names)
+    tokens_of = tokenizer.fingerprint
     chunks = chunk_corpus(articles)
     cache = previous.tokens if previous else {}
+    texts_cache = previous.texts if previous else {}
     tokens: dict[str, list[str]] = {}
+    texts: dict[str, str] = {}
     documents: list[list[str]] = []
+    searchable: list[str] = []
     for done, chunk in enumerate(chunks, start=1):
-        key = _chunk_key(chunk, tokenizer.fingerprint)
+        key = _chunk_key(chunk, tokens_of)
         if key not in tokens:
-            tokens[key] = cache.get(key) or (
+            tokens[key] = cache[key] if key in cache else (
                 tokenizer.tokenize(chunk.text) + tokenizer.tokenize(chunk.title)
                 + tokenizer.tokenize(chunk.section or ""))
+            texts[key] = texts_cache.get(key) or searchable_text(chunk)
         documents.append(tokens[key])
+        searchable.append(texts[key])
         if progress and (done % 1000 == 0 or done == len(chunks)):
             progress(done, len(chunks))
-    searchable = [searchable_text(chunk) for chunk in chunks]
+    postings = (window_postings(documents, same_passage(chunks)) if windows
+                else Postings.build(documents))
     return Index(articles=articles, chunks=ChunkTable.from_chunks(articles, chunks),
-                 postings=Postings.build(window_documents(chunks, documents) if windows
-                                         else documents),
+                 postings=postings,
                  char_df=_char_doc_freq(searchable), searchable=searchable,
                  params=params, local_names=local_names,
                  article_hashes={a.id: article_hash(a) for a in articles},
-                 names_by_content=names_by_content, fingerprint=tokenizer.fingerprint,
-                 tokens=tokens)
+                 names_by_content=names_by_content, fingerprint=tokens_of,
+                 tokens=tokens, texts=texts)
+
+
+def window_postings(documents: Sequence[list[str]], joined: Sequence[bool]) -> Postings:
+    """Count the terms of each chunk's window (see `window_documents`) with array operations.
+
+    Equal to `Postings.build(window_documents(...))` up to the order of the terms.
+    """
+    vocabulary: dict[str, int] = {}
+    lengths = np.fromiter((len(d) for d in documents), dtype=np.int64, count=len(documents))
+    terms = np.fromiter((vocabulary.setdefault(t, len(vocabulary))
+                         for document in documents for t in document),
+                        dtype=np.int64, count=int(lengths.sum()))
+    n = len(documents)
+    chunk = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    linked = np.asarray(joined, dtype=bool)  # linked[i]: chunk i continues chunk i - 1
+    # A chunk's tokens count in its own window, the next one's (if it continues this one)
+    # and the previous one's (if this one continues it).
+    forward = linked[np.minimum(chunk + 1, n - 1)] & (chunk + 1 < n)
+    backward = linked[chunk]
+    docs = np.concatenate([chunk, chunk[forward] + 1, chunk[backward] - 1])
+    words = np.concatenate([terms, terms[forward], terms[backward]])
+    pairs, tfs = np.unique(words * max(n, 1) + docs, return_counts=True)
+    term_of_pair = pairs // max(n, 1)
+    indptr = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(term_of_pair, minlength=len(vocabulary)), out=indptr[1:])
+    doc_len = lengths.copy()
+    doc_len[1:] += np.where(linked[1:], lengths[:-1], 0)
+    doc_len[:-1] += np.where(linked[1:], lengths[1:], 0)
+    return Postings(terms=list(vocabulary), indptr=indptr,
+                    doc_ids=(pairs % max(n, 1)).astype(np.int32), tfs=tfs.astype(np.int32),
+                    doc_len=doc_len.astype(np.int32))
 
 
 def same_passage(chunks: Sequence[Chunk]) -> list[bool]:
@@ -407,7 +449,7 @@ def _saved_article(index: Index | None) -> Callable[[str], Article | None]:
 
 def _current(previous: Index, wanted: BM25Params) -> bool:
     return (previous.params == wanted
-            and Tokenizer(previous.local_names).fingerprint == previous.fingerprint)
+            and fingerprint(previous.local_names) == previous.fingerprint)
 
 
 def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | None = None,
