@@ -477,7 +477,7 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
     files = listing(corpus_dir)
     if (previous is not None and not force
             and all_unchanged(manifest, files) and _current(previous, wanted)):
-        report.problems = manifest.problems([shown for _, shown in files])
+        report.problems = manifest.problems([shown for _, shown, _ in files])
         report.problems += [note for _, note in _kept(report.problems, manifest.loaded_ids(),
                                                       previous.article_ids)]
         report.articles, report.chunks = len(previous.articles), len(previous.chunks)
