@@ -31,7 +31,14 @@ from corpus.models import Article, Chunk, CorpusError, Problem
 from retrieval.bm25 import BM25, BM25Params, Postings
 from retrieval.columns import ArticleTable, ChunkTable, TextColumn
 from retrieval.lexicon import harvest_names
-from retrieval.manifest import MANIFEST_NAME, CachedReader, CorpusManifest, all_unchanged, listing
+from retrieval.manifest import (
+    MANIFEST_NAME,
+    CachedReader,
+    CorpusManifest,
+    all_unchanged,
+    listing,
+    settle,
+)
 from retrieval.tokenize import Tokenizer, fingerprint, normalize_for_search
 
 logger = logging.getLogger(__name__)
@@ -475,8 +482,12 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
     wanted = params or BM25Params()
     manifest = CorpusManifest.load(index_dir, previous.stamp) if previous else CorpusManifest()
     files = listing(corpus_dir)
-    if (previous is not None and not force
-            and all_unchanged(manifest, files) and _current(previous, wanted)):
+    settled = None
+    if previous is not None and not force and _current(previous, wanted):
+        settled = manifest if all_unchanged(manifest, files) else settle(manifest, files)
+    if previous is not None and settled is not None:
+        if settled is not manifest:
+            settled.save(index_dir)  # the touched files need no hash at the next start
         report.problems = manifest.problems([shown for _, shown, _ in files])
         report.problems += [note for _, note in _kept(report.problems, manifest.loaded_ids(),
                                                       previous.article_ids)]

@@ -113,6 +113,29 @@ def listing(root: Path) -> Listing:
     return found
 
 
+def settle(manifest: CorpusManifest, files: Listing) -> CorpusManifest | None:
+    """Hash the files whose time alone changed; return the manifest if all kept their content.
+
+    A touch, a copy that keeps the content or a file saved just before the last scan
+    costs a hash here, not a parse; None when a file was added, removed or changed.
+    """
+    names = {shown for _, shown, _ in files}
+    if names != set(manifest.files):
+        return None
+    settled = CorpusManifest(files=dict(manifest.files), scanned_ns=time.time_ns(),
+                             index_stamp=manifest.index_stamp)
+    for path, shown, stat in files:
+        if manifest.same_stat(shown, stat):
+            continue
+        entry = manifest.files[shown]
+        if (entry["size"] != stat.st_size or not entry["sha"]
+                or stat.st_size > MAX_FILE_BYTES
+                or hashlib.sha256(Path(path).read_bytes()).hexdigest() != entry["sha"]):
+            return None
+        settled.files[shown] = {**entry, "mtime_ns": stat.st_mtime_ns}
+    return settled
+
+
 def all_unchanged(manifest: CorpusManifest, files: Listing) -> bool:
     """Tell whether the corpus is the one last scanned, without opening a file."""
     return (len(files) == len(manifest.files)
