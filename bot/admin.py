@@ -11,6 +11,7 @@ from bot.records import Stats
 from bot.replies import Reply
 from corpus.load import ARTICLE_SUFFIXES, MAX_FILE_BYTES, parse_article_text
 from corpus.models import ArticleFormatError
+from retrieval.index import SHOWN_NAMES
 
 _SAFE_NAME = re.compile(r"^[^/\\\x00]+$")
 # File systems allow 255 bytes a name; the temporary ".NAME.part" needs 6 more.
@@ -26,12 +27,16 @@ def reload_reply(outcome: ReloadOutcome) -> Reply:
              f"用时 {report.seconds:.1f} 秒。"]
     for label, ids in (("新增", report.added), ("修改", report.changed), ("删除", report.removed)):
         if ids:
-            lines.append(f"{label}（{len(ids)}）：{'、'.join(ids)}")
+            more = f" 等（另有 {len(ids) - SHOWN_NAMES} 篇）" if len(ids) > SHOWN_NAMES else ""
+            lines.append(f"{label}（{len(ids)}）：{'、'.join(ids[:SHOWN_NAMES])}{more}")
     if not (report.added or report.changed or report.removed):
         lines.append("文章没有变化。")
     if report.problems:
         lines.append(f"⚠️ {len(report.problems)} 个问题：")
-        lines += [f"• {problem}" for problem in report.problems]
+        lines += [f"• {problem}" for problem in report.problems[:SHOWN_NAMES]]
+        if len(report.problems) > SHOWN_NAMES:
+            rest = len(report.problems) - SHOWN_NAMES
+            lines.append(f"……另有 {rest} 个问题，全部写在服务日志里。")
     return Reply.text("\n".join(lines))
 
 

@@ -18,7 +18,7 @@ from retrieval.evaluate import (
 )
 from retrieval.followup import resolve_answer
 from retrieval.gate import COVERAGE_FLOOR, Gate
-from retrieval.index import Index, RefreshReport, index_dir_for, refresh_index
+from retrieval.index import SHOWN_NAMES, Index, RefreshReport, index_dir_for, refresh_index
 from retrieval.search import MAX_QUESTION_CHARS, Hit, Searcher
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,8 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     index = commands.add_parser("index", help="build or refresh the saved index")
     _corpus_option(index)
     index.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    index.add_argument("--json", action="store_true",
+                       help="print what changed as JSON, every article named")
     index.set_defaults(handler=index_command)
 
     evaluation = commands.add_parser("eval", help="measure Hit@1, Hit@3, MRR, no-answer accuracy")
@@ -62,6 +64,10 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     bench.add_argument("--no-bm25s", action="store_true", help="skip the bm25s reference")
     bench.add_argument("--quality-only", action="store_true",
                        help="measure CMRC 2018 quality only, no speed")
+    bench.add_argument("--files", type=positive_int, default=None,
+                       help="instead: write this many article files and time linli as processes")
+    bench.add_argument("--runs", type=positive_int, default=1,
+                       help="with --files: fresh archives measured (medians reported)")
     bench.add_argument("--json", action="store_true", help="print JSON")
     _bm25_options(bench)
     bench.set_defaults(handler=bench_command)
@@ -223,15 +229,24 @@ def _gate(args: argparse.Namespace) -> Gate:
 
 
 def index_command(args: argparse.Namespace) -> int:
-    """Build or refresh the index and say what changed."""
+    """Build or refresh the index and say what changed (at most ten names a kind)."""
     _, report = open_index(args, force=args.force)
+    if args.json:
+        print(json.dumps({"rebuilt": report.rebuilt, "articles": report.articles,
+                          "chunks": report.chunks, "seconds": round(report.seconds, 3),
+                          "added": report.added, "changed": report.changed,
+                          "removed": report.removed, "problems": len(report.problems)},
+                         ensure_ascii=False))
+        return 0
     state = "rebuilt" if report.rebuilt else "up to date"
     print(f"index {state}: {report.articles} articles, {report.chunks} chunks, "
           f"{report.seconds:.2f} s")
     for label, ids in (("added", report.added), ("changed", report.changed),
                        ("removed", report.removed)):
         if report.rebuilt and ids:
-            print(f"  {label} ({len(ids)}): {', '.join(ids)}")
+            more = (f" and {len(ids) - SHOWN_NAMES} more (--json lists all)"
+                    if len(ids) > SHOWN_NAMES else "")
+            print(f"  {label} ({len(ids)}): {', '.join(ids[:SHOWN_NAMES])}{more}")
     return 0
 
 
@@ -264,6 +279,10 @@ def bench_command(args: argparse.Namespace) -> int:
     """Run the CMRC 2018 benchmark (see retrieval/bench.py)."""
     from retrieval.bench import run_bench
 
+    if args.files:
+        from retrieval.archive_bench import run_archive_bench
+
+        return run_archive_bench(args.data, args.files, args.runs, args.queries, args.json)
     return run_bench(args.data, [] if args.quality_only else args.sizes, args.queries,
                      with_bm25s=not args.no_bm25s, as_json=args.json, params=bm25_params(args))
 

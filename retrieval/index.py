@@ -26,17 +26,26 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corpus.chunk import chunk_corpus
-from corpus.load import load_corpus
+from corpus.load import check_corpus_dir, load_corpus
 from corpus.models import Article, Chunk, CorpusError, Problem
 from retrieval.bm25 import BM25, BM25Params, Postings
 from retrieval.columns import ArticleTable, ChunkTable, TextColumn
 from retrieval.lexicon import harvest_names
-from retrieval.tokenize import Tokenizer, normalize_for_search
+from retrieval.manifest import (
+    MANIFEST_NAME,
+    CachedReader,
+    CorpusManifest,
+    all_unchanged,
+    listing,
+    settle,
+)
+from retrieval.tokenize import Tokenizer, fingerprint, normalize_for_search
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 Progress = Callable[[int, int], None]
+SHOWN_NAMES = 10  # reports name this many added / changed / removed articles, then count
 
 
 class IndexFileError(Exception):
@@ -78,8 +87,10 @@ class Index:
     char_df: dict[str, int]
     searchable: Sequence[str]
     tokens: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    texts: dict[str, str] = field(default_factory=dict, repr=False)
     scores: dict[str, NDArray[np.float64]] | None = field(default=None, repr=False)
     stored_ids: list[str] | None = field(default=None, repr=False)
+    stamp: str = ""
 
     @property
     def article_ids(self) -> list[str]:
@@ -128,9 +139,11 @@ class Index:
                  doc_len=p.doc_len)
         with (folder / "tokens.jsonl").open("w", encoding="utf-8") as out:
             for key, tokens in self.tokens.items():
-                out.write(json.dumps({"key": key, "tokens": tokens}, ensure_ascii=False) + "\n")
+                entry = {"key": key, "tokens": tokens, "text": self.texts.get(key)}
+                out.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self.stamp = repr(time.time())
         manifest = {
-            "format": FORMAT_VERSION, "created": time.time(), "params": asdict(self.params),
+            "format": FORMAT_VERSION, "created": self.stamp, "params": asdict(self.params),
             "fingerprint": self.fingerprint, "local_names": self.local_names,
             "article_hashes": self.article_hashes, "names_by_content": self.names_by_content,
             "chunks": len(self.chunks),
@@ -172,7 +185,8 @@ class Index:
                 fingerprint=str(manifest["fingerprint"]),
                 char_df=_read_json(directory / "char_df.json"), searchable=searchable,
                 scores=_read_npz(directory / "scores.npz"),
-                stored_ids=[str(i) for i in _read_json(directory / "article_ids.json")])
+                stored_ids=[str(i) for i in _read_json(directory / "article_ids.json")],
+                stamp=str(manifest["created"]))
         except IndexFileError:
             raise
         except (OSError, ValueError, KeyError, TypeError, EOFError,
@@ -201,9 +215,12 @@ class Index:
                 for line in lines:
                     entry = json.loads(line)
                     self.tokens[entry["key"]] = entry["tokens"]
+                    if entry.get("text") is not None:
+                        self.texts[entry["key"]] = entry["text"]
         except (OSError, ValueError, KeyError) as err:
             logger.warning("token cache unreadable, re-tokenising everything: %s", err)
             self.tokens.clear()
+            self.texts.clear()
 
 
 def _names(articles: list[Article], cache: dict[str, list[str]],
@@ -213,7 +230,7 @@ def _names(articles: list[Article], cache: dict[str, list[str]],
     for article in articles:
         key = _content_hash(article)
         if key not in by_content:
-            by_content[key] = cache.get(key) or harvest_names(
+            by_content[key] = cache[key] if key in cache else harvest_names(
                 base.tagged(text) for text in [article.title, *article.paragraphs])
     return sorted({n for names in by_content.values() for n in names}), by_content
 
@@ -231,28 +248,65 @@ def build_index(articles: list[Article], *, params: BM25Params | None = None,
     local_names, names_by_content = _names(
         articles, previous.names_by_content if previous else {}, Tokenizer())
     tokenizer = Tokenizer(local_names)
+    tokens_of = tokenizer.fingerprint
     chunks = chunk_corpus(articles)
     cache = previous.tokens if previous else {}
+    texts_cache = previous.texts if previous else {}
     tokens: dict[str, list[str]] = {}
+    texts: dict[str, str] = {}
     documents: list[list[str]] = []
+    searchable: list[str] = []
     for done, chunk in enumerate(chunks, start=1):
-        key = _chunk_key(chunk, tokenizer.fingerprint)
+        key = _chunk_key(chunk, tokens_of)
         if key not in tokens:
-            tokens[key] = cache.get(key) or (
+            tokens[key] = cache[key] if key in cache else (
                 tokenizer.tokenize(chunk.text) + tokenizer.tokenize(chunk.title)
                 + tokenizer.tokenize(chunk.section or ""))
+            texts[key] = texts_cache.get(key) or searchable_text(chunk)
         documents.append(tokens[key])
+        searchable.append(texts[key])
         if progress and (done % 1000 == 0 or done == len(chunks)):
             progress(done, len(chunks))
-    searchable = [searchable_text(chunk) for chunk in chunks]
+    postings = (window_postings(documents, same_passage(chunks)) if windows
+                else Postings.build(documents))
     return Index(articles=articles, chunks=ChunkTable.from_chunks(articles, chunks),
-                 postings=Postings.build(window_documents(chunks, documents) if windows
-                                         else documents),
+                 postings=postings,
                  char_df=_char_doc_freq(searchable), searchable=searchable,
                  params=params, local_names=local_names,
                  article_hashes={a.id: article_hash(a) for a in articles},
-                 names_by_content=names_by_content, fingerprint=tokenizer.fingerprint,
-                 tokens=tokens)
+                 names_by_content=names_by_content, fingerprint=tokens_of,
+                 tokens=tokens, texts=texts)
+
+
+def window_postings(documents: Sequence[list[str]], joined: Sequence[bool]) -> Postings:
+    """Count the terms of each chunk's window (see `window_documents`) with array operations.
+
+    Equal to `Postings.build(window_documents(...))` up to the order of the terms.
+    """
+    vocabulary: dict[str, int] = {}
+    lengths = np.fromiter((len(d) for d in documents), dtype=np.int64, count=len(documents))
+    terms = np.fromiter((vocabulary.setdefault(t, len(vocabulary))
+                         for document in documents for t in document),
+                        dtype=np.int64, count=int(lengths.sum()))
+    n = len(documents)
+    chunk = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    linked = np.asarray(joined, dtype=bool)  # linked[i]: chunk i continues chunk i - 1
+    # A chunk's tokens count in its own window, the next one's (if it continues this one)
+    # and the previous one's (if this one continues it).
+    forward = linked[np.minimum(chunk + 1, n - 1)] & (chunk + 1 < n)
+    backward = linked[chunk]
+    docs = np.concatenate([chunk, chunk[forward] + 1, chunk[backward] - 1])
+    words = np.concatenate([terms, terms[forward], terms[backward]])
+    pairs, tfs = np.unique(words * max(n, 1) + docs, return_counts=True)
+    term_of_pair = pairs // max(n, 1)
+    indptr = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(term_of_pair, minlength=len(vocabulary)), out=indptr[1:])
+    doc_len = lengths.copy()
+    doc_len[1:] += np.where(linked[1:], lengths[:-1], 0)
+    doc_len[:-1] += np.where(linked[1:], lengths[1:], 0)
+    return Postings(terms=list(vocabulary), indptr=indptr,
+                    doc_ids=(pairs % max(n, 1)).astype(np.int32), tfs=tfs.astype(np.int32),
+                    doc_len=doc_len.astype(np.int32))
 
 
 def same_passage(chunks: Sequence[Chunk]) -> list[bool]:
@@ -308,7 +362,8 @@ def _read_checked(path: Path, checksums: dict[str, str]) -> bytes:
 
 def _check_files(directory: Path, checksums: dict[str, str]) -> None:
     """Check every saved file against the manifest (the two read on demand are checked then)."""
-    present = {path.name for path in directory.iterdir()} - {"manifest.json"}
+    # The corpus manifest checks itself: it is rewritten without rewriting the index.
+    present = {path.name for path in directory.iterdir()} - {"manifest.json", MANIFEST_NAME}
     if present != set(checksums):
         raise IndexFileError(f"{directory}: saved index is corrupt (files differ from the "
                              f"manifest: {', '.join(sorted(present ^ set(checksums)))})")
@@ -363,23 +418,45 @@ def _diff(old: dict[str, str], new: dict[str, str], report: RefreshReport) -> No
     report.changed = sorted(i for i in set(new) & set(old) if new[i] != old[i])
 
 
+def _kept(problems: list[Problem], loaded: set[str],
+          old_ids: Sequence[str]) -> list[tuple[str, Problem]]:
+    """Name the articles whose file is now broken but whose last good version is indexed."""
+    old = set(old_ids)
+    kept = []
+    for problem in problems:
+        ident = problem.path.rsplit(".", 1)[0]
+        if problem.level == "error" and ident in old and ident not in loaded:
+            loaded.add(ident)
+            kept.append((ident, Problem(path=problem.path, line=None, level="warning",
+                                        message="the last good version stays in the index",
+                                        fix="fix the error above, then reload")))
+    return kept
+
+
 def _keep_broken(articles: list[Article], problems: list[Problem],
                  previous: Index | None) -> list[Problem]:
     """Keep the last good version of articles whose file is now broken: an edit loses nothing."""
     if previous is None:
         return []
-    loaded = {a.id for a in articles}
-    old = {ident: i for i, ident in enumerate(previous.article_ids)}
-    notes = []
-    for problem in problems:
-        ident = problem.path.rsplit(".", 1)[0]
-        if problem.level == "error" and ident in old and ident not in loaded:
-            articles.append(previous.articles[old[ident]])
-            loaded.add(ident)
-            notes.append(Problem(path=problem.path, line=None, level="warning",
-                                 message="the last good version stays in the index",
-                                 fix="fix the error above, then reload"))
-    return notes
+    position = {ident: i for i, ident in enumerate(previous.article_ids)}
+    kept = _kept(problems, {a.id for a in articles}, previous.article_ids)
+    articles.extend(previous.articles[position[ident]] for ident, _ in kept)
+    return [note for _, note in kept]
+
+
+def _saved_article(index: Index | None) -> Callable[[str], Article | None]:
+    """Look an article up by id in the saved index (parsed only when asked for)."""
+    position = {ident: i for i, ident in enumerate(index.article_ids)} if index else {}
+
+    def saved(ident: str) -> Article | None:
+        return index.articles[position[ident]] if index and ident in position else None
+
+    return saved
+
+
+def _current(previous: Index, wanted: BM25Params) -> bool:
+    return (previous.params == wanted
+            and fingerprint(previous.local_names) == previous.fingerprint)
 
 
 def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | None = None,
@@ -387,12 +464,14 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
                   keep_from: Index | None = None) -> tuple[Index, RefreshReport]:
     """Load the saved index if it matches the corpus; otherwise rebuild, save and report.
 
-    A file that no longer loads keeps its last good version (from `keep_from`, the
-    index in service, or else the saved one), so a bad edit never removes an article.
+    Only files whose size or time changed since the last scan are read (see
+    `retrieval/manifest.py`). A file that no longer loads keeps its last good version
+    (from `keep_from`, the index in service, or else the saved one), so a bad edit
+    never removes an article.
     """
     started = time.perf_counter()
-    loaded = load_corpus(corpus_dir)
-    report = RefreshReport(problems=list(loaded.problems))
+    check_corpus_dir(corpus_dir)
+    report = RefreshReport()
     previous: Index | None = None
     try:
         previous = Index.load(index_dir)
@@ -400,18 +479,38 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
         report.reason = str(err)
         if index_dir.exists():
             logger.warning("%s; rebuilding", err)
+    wanted = params or BM25Params()
+    manifest = CorpusManifest.load(index_dir, previous.stamp) if previous else CorpusManifest()
+    files = listing(corpus_dir)
+    settled = None
+    if previous is not None and not force and _current(previous, wanted):
+        settled = manifest if all_unchanged(manifest, files) else settle(manifest, files)
+    if previous is not None and settled is not None:
+        if settled is not manifest:
+            settled.save(index_dir)  # the touched files need no hash at the next start
+        report.problems = manifest.problems([shown for _, shown, _ in files])
+        report.problems += [note for _, note in _kept(report.problems, manifest.loaded_ids(),
+                                                      previous.article_ids)]
+        report.articles, report.chunks = len(previous.articles), len(previous.chunks)
+        report.seconds = time.perf_counter() - started
+        return previous, report
+    reader = CachedReader(manifest, _saved_article(previous))
+    loaded = load_corpus(corpus_dir, read=reader)
+    report.problems = list(loaded.problems)
+    scanned = reader.finish(files, loaded.problems)
     report.problems += _keep_broken(loaded.articles, loaded.problems, keep_from or previous)
     if not loaded.articles:
         detail = "; ".join(str(p) for p in loaded.errors[:3])
         raise CorpusError(f"{corpus_dir}: no article loaded" + (f" ({detail})" if detail else
                           "; add .md or .txt files"))
-    new_hashes = {a.id: article_hash(a) for a in loaded.articles}
-    wanted = params or BM25Params()
+    old_hashes = previous.article_hashes if previous else {}
+    new_hashes = {a.id: old_hashes[a.id] if a.id in reader.reused else article_hash(a)
+                  for a in loaded.articles}
     if previous is not None:
         _diff(previous.article_hashes, new_hashes, report)
-        same = (previous.article_hashes == new_hashes and previous.params == wanted
-                and Tokenizer(previous.local_names).fingerprint == previous.fingerprint)
-        if same and not force:
+        if previous.article_hashes == new_hashes and _current(previous, wanted) and not force:
+            scanned.index_stamp = previous.stamp
+            scanned.save(index_dir)  # touched files: next start need not hash them again
             report.articles, report.chunks = len(previous.articles), len(previous.chunks)
             report.seconds = time.perf_counter() - started
             return previous, report
@@ -421,6 +520,8 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
         report.added = sorted(new_hashes)
     index = build_index(loaded.articles, params=wanted, previous=previous, progress=progress)
     index.save(index_dir)
+    scanned.index_stamp = index.stamp
+    scanned.save(index_dir)
     report.rebuilt, report.articles, report.chunks = True, len(index.articles), len(index.chunks)
     report.seconds = time.perf_counter() - started
     return index, report

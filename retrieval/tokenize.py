@@ -51,6 +51,15 @@ def _word_tags() -> dict[str, str]:
     return tags
 
 
+def fingerprint(local_names: Iterable[str]) -> str:
+    """The fingerprint a tokenizer with these local names has (without loading jieba)."""
+    digest = hashlib.sha256(f"v{TOKENIZER_VERSION}\n{jieba.__version__}\n".encode())
+    for words in (lexicon.user_words(), tuple(sorted(set(local_names))),
+                  sorted(lexicon.stopwords())):
+        digest.update("\n".join(words).encode("utf-8") + b"\x00")
+    return digest.hexdigest()[:16]
+
+
 class Tokenizer:
     """A private jieba tokenizer with linli's dictionaries; never jieba's process-wide one."""
 
@@ -68,10 +77,7 @@ class Tokenizer:
     @property
     def fingerprint(self) -> str:
         """Hash of everything that decides the tokens: version, dictionaries, stopwords."""
-        digest = hashlib.sha256(f"v{TOKENIZER_VERSION}\n{jieba.__version__}\n".encode())
-        for words in (lexicon.user_words(), self.local_names, sorted(self._stopwords)):
-            digest.update("\n".join(words).encode("utf-8") + b"\x00")
-        return digest.hexdigest()[:16]
+        return fingerprint(self.local_names)
 
     def keep(self, token: str) -> bool:
         """Tell whether a token carries meaning: not blank, not punctuation, not a stopword."""

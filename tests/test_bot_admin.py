@@ -32,6 +32,17 @@ async def test_reload_reports_what_changed(bot: Harness) -> None:
     assert "老年食堂" in (await bot.ask("哪里有老年食堂"))["text"]
 
 
+async def test_a_reload_of_many_new_articles_names_ten_and_counts_the_rest(bot: Harness) -> None:
+    corpus = bot.settings.linli_corpus_dir
+    for i in range(13):
+        (corpus / f"新{i:02d}.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    await bot.telegram.send_text("/reload", user_id=ADMIN_ID)
+    [_, report] = await bot.telegram.wait_for("sendMessage", count=2)
+    names = "、".join(f"新{i:02d}" for i in range(10))
+    assert f"新增（13）：{names} 等（另有 3 篇）" in report["text"]
+    assert "新10" not in report["text"]
+
+
 async def test_reload_with_a_broken_file_keeps_the_old_article_and_says_why(
         bot: Harness) -> None:
     corpus = bot.settings.linli_corpus_dir

@@ -167,3 +167,13 @@ def test_one_broken_file_never_stops_the_others(tmp_path: Path) -> None:
 def test_missing_folder_raises_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="nowhere: corpus folder does not exist"):
         load_corpus(tmp_path / "nowhere")
+
+
+def test_c_loader_reads_plain_front_matter_and_the_counting_one_guards_nesting() -> None:
+    from corpus import load
+
+    plain = "title: 标题\ndate: 2021-06-01\nsource: 管城报"
+    deep = "title: " + "[" * 25 + "]" * 25
+    assert load._loader_for(plain) is load._FastFrontMatterLoader
+    assert load._loader_for(deep) is load._FrontMatterLoader
+    assert load._load_yaml(plain) == {"title": "标题", "date": "2021-06-01", "source": "管城报"}

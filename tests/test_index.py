@@ -1,10 +1,13 @@
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from corpus import CorpusError
 from retrieval import index as index_module
+from retrieval import manifest as manifest_module
 from retrieval.index import Index, IndexFileError, refresh_index
 from retrieval.search import Searcher
 from tests.helpers.articles import write_article
@@ -84,7 +87,7 @@ def test_saved_index_has_no_pickle(corpus_dir: Path, tmp_path: Path) -> None:
     refresh_index(corpus_dir, tmp_path / "index")
     names = sorted(p.name for p in (tmp_path / "index").iterdir())
     assert names == ["article_ids.json", "articles.jsonl", "char_df.json", "chunks.npz",
-                     "manifest.json", "postings.npz", "scores.npz", "searchable.bin",
+                     "corpus.json", "manifest.json", "postings.npz", "scores.npz", "searchable.bin",
                      "searchable.npz", "sections.json", "tokens.jsonl", "vocab.json"]
 
 
@@ -98,3 +101,81 @@ def test_corpus_of_broken_files_names_them(tmp_path: Path) -> None:
     write_article(tmp_path / "c", "bad.md", date="2021-99")
     with pytest.raises(CorpusError, match=r"no article loaded .*bad\.md:3"):
         refresh_index(tmp_path / "c", tmp_path / "index")
+
+
+def _age(corpus_dir: Path) -> None:
+    """Date every corpus file an hour back: older than the manifest's racy window."""
+    for path in corpus_dir.rglob("*"):
+        os.utime(path, ns=(path.stat().st_atime_ns, time.time_ns() - 3600 * 10**9))
+
+
+def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    parsed: list[str] = []
+    original = manifest_module.read_article
+
+    def counting(path: Path, ident: str, shown: str) -> tuple[object, object]:
+        parsed.append(shown)
+        return original(path, ident, shown)
+
+    monkeypatch.setattr(manifest_module, "read_article", counting)
+    return parsed
+
+
+def test_a_start_on_an_unchanged_corpus_opens_no_file_and_still_reports_problems(
+        corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (corpus_dir / "坏.md").write_text("no front matter", encoding="utf-8")
+    _age(corpus_dir)
+    _, first = refresh_index(corpus_dir, tmp_path / "index")
+    opened: list[Path] = []
+    original = Path.read_bytes
+
+    def spying(self: Path) -> bytes:
+        if corpus_dir in self.parents:
+            opened.append(self)
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", spying)
+    _, again = refresh_index(corpus_dir, tmp_path / "index")
+    assert opened == [] and not again.rebuilt
+    assert [str(p) for p in again.problems] == [str(p) for p in first.problems]
+    assert any(p.path == "坏.md" and p.level == "error" for p in again.problems)
+
+
+def test_a_touched_file_costs_a_hash_not_a_parse(
+        corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _age(corpus_dir)
+    refresh_index(corpus_dir, tmp_path / "index")
+    touched = next(corpus_dir.glob("*讲好党课*"))
+    os.utime(touched)
+    parsed = _count_parses(monkeypatch)
+    _, report = refresh_index(corpus_dir, tmp_path / "index")
+    assert parsed == [] and not report.rebuilt and report.changed == []
+
+
+def test_an_edited_file_is_parsed_alone(
+        corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _age(corpus_dir)
+    refresh_index(corpus_dir, tmp_path / "index")
+    target = next(corpus_dir.glob("*讲好党课*"))
+    target.write_text(target.read_text(encoding="utf-8") + "\n新增一段。\n", encoding="utf-8")
+    parsed = _count_parses(monkeypatch)
+    index, report = refresh_index(corpus_dir, tmp_path / "index")
+    assert parsed == [target.name] and report.changed == [target.stem]
+    assert any("新增一段。" in c.text for c in index.chunks)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "half", "edited"])
+def test_a_corrupt_corpus_manifest_is_not_trusted(
+        corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
+    _age(corpus_dir)
+    refresh_index(corpus_dir, tmp_path / "index")
+    path = tmp_path / "index" / "corpus.json"
+    text = path.read_text(encoding="utf-8")
+    path.write_text({"garbage": "not json", "half": text[: len(text) // 2],
+                     "edited": text.replace('"size": ', '"size": 1')}[damage], encoding="utf-8")
+    parsed = _count_parses(monkeypatch)
+    _, report = refresh_index(corpus_dir, tmp_path / "index")
+    assert len(parsed) == 4 and report.articles == 4 and not report.rebuilt
+    parsed.clear()
+    refresh_index(corpus_dir, tmp_path / "index")  # the manifest was written again
+    assert parsed == []

@@ -84,6 +84,24 @@ def test_index_reports_what_it_built_then_that_it_is_up_to_date(
     assert "index up to date: 4 articles" in capsys.readouterr().out
 
 
+def test_index_names_at_most_ten_articles_a_kind_and_json_names_all(
+        corpus_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["index", "--corpus", str(corpus_dir)]) == 0
+    capsys.readouterr()
+    for i in range(12):
+        (corpus_dir / f"新{i:02d}.md").write_text(
+            f"---\ntitle: 新文章{i}\n---\n社区第{i}次开设讲座。\n", encoding="utf-8")
+    assert main(["index", "--corpus", str(corpus_dir)]) == 0
+    out = capsys.readouterr().out
+    names = ", ".join(f"新{i:02d}" for i in range(10))
+    assert f"  added (12): {names} and 2 more (--json lists all)" in out
+    assert "新10" not in out
+    (corpus_dir / "新11.md").unlink()
+    assert main(["index", "--corpus", str(corpus_dir), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["removed"] == ["新11"] and report["rebuilt"] and report["articles"] == 15
+
+
 def test_eval_prints_the_figures(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", str(QUESTIONS), "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)

@@ -1,0 +1,194 @@
+"""The corpus manifest: each file's size, modification time and hash, saved beside the index.
+
+At start only files whose size or time changed are read: an unchanged one is not opened,
+its article comes from the saved index and its problems from here; a touched file whose
+content is the same costs a hash, not a parse. `corpus.json` holds its own checksum and
+the stamp of the index it describes: a corrupt, half-written or stale one is never
+trusted (every file is then read again).
+"""
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from corpus.load import MAX_FILE_BYTES, read_article
+from corpus.models import Article, Problem
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_NAME = "corpus.json"
+MANIFEST_FORMAT = 1
+# A file changed within this long of the last scan may share its old time: hash it anyway.
+RACY_NS = 2_000_000_000
+FileEntry = dict[str, Any]
+
+
+@dataclass
+class CorpusManifest:
+    """Each corpus file (by its path relative to the corpus) as last read."""
+
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    scanned_ns: int = 0
+    index_stamp: str = ""
+
+    def save(self, folder: Path) -> None:
+        """Write `corpus.json` into the index folder atomically, with its own checksum."""
+        body = json.dumps({"format": MANIFEST_FORMAT, "index": self.index_stamp,
+                           "scanned_ns": self.scanned_ns, "files": self.files},
+                          ensure_ascii=False)
+        digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+        staging = folder.parent / f".{folder.name}-{MANIFEST_NAME}.tmp"  # never in the index
+        staging.write_text(f"{digest}\n{body}", encoding="utf-8")
+        os.replace(staging, folder / MANIFEST_NAME)
+
+    @classmethod
+    def load(cls, folder: Path, index_stamp: str) -> "CorpusManifest":
+        """Read `corpus.json`; an empty manifest if it is missing, corrupt or not this index's."""
+        path = folder / MANIFEST_NAME
+        try:
+            digest, body = path.read_text(encoding="utf-8").split("\n", 1)
+            if hashlib.sha256(body.encode("utf-8")).hexdigest() != digest:
+                raise ValueError("checksum differs")
+            data = json.loads(body)
+            if data["format"] != MANIFEST_FORMAT or data["index"] != index_stamp:
+                raise ValueError("written for another index")
+            return cls(files=dict(data["files"]), scanned_ns=int(data["scanned_ns"]),
+                       index_stamp=index_stamp)
+        except FileNotFoundError:
+            return cls(index_stamp=index_stamp)
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            logger.warning("%s: corpus manifest not trusted (%s); reading every file", path, err)
+            return cls(index_stamp=index_stamp)
+
+    def unchanged(self, path: Path, shown: str) -> bool:
+        """Tell whether the file has the size and time it had (and not too near the last scan)."""
+        return self.same_stat(shown, path.stat())
+
+    def same_stat(self, shown: str, stat: os.stat_result) -> bool:
+        """Tell whether `stat` is the file's size and time as last scanned (and not racy)."""
+        entry = self.files.get(shown)
+        if entry is None:
+            return False
+        return (entry["size"] == stat.st_size and entry["mtime_ns"] == stat.st_mtime_ns
+                and stat.st_mtime_ns < self.scanned_ns - RACY_NS)
+
+    def problems(self, shown: Sequence[str]) -> list[Problem]:
+        """The problems saved for these files, in their order."""
+        return [Problem(**p) for name in shown for p in self.files[name]["problems"]]
+
+    def loaded_ids(self) -> set[str]:
+        """The ids of the articles the files gave."""
+        return {e["id"] for e in self.files.values() if e.get("id")}
+
+
+Listing = list[tuple[str, str, os.stat_result]]  # path, name in the corpus, stat
+
+
+def listing(root: Path) -> Listing:
+    """List the corpus files (as `corpus_files` does) with their names and stats, quickly.
+
+    One `os.scandir` walk: pathlib's `rglob`, `relative_to` and `stat` cost seconds
+    over tens of thousands of files.
+    """
+    found: Listing = []
+
+    def walk(folder: str, prefix: str) -> None:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir():
+                    walk(entry.path, f"{prefix}{entry.name}/")
+                elif entry.is_file():
+                    found.append((entry.path, prefix + entry.name, entry.stat()))
+
+    walk(str(root), "")
+    found.sort(key=lambda item: item[1].split("/"))
+    return found
+
+
+def settle(manifest: CorpusManifest, files: Listing) -> CorpusManifest | None:
+    """Hash the files whose time alone changed; return the manifest if all kept their content.
+
+    A touch, a copy that keeps the content or a file saved just before the last scan
+    costs a hash here, not a parse; None when a file was added, removed or changed.
+    """
+    names = {shown for _, shown, _ in files}
+    if names != set(manifest.files):
+        return None
+    settled = CorpusManifest(files=dict(manifest.files), scanned_ns=time.time_ns(),
+                             index_stamp=manifest.index_stamp)
+    for path, shown, stat in files:
+        if manifest.same_stat(shown, stat):
+            continue
+        entry = manifest.files[shown]
+        if (entry["size"] != stat.st_size or not entry["sha"]
+                or stat.st_size > MAX_FILE_BYTES
+                or hashlib.sha256(Path(path).read_bytes()).hexdigest() != entry["sha"]):
+            return None
+        settled.files[shown] = {**entry, "mtime_ns": stat.st_mtime_ns}
+    return settled
+
+
+def all_unchanged(manifest: CorpusManifest, files: Listing) -> bool:
+    """Tell whether the corpus is the one last scanned, without opening a file."""
+    return (len(files) == len(manifest.files)
+            and all(manifest.same_stat(shown, stat) for _, shown, stat in files))
+
+
+class CachedReader:
+    """Read corpus files for `load_corpus`, reusing the saved article of an unchanged file."""
+
+    def __init__(self, manifest: CorpusManifest, saved: Callable[[str], Article | None]) -> None:
+        self.old, self.saved = manifest, saved
+        self.new = CorpusManifest(scanned_ns=time.time_ns())
+        self.reused: set[str] = set()
+        self.parsed = 0
+
+    def __call__(self, path: Path, ident: str, shown: str) -> tuple[Article | None,
+                                                                     list[Problem]]:
+        """Return the file's article and problems, parsing it only if its content changed."""
+        stat = path.stat()
+        entry = self.old.files.get(shown)
+        digest = ""
+        if entry is not None and self.old.unchanged(path, shown):
+            digest = entry["sha"]
+        elif stat.st_size <= MAX_FILE_BYTES:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        result = self._reuse(entry, ident, digest) if entry and digest else None
+        if result is None:
+            self.parsed += 1
+            result = read_article(path, ident, shown)
+        article, problems = result
+        self.new.files[shown] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+                                 "sha": digest, "id": article.id if article else None,
+                                 "problems": [p.model_dump() for p in problems]}
+        return article, problems
+
+    def _reuse(self, entry: FileEntry, ident: str,
+               digest: str) -> tuple[Article | None, list[Problem]] | None:
+        if entry["sha"] != digest:
+            return None
+        problems = [Problem(**p) for p in entry["problems"]]
+        if entry["id"] is None:
+            return None, problems
+        article = self.saved(ident)
+        if article is None:
+            return None
+        self.reused.add(ident)
+        return article, problems
+
+    def finish(self, files: Listing, problems: list[Problem]) -> CorpusManifest:
+        """Add the files `load_corpus` did not read (their problems only), and return it all."""
+        for _, shown, stat in files:
+            if shown not in self.new.files:
+                self.new.files[shown] = {
+                    "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha": "", "id": None,
+                    "problems": [p.model_dump() for p in problems if p.path == shown]}
+        return self.new

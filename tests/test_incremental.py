@@ -1,0 +1,98 @@
+"""The incremental paths give exactly what a full rebuild gives."""
+
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from retrieval.bm25 import BM25, Postings
+from retrieval.index import build_index, refresh_index, window_documents, window_postings
+from retrieval.search import Searcher
+from tests.conftest import BUNDLED_CORPUS
+
+WORDS = st.sampled_from(["社区", "食堂", "老年", "下棋", "医院", "图书馆", "志愿者", "报名"])
+
+
+def _as_counts(postings: Postings) -> dict[str, Counter[int]]:
+    counts: dict[str, Counter[int]] = {}
+    for t, term in enumerate(postings.terms):
+        start, end = postings.indptr[t], postings.indptr[t + 1]
+        counts[term] = Counter(dict(zip(postings.doc_ids[start:end].tolist(),
+                                        postings.tfs[start:end].tolist(), strict=True)))
+        assert list(postings.doc_ids[start:end]) == sorted(postings.doc_ids[start:end])
+    return counts
+
+
+@given(st.lists(st.tuples(st.lists(WORDS, max_size=6), st.booleans()), min_size=1,
+                max_size=12))
+def test_window_postings_by_arrays_equal_the_counted_windows(
+        chunks: list[tuple[list[str], bool]]) -> None:
+    documents = [tokens for tokens, _ in chunks]
+    joined = [i > 0 and link for i, (_, link) in enumerate(chunks)]
+
+    counted = Postings.build(window_documents(_fake_chunks(joined), documents))
+    by_arrays = window_postings(documents, joined)
+    assert _as_counts(by_arrays) == _as_counts(counted)
+    assert by_arrays.doc_len.tolist() == counted.doc_len.tolist()
+
+
+def _fake_chunks(joined: list[bool]) -> list[object]:
+    """Chunks whose (article, section) pairs continue exactly where `joined` says."""
+    from types import SimpleNamespace
+
+    chunks, article = [], 0
+    for link in joined:
+        article += 0 if link else 1
+        chunks.append(SimpleNamespace(article_id=str(article), section=None))
+    return chunks
+
+
+EDITS = st.lists(st.tuples(st.sampled_from(["add", "change", "remove"]),
+                           st.integers(0, 20), st.lists(WORDS, min_size=1, max_size=8)),
+                 min_size=1, max_size=4)
+QUESTIONS = ["哪里可以下棋", "老年食堂在哪里", "志愿者怎么报名", "社区医院", "图书馆开放时间"]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(EDITS)
+def test_refreshes_after_random_edits_score_as_a_full_rebuild(
+        edits: list[tuple[str, int, list[str]]]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        corpus, index_dir = Path(folder) / "corpus", Path(folder) / "index"
+        shutil.copytree(BUNDLED_CORPUS, corpus)
+        refresh_index(corpus, index_dir)
+        for action, pick, words in edits:
+            files = sorted(corpus.glob("*.md"))
+            if action == "add" or len(files) < 2:
+                (corpus / f"新{pick}.md").write_text(
+                    f"---\ntitle: 新文章{pick}\n---\n{'，'.join(words)}。\n", encoding="utf-8")
+            elif action == "change":
+                target = files[pick % len(files)]
+                target.write_text(target.read_text(encoding="utf-8") + "\n" + "".join(words)
+                                  + "。\n", encoding="utf-8")
+            else:
+                files[pick % len(files)].unlink()
+            refreshed, _ = refresh_index(corpus, index_dir)
+        fresh, _ = refresh_index(corpus, Path(folder) / "fresh")
+        assert _scores(Searcher(refreshed)) == _scores(Searcher(fresh))
+        assert _as_counts(refreshed.postings) == _as_counts(fresh.postings)
+        for name, values in BM25(fresh.postings, fresh.params).arrays().items():
+            assert refreshed.bm25().arrays()[name].tolist() == values.tolist()
+
+
+def _scores(searcher: Searcher) -> list[list[tuple[str, float]]]:
+    return [[(h.chunk_id, h.score) for h in searcher.search(q, k=5)]
+            for q in QUESTIONS]
+
+
+def test_build_from_a_previous_index_equals_one_from_nothing() -> None:
+    from corpus import load_corpus
+
+    articles = load_corpus(BUNDLED_CORPUS).articles
+    first = build_index(articles)
+    again = build_index(articles, previous=first)
+    assert _as_counts(again.postings) == _as_counts(first.postings)
+    assert list(again.searchable) == list(first.searchable)
