@@ -4,7 +4,7 @@ from dataclasses import dataclass, replace
 from functools import reduce
 
 from corpus.models import CorpusError, check_date
-from corpus.newspaper import PageArticle, file_name, is_byline, render_markdown
+from corpus.newspaper import PageArticle, file_name, is_byline, render_markdown, split_page
 from corpus.text import join_lines
 
 # Fields a resident's citation shows; the review table names those not found.
@@ -86,3 +86,14 @@ def build_article(title: str, blocks: list[tuple[str, str]],
 def one_line(text: str) -> str:
     """Join the lines of one paragraph, with a space only between Latin words."""
     return reduce(join_lines, (line.strip() for line in text.split("\n")), "")
+
+
+def page_drafts(text: str, origin: str) -> list[Draft]:
+    """Split a newspaper page's text into drafts, one per article (import-page's split)."""
+    try:
+        articles = split_page(text)
+    except CorpusError as err:
+        raise ImportRefused(f"{origin}: {err}") from None
+    if not articles:
+        raise ImportRefused(f"{origin}: no article found (a headline followed by its text)")
+    return [Draft(origin=origin, article=article) for article in articles]

@@ -6,9 +6,7 @@ import logging
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
-from corpus.importers.draft import Draft, ImportRefused
-from corpus.models import CorpusError
-from corpus.newspaper import split_page
+from corpus.importers.draft import Draft, ImportRefused, page_drafts
 
 logger = logging.getLogger(__name__)
 
@@ -21,14 +19,7 @@ _NO_TEXT = "this PDF has no text layer (a scan); it needs OCR first"
 
 def convert_pdf(data: bytes, origin: str) -> list[Draft]:
     """Split the text of a PDF into its articles, in page order."""
-    text = pdf_text(data, origin)
-    try:
-        articles = split_page(text)
-    except CorpusError as err:
-        raise ImportRefused(f"{origin}: {err}") from None
-    if not articles:
-        raise ImportRefused(f"{origin}: no article found (a headline followed by its text)")
-    return [Draft(origin=origin, article=article) for article in articles]
+    return page_drafts(pdf_text(data, origin), origin)
 
 
 def pdf_text(data: bytes, origin: str) -> str:

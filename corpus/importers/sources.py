@@ -5,10 +5,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from corpus.importers.draft import Draft, ImportRefused
+from corpus.importers.draft import Draft, ImportRefused, page_drafts
 from corpus.importers.fetch import fetch_page, is_url
-from corpus.models import CorpusError
-from corpus.newspaper import split_page
 
 logger = logging.getLogger(__name__)
 # How long one source may take to convert (after fetching), in the CLI and the bot.
@@ -58,13 +56,7 @@ def convert_text_page(data: bytes, name: str) -> list[Draft]:
         page = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ImportRefused(f"{name}: not UTF-8 text; save the page as UTF-8") from None
-    try:
-        articles = split_page(page)
-    except CorpusError as err:
-        raise ImportRefused(f"{name}: {err}") from None
-    if not articles:
-        raise ImportRefused(f"{name}: no article found (a headline followed by its text)")
-    return [Draft(origin=name, article=article) for article in articles]
+    return page_drafts(page, name)
 
 
 def _guarded(name: str, kind: str, convert: Callable[[], list[Draft]]) -> list[Draft]:
