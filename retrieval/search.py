@@ -269,7 +269,8 @@ class Searcher:
         runner_up = float(scores[others[0]]) if len(others) else 0.0
         window = self._window_text(int(docs[0]))
         total = sum(w.weight for w in parsed.words)
-        coverage = self._window_share(parsed, int(docs[0]))
+        # The window's text is at hand: its coverage seeds the memo the hits read.
+        coverage = parsed.shares[int(docs[0])] = _share(parsed.words, window)
         unseen = sum(w.weight for w in parsed.words if not w.known) / total
         rarest = sorted(parsed.words, key=lambda w: -w.weight)[:2]
         rare_found = sum(w.match(window) for w in rarest) / len(rarest)
