@@ -39,9 +39,9 @@ def user_words() -> tuple[str, ...]:
 
 
 def read_synonyms(path: Path | None = None) -> list[tuple[str, ...]]:
-    """Read synonym groups: the bundled file, or `path` if given."""
+    """Read synonym groups: the bundled files (synonyms.txt, colloquial.txt), or `path`."""
     if path is None:
-        lines = _data_lines("synonyms.txt")
+        lines = _data_lines("synonyms.txt") + _data_lines("colloquial.txt")
     else:
         lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
                  if line.strip() and not line.startswith("#")]

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from corpus.chunk import sentence_spans
 from corpus.models import Article, Chunk
 from retrieval.bm25 import BM25
+from retrieval.commonness import weight_factor
 from retrieval.gate import CLOSEST_FLOOR, COVERAGE_FLOOR, Features, Gate
 from retrieval.index import Index
 from retrieval.lexicon import read_synonyms
@@ -36,8 +37,9 @@ CANDIDATES_PER_HIT = 10
 OTHER_SOURCES_CHECKED = 2
 # A single character (讲, 找, 看) is rarely what a question is about: it counts half.
 SINGLE_CHAR_WEIGHT = 0.5
-# A word the index has no token for is still found when this share of its character
-# pairs is (jieba cut the question and the passage differently).
+# A word the index has no token for is still found when more than this share of its
+# character pairs is (jieba cut the question and the passage differently); one pair of
+# two (市场 of 菜市场) is only the head of another word.
 MIN_BIGRAM_SHARE = 0.5
 # A Latin fragment of 1-3 letters in a Chinese question, unknown to the index, is an
 # input-method slip (ren大代表): it is ignored rather than counted as unmatched.
@@ -62,6 +64,7 @@ class Tuning:
     typo_repair: bool = True
     bigram_fallback: bool = True
     ignore_latin_slips: bool = True
+    general_commonness: bool = True
 
 
 class Outcome(StrEnum):
@@ -147,7 +150,7 @@ class _Word:
             return 1.0
         if self.bigrams:
             share = sum(b in text for b in self.bigrams) / len(self.bigrams)
-            return share if share >= MIN_BIGRAM_SHARE else 0.0
+            return share if share > MIN_BIGRAM_SHARE else 0.0
         return 0.0
 
 
@@ -279,9 +282,8 @@ class Searcher:
         runner_coverage = (self._window_share(parsed, int(docs[others[0]]))
                            if len(others) else 0.0)
         gap, size = (float(scores[0]) - runner_up) / maximum, math.log1p(self.bm25.corpus_size)
-        pairs = [w.text[i : i + 2] for w in parsed.words for i in range(max(len(w.text) - 1, 1))]
         return Features(gap=gap, coverage=coverage, unseen=unseen, rare_found=rare_found,
-                        pairs=sum(p in window for p in pairs) / len(pairs),
+                        pairs=_pair_share(parsed.words, window),
                         run=_longest_run(parsed.text, window),
                         words=math.log1p(len(parsed.words)),
                         score=float(scores[0]) / maximum, missing=missing / heaviest,
@@ -368,7 +370,9 @@ class Searcher:
             corrected = self._typos.correct(text) if self.tuning.typo_repair else None
             word = corrected or text
             parts = self._parts(word)
-            known = bool(self._term_df(word)) or any(self._term_df(p.text) for p in parts)
+            # Known: the index has a token for the word, one of its parts, or their synonyms.
+            known = bool(self._term_df(word)) or any(
+                self._term_df(t) for p in parts for t in (p.text, *p.alternatives))
             bigrams = () if known or len(word) < 2 or not self.tuning.bigram_fallback else tuple(
                 dict.fromkeys(word[i : i + 2] for i in range(len(word) - 1)))
             if bigrams:
@@ -399,13 +403,15 @@ class Searcher:
         return tuple(_Part(t, self._synonyms_of(t)) for t in sorted(largest, key=word.find))
 
     def _information(self, word: str) -> float:
-        """IDF of a word; one the corpus never uses gets the largest."""
+        """IDF of a word, less if common in general; a word the corpus never uses: the most."""
         n = self.bm25.corpus_size
         df = self._term_df(word)
         if not df:
             # No term for it (看 inside 观看): at most as common as its rarest character.
             df = min(self.index.char_df.get(char, 0) for char in word)
         idf = math.log((n + 1) / (df + 0.5))
+        if self.tuning.general_commonness:
+            idf *= weight_factor(word)  # 开始, 还有: common words say little, whatever n is
         return idf * SINGLE_CHAR_WEIGHT if len(word) == 1 else idf
 
     def _expansion(self, word: _Word) -> list[tuple[str, float]]:
@@ -439,6 +445,19 @@ def _longest_run(question: str, text: str) -> float:
         if end - start > best:
             best = end - start
     return best / len(letters)
+
+
+def _pair_share(words: list[_Word], text: str) -> float:
+    """Return the share of the words' character pairs in `text`; a word found counts whole.
+
+    A word found through a synonym (剃头 as 理发) has none of its own pairs in the text.
+    """
+    found = total = 0
+    for word in words:
+        pairs = [word.text[i : i + 2] for i in range(max(len(word.text) - 1, 1))]
+        total += len(pairs)
+        found += len(pairs) if word.match(text) == 1.0 else sum(p in text for p in pairs)
+    return found / total if total else 0.0
 
 
 def _with_context(parsed: _Question, context: _Question) -> _Question:
