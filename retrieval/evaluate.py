@@ -7,7 +7,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from retrieval.gate import COVERAGE_FLOOR
 from retrieval.search import Answer, Hit, Searcher
 
 SWEEP = (0.3, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -39,8 +38,8 @@ class EvalReport:
     shown1: int = 0  # the right passage first, answered or shown as the closest match
     threshold: float = 0.0
     misses: list[dict[str, object]] = field(default_factory=list)
-    # Per question: (confidence, coverage, has an answer, its first passage is right).
-    outcomes: list[tuple[float, float, bool, bool]] = field(default_factory=list)
+    # Per question: (confidence, past the gate's floors, has an answer, first passage right).
+    outcomes: list[tuple[float, bool, bool, bool]] = field(default_factory=list)
 
     def figures(self) -> dict[str, float]:
         """Return the rates."""
@@ -52,8 +51,8 @@ class EvalReport:
 
     def at_threshold(self, threshold: float) -> dict[str, float]:
         """Answered-right and wrongly-answered shares had the gate used `threshold`."""
-        answered = [(c >= threshold and cov >= COVERAGE_FLOOR, has, right)
-                    for c, cov, has, right in self.outcomes]
+        answered = [(c >= threshold and floors, has, right)
+                    for c, floors, has, right in self.outcomes]
         right = sum(a and r for a, has, r in answered if has)
         wrong = sum(a and not r for a, has, r in answered if has)
         absent = sum(a for a, has, _ in answered if not has)
@@ -99,10 +98,10 @@ def evaluate(searcher: Searcher, questions: list[EvalQuestion], k: int = 3) -> E
             continue  # a follow-up pair: see evaluate_followups
         found = searcher.answer(question.q, k=k)
         hits = found.hits if found.answered else []
-        coverage = found.features.coverage if found.features else 0.0
+        floors = found.features is not None and searcher.gate.answers(found.features, 0.0)
         first_right = bool(found.hits) and not question.no_answer and _correct(
             question, found.hits[0])
-        report.outcomes.append((found.confidence, coverage, not question.no_answer, first_right))
+        report.outcomes.append((found.confidence, floors, not question.no_answer, first_right))
         if question.no_answer:
             report.unanswerable += 1
             if hits:

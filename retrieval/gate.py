@@ -41,6 +41,8 @@ class Features:
     unseen_size: float  # unseen * size
     gap_size: float  # gap * size
     coverage_size: float  # coverage * size
+    kind_missing: float  # 1: asks when or how often, and the window holds no date or frequency
+    number_missing: float  # 1: asks which number to call, and the window holds none
 
     @classmethod
     def names(cls) -> list[str]:
@@ -96,6 +98,17 @@ class Gate:
                 raise
             raise GateFileError(f"{where}: unreadable gate file ({err}); "
                                 "re-run `linli calibrate`") from None
+
+    def answers(self, features: Features, threshold: float | None = None) -> bool:
+        """True if the passage is an answer: confident, above the coverage floor, with a number.
+
+        A question asking which number to call is never answered by a passage without
+        one. (A date missing for a question asking when only lowers the confidence: a
+        hard rule lost right answers on CMRC 2018, whose dates come in many forms.)
+        """
+        return (features.coverage >= COVERAGE_FLOOR and not features.number_missing
+                and self.confidence(features) >= (self.threshold if threshold is None
+                                                  else threshold))
 
     def with_threshold(self, threshold: float | None) -> "Gate":
         """Return this gate with another threshold (None keeps the fitted one)."""

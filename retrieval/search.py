@@ -45,12 +45,37 @@ MIN_BIGRAM_SHARE = 0.5
 # input-method slip (ren大代表): it is ignored rather than counted as unmatched.
 _LATIN_SLIP = re.compile(r"[a-z]{1,3}")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-# A question asking where something is wants a sentence that names a place.
+# What kind of answer a question wants, and what a sentence holding one looks like.
+# Where: a sentence naming a local place (the index's harvested names).
 _WHERE = re.compile(r"在哪|哪里|哪儿|哪个地方|什么地方|啥地方|地址|位置|地点|去哪")
-PlaceTest = Callable[[str], bool]
+# How often: a frequency (每周, 每季度, 两次).
+_HOW_OFTEN = re.compile(r"多久.*[一1][次回趟]|多长时间.*[一1][次回趟]|几次|多少次|几回|频率"
+                        r"|隔多久")
+_FREQUENCY = re.compile(r"每(?:周|天|日|月|年|季度|季|星期|晚|早|个月|半年)"
+                        r"|[0-9一二两三四五六七八九十]+[次回]")
+# When: a date, an hour, a period (4月, 上午9点, 每周).
+_WHEN = re.compile(r"什么时候|啥时候|啥时|何时|几时|几月|几号|几日|哪天|哪年|哪一年|哪一天"
+                   r"|哪个月|几点|多久|多长时间|几天|几年|多少年|多少天|开放时间|营业时间"
+                   r"|时间是")
+_TIME = re.compile(r"[0-9]+\s*(?:年|月|日|号|点|时|周|天|小时|分钟)"
+                   r"|[一二两三四五六七八九十]+(?:月|日|号|点|周|天|小时|个月|年)"
+                   r"|每(?:周|天|日|月|年|季度|季|星期)|星期[一二三四五六日天]"
+                   r"|周[一二三四五六日末]|上午|下午|晚上|早上|中午|凌晨|全天")
+# Which number to call: a telephone number or a short hotline.
+_WHICH_NUMBER = re.compile(r"(?:电话|热线|手机号|号码)(?:号码)?是?(?:多少|几号|是什么|是啥|啥)"
+                           r"|[打拨](?:什么|哪个|啥)(?:电话|号码)|联系电话")
+_PHONE = re.compile(r"[0-9]{3,4}[-－—]?[0-9]{7,8}|1[0-9]{10}|(?<![0-9])[0-9]{5,8}(?![0-9])")
+_WANTS = (("number", _WHICH_NUMBER), ("frequency", _HOW_OFTEN), ("time", _WHEN),
+          ("place", _WHERE))
+_ANSWER_PATTERNS = {"number": _PHONE, "frequency": _FREQUENCY, "time": _TIME}
+# A test for the kind of answer asked for: the bonus share a sentence gains (0: none).
+PlaceTest = Callable[[str], float]
 _WORD_CHARS = re.compile(r"\w")
-# A sentence naming a place gains this share of the weightiest word's weight (在哪 questions).
+# A sentence naming a place gains this share of the weightiest word's weight (在哪)...
 PLACE_BONUS = 0.5
+# ...and one with a date, a frequency or a number, asked for, this share: a sentence
+# without the date does not answer 什么时候, however many of the words it holds.
+KIND_BONUS = 2.0
 # A follow-up's context (the previous question) counts, but less than the words typed.
 CONTEXT_WEIGHT = 0.5
 
@@ -159,7 +184,7 @@ class _Question:
     text: str  # normalised
     words: list[_Word]
     query: dict[str, float]
-    wants_place: bool
+    wants: str | None  # the kind of answer asked for: place, time, frequency, number
     shares: dict[int, float] = field(default_factory=dict)  # window coverage by chunk
 
 
@@ -212,7 +237,7 @@ class Searcher:
             return Answer(outcome=Outcome.NOTHING, confidence=0.0, hits=[])
         features = self._features(parsed, docs, scores)
         confidence = self.gate.confidence(features)
-        if confidence >= self.gate.threshold and features.coverage >= COVERAGE_FLOOR:
+        if self.gate.answers(features):
             outcome = Outcome.ANSWERED
         elif features.coverage >= CLOSEST_FLOOR:
             outcome = Outcome.CLOSEST
@@ -262,7 +287,8 @@ class Searcher:
                 for token, weight in self._expansion(word):
                     query[token] += weight
         normal = normalize_for_search(question)
-        return _Question(normal, words, dict(query), bool(_WHERE.search(normal)))
+        wants = next((kind for kind, asks in _WANTS if asks.search(normal)), None)
+        return _Question(normal, words, dict(query), wants)
 
     def _features(self, parsed: _Question, docs: np.ndarray, scores: np.ndarray) -> Features:
         """Describe the best passage for the gate."""
@@ -288,7 +314,11 @@ class Searcher:
                         words=math.log1p(len(parsed.words)),
                         score=float(scores[0]) / maximum, missing=missing / heaviest,
                         runner_coverage=runner_coverage, size=size, unseen_size=unseen * size,
-                        gap_size=gap * size, coverage_size=coverage * size)
+                        gap_size=gap * size, coverage_size=coverage * size,
+                        kind_missing=float(parsed.wants in ("time", "frequency")
+                                           and _kind_missing(parsed, window)),
+                        number_missing=float(parsed.wants == "number"
+                                             and _kind_missing(parsed, window)))
 
     def _window(self, doc: int) -> list[int]:
         """The chunk with its neighbours in the same section, in order."""
@@ -331,12 +361,15 @@ class Searcher:
     def _hit(self, parsed: _Question, doc: int, rank: int, score: float) -> Hit:
         """Make the hit for a window: it shows the window's chunk that holds most of the words."""
         coverage = self._window_share(parsed, doc)
+        place = self._place_test(parsed)
+        # The chunk shown holds most of the words, and the kind of answer asked for.
+        heaviest = max(w.weight for w in parsed.words) / sum(w.weight for w in parsed.words)
         doc = max(self._window(doc), key=lambda i: (
-            _share(parsed.words, self.index.searchable[i]), i == doc))
+            _share(parsed.words, self.index.searchable[i])
+            + (heaviest * place(self.index.searchable[i]) if place else 0.0), i == doc))
         table = self.index.chunks
         chunk = table[doc]
         article = self.index.articles[int(table.article[doc])]
-        place = self._place_test(parsed)
         searchable = self.index.searchable[doc]
         sentence, value, _ = best_sentence(chunk.text, searchable, parsed.words, place)
         # Words the passage lacks may sit in a neighbour's sentence: the answer continues there.
@@ -356,12 +389,19 @@ class Searcher:
         return _make_hit(article, chunk, rank, score, coverage, bold, extra, after)
 
     def _place_test(self, parsed: _Question) -> PlaceTest | None:
-        """For a 在哪 question: a test for sentences naming a place the question does not."""
+        """A test for sentences holding the kind of answer asked for, if the question asks one.
+
+        For 在哪: a sentence naming a local place the question does not name.
+        """
+        pattern = _ANSWER_PATTERNS.get(parsed.wants or "")
+        if pattern is not None:
+            return lambda sentence: KIND_BONUS if pattern.search(sentence) else 0.0
         names = self._names
-        if not parsed.wants_place or names is None:
+        if parsed.wants != "place" or names is None:
             return None
         asked = "".join(w.text for w in parsed.words)
-        return lambda sentence: any(m[0] not in asked for m in names.finditer(sentence))
+        return lambda sentence: PLACE_BONUS if any(
+            m[0] not in asked for m in names.finditer(sentence)) else 0.0
 
     def _words(self, plain_words: list[str]) -> list[_Word]:
         """The question's meaningful words, each weighted by how rare it is in the corpus."""
@@ -447,6 +487,12 @@ def _longest_run(question: str, text: str) -> float:
     return best / len(letters)
 
 
+def _kind_missing(parsed: _Question, window: str) -> bool:
+    """True if the question asks for a date, a frequency or a number the window lacks."""
+    pattern = _ANSWER_PATTERNS.get(parsed.wants or "")
+    return pattern is not None and pattern.search(window) is None
+
+
 def _pair_share(words: list[_Word], text: str) -> float:
     """Return the share of the words' character pairs in `text`; a word found counts whole.
 
@@ -468,7 +514,7 @@ def _with_context(parsed: _Question, context: _Question) -> _Question:
     query = dict(parsed.query)
     for token, weight in context.query.items():
         query[token] = query.get(token, 0.0) + weight * CONTEXT_WEIGHT
-    return _Question(parsed.text, words, query, parsed.wants_place)
+    return _Question(parsed.text, words, query, parsed.wants)
 
 
 def _share(words: list[_Word], text: str) -> float:
@@ -502,8 +548,9 @@ def best_sentence(text: str, searchable: str, words: list[_Word],
 
     `searchable` is the chunk's normalised form, text last; its sentences stand
     for the text's when they split alike, else each sentence is normalised. For a
-    question about a place, a sentence that holds some of the words and names a
-    place gains half the weight of the question's weightiest word.
+    question wanting a kind of answer, a sentence that holds some of the words and
+    the kind (a place, a date, a frequency, a number) gains a share of the weight of
+    the question's weightiest word (`PLACE_BONUS`, `KIND_BONUS`).
     """
     spans = sentence_spans(text)
     sentences = [text[a:b] for a, b in spans]
@@ -523,6 +570,6 @@ def best_sentence(text: str, searchable: str, words: list[_Word],
 def _sentence_value(normalised: str, words: list[_Word], names_place: PlaceTest | None) -> float:
     """How much of the question a sentence holds, with the place bonus for 在哪 questions."""
     value = sum(w.weight * w.match(normalised) for w in words)
-    if value and names_place and names_place(normalised):
-        value += PLACE_BONUS * max(w.weight for w in words)
+    if value and names_place:
+        value += names_place(normalised) * max(w.weight for w in words)
     return value

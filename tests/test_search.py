@@ -113,3 +113,50 @@ def test_an_answer_continuing_in_the_next_passage_is_shown_with_it(searcher: Sea
     hit = searcher.search("老人活动的地方几月份开放")[0] if searcher.search(
         "老人活动的地方几月份开放") else searcher.answer("老人活动的地方几月份开放").hits[0]
     assert "4月" in hit.shown_text
+
+
+def test_a_when_question_is_shown_the_passage_and_sentence_with_the_date(
+        searcher: Searcher) -> None:
+    # The window's other passage holds every word too (开放绿地), but no date.
+    hit = searcher.search("橡树玫瑰社区老年人活动区啥时候开始开放的")[0]
+    assert "4月" in hit.best_sentence
+
+
+def test_a_how_often_question_is_shown_the_sentence_with_the_frequency(
+        searcher: Searcher) -> None:
+    hit = searcher.search("人大代表多久去联络站一回")[0]
+    assert "每季度" in hit.best_sentence
+
+
+def test_a_question_for_a_phone_number_is_not_answered_by_a_passage_without_one(
+        searcher: Searcher) -> None:
+    found = searcher.answer("十八里河街道人大代表联络站电话多少")
+    assert not found.answered
+    assert found.features is not None and found.features.number_missing == 1.0
+    # The same passage answers the question it does hold.
+    assert searcher.answer("十八里河街道人大代表联络站在哪").answered
+
+
+def test_a_phone_number_in_the_passage_answers_the_question_for_it(tmp_path: Path) -> None:
+    write_article(tmp_path, "a.md", title="便民热线",
+                  body="青翠路社区党群服务中心开通便民服务热线，电话：0371-66668888。")
+    write_article(tmp_path, "b.md", title="社区新闻",
+                  body="社区每周六组织志愿者打扫楼道卫生。")
+    found = Searcher(build_index(load_corpus(tmp_path).articles)).answer(
+        "青翠路社区党群服务中心电话是多少")
+    assert found.features is not None and found.features.number_missing == 0.0
+    assert "0371-66668888" in found.hits[0].best_sentence
+
+
+def test_an_everyday_word_finds_the_article_word_through_the_lexicon(
+        searcher: Searcher) -> None:
+    # 剃头 is nowhere in the corpus: colloquial.txt pairs it with 理发.
+    hit = searcher.answer("哪里能免费剃头").hits[0]
+    assert "理发" in hit.best_sentence
+
+
+def test_common_words_weigh_less_than_rare_ones_whatever_the_corpus() -> None:
+    from retrieval.commonness import weight_factor
+
+    assert weight_factor("开始") < 0.5 < weight_factor("附近") < 1.0
+    assert weight_factor("理发") == weight_factor("十八里河") == 1.0
