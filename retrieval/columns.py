@@ -93,6 +93,10 @@ class ChunkTable(_OnDemand[Chunk]):
     def __len__(self) -> int:
         return len(self.article)
 
+    def text(self, i: int) -> str:
+        """Chunk i's text, without building the Chunk."""
+        return self._body(int(self.article[i]))[int(self.start[i]) : int(self.end[i])]
+
     def _make(self, i: int) -> Chunk:
         a = int(self.article[i])
         article = self.articles[a]

@@ -42,7 +42,7 @@ class Features:
     gap_size: float  # gap * size
     coverage_size: float  # coverage * size
     kind_missing: float  # 1: asks when or how often, and the window holds no date or frequency
-    number_missing: float  # 1: asks which number to call, and the window holds none
+    number_missing: float  # 1: asks which number to call or the price, the window has none
 
     @classmethod
     def names(cls) -> list[str]:
@@ -102,9 +102,10 @@ class Gate:
     def answers(self, features: Features, threshold: float | None = None) -> bool:
         """True if the passage is an answer: confident, above the coverage floor, with a number.
 
-        A question asking which number to call is never answered by a passage without
-        one. (A date missing for a question asking when only lowers the confidence: a
-        hard rule lost right answers on CMRC 2018, whose dates come in many forms.)
+        A question asking which number to call, or what something costs, is never
+        answered by a passage without a number, a price or 免费. (A date missing for a
+        question asking when only lowers the confidence: a hard rule lost right answers
+        on CMRC 2018, whose dates come in many forms.)
         """
         return (features.coverage >= COVERAGE_FLOOR and not features.number_missing
                 and self.confidence(features) >= (self.threshold if threshold is None

@@ -65,9 +65,24 @@ _TIME = re.compile(r"[0-9]+\s*(?:年|月|日|号|点|时|周|天|小时|分钟)"
 _WHICH_NUMBER = re.compile(r"(?:电话|热线|手机号|号码)(?:号码)?是?(?:多少|几号|是什么|是啥|啥)"
                            r"|[打拨](?:什么|哪个|啥)(?:电话|号码)|联系电话")
 _PHONE = re.compile(r"[0-9]{3,4}[-－—]?[0-9]{7,8}|1[0-9]{10}|(?<![0-9])[0-9]{5,8}(?![0-9])")
+# What it costs, or whether it is free: a price or 免费 (the cost words themselves, 要钱
+# or 收费, then say what is asked, not what about: they are not searched for).
+_HOW_MUCH = re.compile(r"要钱|收钱|花钱|多少钱|几块钱|免费吗|免费不|免不免费|要不要钱|收不收费"
+                       r"|收费吗|收费不|贵不贵|价格|费用|收费标准")
+_PRICE = re.compile(r"免费|不收费|不要钱|收费|价格|费用|票价"
+                    r"|[0-9零一二两三四五六七八九十百千万亿.]+多?"
+                    r"(?:元|块|美元|英镑|欧元|日元|港元|港币|法郎|卢布|韩元|台币|澳元|加元)")
+_COST_WORDS = frozenset({"要钱", "收钱", "花钱", "钱", "免费", "收费", "价格", "费用", "贵",
+                         "收费标准", "几块钱", "要不要钱", "收不收费", "免不免费", "贵不贵"})
+# Which ones: a sentence listing several (优秀共产党员、优秀党务工作者、先进基层党组织).
+_WHICH_ONES = re.compile(r"哪些|哪几|有什么|有啥|都有")
+_LIST = re.compile(r"[^、，,。；;]{1,25}、[^、，,。；;]{1,25}、")
 _WANTS = (("number", _WHICH_NUMBER), ("frequency", _HOW_OFTEN), ("time", _WHEN),
-          ("place", _WHERE))
-_ANSWER_PATTERNS = {"number": _PHONE, "frequency": _FREQUENCY, "time": _TIME}
+          ("place", _WHERE), ("cost", _HOW_MUCH), ("list", _WHICH_ONES))
+_ANSWER_PATTERNS = {"number": _PHONE, "frequency": _FREQUENCY, "time": _TIME, "cost": _PRICE,
+                    "list": _LIST}
+# Kinds whose sentence gains only PLACE_BONUS (a list is one answer form among others).
+_SOFT_KINDS = ("list",)
 # A test for the kind of answer asked for: the bonus share a sentence gains (0: none).
 PlaceTest = Callable[[str], float]
 _WORD_CHARS = re.compile(r"\w")
@@ -186,6 +201,7 @@ class _Question:
     query: dict[str, float]
     wants: str | None  # the kind of answer asked for: place, time, frequency, number
     shares: dict[int, float] = field(default_factory=dict)  # window coverage by chunk
+    texts: dict[int, str] = field(default_factory=dict)  # normalised chunk texts read
 
 
 class Searcher:
@@ -205,6 +221,7 @@ class Searcher:
                 others = tuple(m for m in group if m != word)
                 self._synonyms[word] = tuple(dict.fromkeys(self._synonyms.get(word, ()) + others))
         self._lock = threading.Lock()  # jieba's tokenizer is not thread-safe
+        self._phrases: dict[str, list[str]] = {}  # synonym tokens, filled under the lock
         self._typos = HomophoneFixer(index.char_df, self._term_df)
         chunks = index.chunks
         same = ((chunks.article[1:] == chunks.article[:-1])
@@ -267,8 +284,12 @@ class Searcher:
 
     def _parse(self, question: str) -> _Question:
         """Find the question's words and build its weighted BM25 query."""
+        normal = normalize_for_search(question)
+        wants = next((kind for kind, asks in _WANTS if asks.search(normal)), None)
         with self._lock:
             plain_words = self.tokenizer.words(question)
+            if wants == "cost":
+                plain_words = [w for w in plain_words if w not in _COST_WORDS] or plain_words
             has_cjk = bool(_CJK.search(question))
             words = self._words([w for w in plain_words
                                  if not (self.tuning.ignore_latin_slips and has_cjk
@@ -286,8 +307,6 @@ class Searcher:
                     query[gram] += 1.0 / len(grams)
                 for token, weight in self._expansion(word):
                     query[token] += weight
-        normal = normalize_for_search(question)
-        wants = next((kind for kind, asks in _WANTS if asks.search(normal)), None)
         return _Question(normal, words, dict(query), wants)
 
     def _features(self, parsed: _Question, docs: np.ndarray, scores: np.ndarray) -> Features:
@@ -296,7 +315,7 @@ class Searcher:
         articles = self.index.chunks.article[docs]
         others = np.flatnonzero(articles != articles[0])
         runner_up = float(scores[others[0]]) if len(others) else 0.0
-        window = self._window_text(int(docs[0]))
+        window = self._window_text(parsed, int(docs[0]))
         total = sum(w.weight for w in parsed.words)
         # The window's text is at hand: its coverage seeds the memo the hits read.
         coverage = parsed.shares[int(docs[0])] = _share(parsed.words, window)
@@ -317,7 +336,7 @@ class Searcher:
                         gap_size=gap * size, coverage_size=coverage * size,
                         kind_missing=float(parsed.wants in ("time", "frequency")
                                            and _kind_missing(parsed, window)),
-                        number_missing=float(parsed.wants == "number"
+                        number_missing=float(parsed.wants in ("number", "cost")
                                              and _kind_missing(parsed, window)))
 
     def _window(self, doc: int) -> list[int]:
@@ -332,11 +351,18 @@ class Searcher:
     def _window_share(self, parsed: _Question, doc: int) -> float:
         """The share of the question's information in the chunk's window (memoised)."""
         if doc not in parsed.shares:
-            parsed.shares[doc] = _share(parsed.words, self._window_text(doc))
+            parsed.shares[doc] = _share(parsed.words, self._window_text(parsed, doc))
         return parsed.shares[doc]
 
-    def _window_text(self, doc: int) -> str:
-        return "\n".join(self.index.searchable[i] for i in self._window(doc))
+    def _window_text(self, parsed: _Question, doc: int) -> str:
+        return "\n".join(self._searchable(parsed, i) for i in self._window(doc))
+
+    def _searchable(self, parsed: _Question, doc: int) -> str:
+        """A chunk's normalised text, decoded once per question."""
+        text = parsed.texts.get(doc)
+        if text is None:
+            text = parsed.texts[doc] = self.index.searchable[doc]
+        return text
 
     def _hits(self, parsed: _Question, docs: np.ndarray, scores: np.ndarray, k: int,
               per_article: bool, relevant_only: bool = True) -> list[Hit]:
@@ -353,24 +379,46 @@ class Searcher:
                     break  # sources ranked this low are not worth a coverage check
                 if self._window_share(parsed, doc) < COVERAGE_FLOOR:
                     continue  # further sources must hold the question too, not just score
-            hits.append(self._hit(parsed, doc, len(hits) + 1, float(scores[position])))
+            if per_article:
+                position = self._holding_the_kind(parsed, docs, position)
+            hits.append(self._hit(parsed, int(docs[position]), len(hits) + 1,
+                                  float(scores[position])))
             if len(hits) == k:
                 break
         return hits
+
+    def _holding_the_kind(self, parsed: _Question, docs: np.ndarray, position: int) -> int:
+        """The article's best passage, or a later one of it holding the kind of answer asked.
+
+        表彰了哪些先进: the passage that lists them may score below the one that names the
+        meeting; it is taken if it holds as much of the question.
+        """
+        test = self._place_test(parsed)
+        doc = int(docs[position])
+        if test is None or test(self._window_text(parsed, doc)):
+            return position
+        article, share = self.index.chunks.article[doc], self._window_share(parsed, doc)
+        for later in range(position + 1, len(docs)):
+            other = int(docs[later])
+            if (self.index.chunks.article[other] == article
+                    and self._window_share(parsed, other) >= share
+                    and test(self._window_text(parsed, other))):
+                return later
+        return position
 
     def _hit(self, parsed: _Question, doc: int, rank: int, score: float) -> Hit:
         """Make the hit for a window: it shows the window's chunk that holds most of the words."""
         coverage = self._window_share(parsed, doc)
         place = self._place_test(parsed)
-        # The chunk shown holds most of the words, and the kind of answer asked for.
-        heaviest = max(w.weight for w in parsed.words) / sum(w.weight for w in parsed.words)
-        doc = max(self._window(doc), key=lambda i: (
-            _share(parsed.words, self.index.searchable[i])
-            + (heaviest * place(self.index.searchable[i]) if place else 0.0), i == doc))
         table = self.index.chunks
+        # The chunk shown holds most of the words; for a question wanting a kind of answer,
+        # the one whose best sentence holds the words with the kind (a place, a date).
+        doc = max(self._window(doc), key=lambda i: (
+            best_sentence(table.text(i), self._searchable(parsed, i), parsed.words, place)[1]
+            if place else 0.0, _share(parsed.words, self._searchable(parsed, i)), i == doc))
         chunk = table[doc]
         article = self.index.articles[int(table.article[doc])]
-        searchable = self.index.searchable[doc]
+        searchable = self._searchable(parsed, doc)
         sentence, value, _ = best_sentence(chunk.text, searchable, parsed.words, place)
         # Words the passage lacks may sit in a neighbour's sentence: the answer continues there.
         lacking = [w for w in parsed.words if w.match(searchable) < 1.0]
@@ -378,7 +426,7 @@ class Searcher:
         for neighbour in self._window(doc) if lacking else []:
             if neighbour == doc:
                 continue
-            text, normal = table[neighbour].text, self.index.searchable[neighbour]
+            text, normal = table.text(neighbour), self._searchable(parsed, neighbour)
             candidate, adds, candidate_normal = best_sentence(text, normal, lacking, place)
             # Of two that add as much, the one holding more of the whole question wins.
             rating = (adds, _sentence_value(candidate_normal, parsed.words, place))
@@ -395,7 +443,8 @@ class Searcher:
         """
         pattern = _ANSWER_PATTERNS.get(parsed.wants or "")
         if pattern is not None:
-            return lambda sentence: KIND_BONUS if pattern.search(sentence) else 0.0
+            bonus = PLACE_BONUS if parsed.wants in _SOFT_KINDS else KIND_BONUS
+            return lambda sentence: bonus if pattern.search(sentence) else 0.0
         names = self._names
         if parsed.wants != "place" or names is None:
             return None
@@ -458,7 +507,9 @@ class Searcher:
         tokens: list[tuple[str, float]] = []
         for part in word.parts:
             for alternative in part.alternatives:
-                phrase = self.tokenizer.tokenize(alternative)
+                phrase = self._phrases.get(alternative)
+                if phrase is None:  # tokenised once: the lexicon has over a thousand words
+                    phrase = self._phrases[alternative] = self.tokenizer.tokenize(alternative)
                 # A synonym phrase weighs SYNONYM_WEIGHT in all, however many tokens it has.
                 tokens.extend((t, SYNONYM_WEIGHT / len(phrase)) for t in phrase)
         return tokens
@@ -525,11 +576,13 @@ def _share(words: list[_Word], text: str) -> float:
 
 def _make_hit(article: Article, chunk: Chunk, rank: int, score: float, coverage: float,
               sentence: str, extra: str | None, after: bool) -> Hit:
-    return Hit(rank=rank, score=score, coverage=coverage, chunk_id=chunk.id,
-               article_id=article.id, title=article.title, subtitle=article.subtitle,
-               source=article.source, date=article.date, byline=article.byline,
-               url=article.url, section=chunk.section, text=chunk.text,
-               best_sentence=sentence, extra_sentence=extra, extra_after=after)
+    # Every field comes from the index's own, already validated, articles and chunks.
+    return Hit.model_construct(rank=rank, score=score, coverage=coverage, chunk_id=chunk.id,
+                               article_id=article.id, title=article.title,
+                               subtitle=article.subtitle, source=article.source,
+                               date=article.date, byline=article.byline, url=article.url,
+                               section=chunk.section, text=chunk.text, best_sentence=sentence,
+                               extra_sentence=extra, extra_after=after)
 
 
 def freeze_loaded_objects() -> None:

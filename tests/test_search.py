@@ -160,3 +160,18 @@ def test_common_words_weigh_less_than_rare_ones_whatever_the_corpus() -> None:
 
     assert weight_factor("开始") < 0.5 < weight_factor("附近") < 1.0
     assert weight_factor("理发") == weight_factor("十八里河") == 1.0
+
+
+def test_a_which_ones_question_is_shown_the_sentence_listing_them(searcher: Searcher) -> None:
+    # The passage naming the meeting scores higher; the one listing whom it honoured
+    # holds the question's words too, and the list.
+    hit = searcher.search("表彰了哪些先进")[0]
+    assert "优秀共产党员、优秀党务工作者" in hit.best_sentence
+
+
+def test_a_cost_question_searches_the_service_and_wants_a_price_or_free(
+        searcher: Searcher) -> None:
+    # 要钱 is what is asked, not what about: the passage is the one on 测量血压, with 免费.
+    found = searcher.answer("量血压要钱吗")
+    assert found.answered and "测量血压" in found.hits[0].text
+    assert "免费" in found.hits[0].best_sentence
