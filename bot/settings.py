@@ -59,8 +59,8 @@ class Settings(BaseSettings):
         default=False, description="log the text of each question at INFO level")
     linli_answer_threshold: float | None = Field(
         default=None, ge=0.0, le=1.0, description="confidence (0 to 1) at which the bot answers; "
-        "below it the closest match is shown as possibly related (default: the fitted gate's, "
-        "0.62)")
+        "below it the closest match is shown as possibly related (default: the fitted gate's "
+        "threshold in retrieval/data/gate.json)")
     linli_stale_months: int = Field(
         default=12, ge=1, description="months after which an answer says its article may be "
         "out of date")
