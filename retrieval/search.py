@@ -202,6 +202,9 @@ class _Question:
     wants: str | None  # the kind of answer asked for: place, time, frequency, number
     shares: dict[int, float] = field(default_factory=dict)  # window coverage by chunk
     texts: dict[int, str] = field(default_factory=dict)  # normalised chunk texts read
+    # Each chunk's sentences (as written, normalised), and the kind test's verdicts.
+    sentences: dict[int, tuple[list[str], list[str]]] = field(default_factory=dict)
+    kinds: dict[str, float] = field(default_factory=dict)
 
 
 class Searcher:
@@ -411,23 +414,30 @@ class Searcher:
         coverage = self._window_share(parsed, doc)
         place = self._place_test(parsed)
         table = self.index.chunks
+        best: dict[int, tuple[str, float, str]] = {}
+
+        def best_of(i: int) -> tuple[str, float, str]:
+            if i not in best:
+                best[i] = _best_of(*self._sentences(parsed, i), parsed.words, place)
+            return best[i]
+
         # The chunk shown holds most of the words; for a question wanting a kind of answer,
         # the one whose best sentence holds the words with the kind (a place, a date).
         doc = max(self._window(doc), key=lambda i: (
-            best_sentence(table.text(i), self._searchable(parsed, i), parsed.words, place)[1]
-            if place else 0.0, _share(parsed.words, self._searchable(parsed, i)), i == doc))
+            best_of(i)[1] if place else 0.0, _share(parsed.words, self._searchable(parsed, i)),
+            i == doc))
         chunk = table[doc]
         article = self.index.articles[int(table.article[doc])]
         searchable = self._searchable(parsed, doc)
-        sentence, value, _ = best_sentence(chunk.text, searchable, parsed.words, place)
+        sentence, value, _ = best_of(doc)
         # Words the passage lacks may sit in a neighbour's sentence: the answer continues there.
         lacking = [w for w in parsed.words if w.match(searchable) < 1.0]
         extra, after, bold, extra_rating = None, True, sentence, (0.0, 0.0)
         for neighbour in self._window(doc) if lacking else []:
             if neighbour == doc:
                 continue
-            text, normal = table.text(neighbour), self._searchable(parsed, neighbour)
-            candidate, adds, candidate_normal = best_sentence(text, normal, lacking, place)
+            candidate, adds, candidate_normal = _best_of(*self._sentences(parsed, neighbour),
+                                                         lacking, place)
             # Of two that add as much, the one holding more of the whole question wins.
             rating = (adds, _sentence_value(candidate_normal, parsed.words, place))
             if adds > 0 and rating > extra_rating:
@@ -436,11 +446,32 @@ class Searcher:
             bold = extra
         return _make_hit(article, chunk, rank, score, coverage, bold, extra, after)
 
+    def _sentences(self, parsed: _Question, doc: int) -> tuple[list[str], list[str]]:
+        """A chunk's sentences as written and normalised, split once per question."""
+        if doc not in parsed.sentences:
+            parsed.sentences[doc] = split_normalised(self.index.chunks.text(doc),
+                                                     self._searchable(parsed, doc))
+        return parsed.sentences[doc]
+
     def _place_test(self, parsed: _Question) -> PlaceTest | None:
         """A test for sentences holding the kind of answer asked for, if the question asks one.
 
-        For 在哪: a sentence naming a local place the question does not name.
+        For 在哪: a sentence naming a local place the question does not name. Each
+        sentence is tested once per question.
         """
+        test = self._kind_test(parsed)
+        if test is None:
+            return None
+        memo = parsed.kinds
+
+        def remembered(sentence: str) -> float:
+            if sentence not in memo:
+                memo[sentence] = test(sentence)
+            return memo[sentence]
+
+        return remembered
+
+    def _kind_test(self, parsed: _Question) -> PlaceTest | None:
         pattern = _ANSWER_PATTERNS.get(parsed.wants or "")
         if pattern is not None:
             bonus = PLACE_BONUS if parsed.wants in _SOFT_KINDS else KIND_BONUS
@@ -605,19 +636,31 @@ def best_sentence(text: str, searchable: str, words: list[_Word],
     the kind (a place, a date, a frequency, a number) gains a share of the weight of
     the question's weightiest word (`PLACE_BONUS`, `KIND_BONUS`).
     """
-    spans = sentence_spans(text)
+    sentences, normalised = split_normalised(text, searchable)
+    if not sentences:
+        return text, 0.0, searchable
+    return _best_of(sentences, normalised, words, names_place)
+
+
+def split_normalised(text: str, searchable: str) -> tuple[list[str], list[str]]:
+    """Split a chunk into sentences, as written and normalised (`searchable`: its normal form)."""
+    spans = sentence_spans(text) or [(0, len(text))]
     sentences = [text[a:b] for a, b in spans]
     tail = searchable.rsplit("\n", 1)[-1]
     if len(tail) == len(text):  # normalising kept every offset: slice the same spans
-        normalised = [tail[a:b] for a, b in spans]
-    else:
-        normalised = [normalize_for_search(s) for s in sentences]
-    scored = [(_sentence_value(norm, words, names_place), -i, sentence, norm)
-              for i, (sentence, norm) in enumerate(zip(sentences, normalised, strict=True))]
-    if not scored:
-        return text, 0.0, searchable
-    value, _, sentence, norm = max(scored)
-    return sentence, value, norm
+        return sentences, [tail[a:b] for a, b in spans]
+    return sentences, [normalize_for_search(s) for s in sentences]
+
+
+def _best_of(sentences: list[str], normalised: list[str], words: list[_Word],
+             names_place: PlaceTest | None) -> tuple[str, float, str]:
+    """The sentence of most value: as written, its value, normalised ("" if none)."""
+    best = ("", 0.0, "")
+    for sentence, norm in zip(sentences, normalised, strict=True):
+        value = _sentence_value(norm, words, names_place)
+        if value > best[1] or not best[0]:
+            best = (sentence, value, norm)
+    return best
 
 
 def _sentence_value(normalised: str, words: list[_Word], names_place: PlaceTest | None) -> float:
