@@ -16,8 +16,8 @@ def test_resident_questions_meet_the_quality_targets() -> None:
     assert len([q for q in questions if not q.no_answer]) >= 50
     report = evaluate(Searcher(build_index(load_corpus(BUNDLED_CORPUS).articles)), questions)
     figures = report.figures()
-    # Measured 96.9% answered right, 97.9% right passage first (answered or closest match).
-    assert figures["hit@1"] >= 0.96, report.misses
+    # Measured 97.9% answered right, 99.0% right passage first (answered or closest match).
+    assert figures["hit@1"] >= 0.97, report.misses
     assert figures["shown@1"] >= 0.97, report.misses
     assert figures["no_answer_accuracy"] == 1.0, report.misses
 
