@@ -33,6 +33,14 @@ def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
     return [(offset + a, offset + b) for a, b in _trim(text, spans)]
 
 
+def quoted_sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans with each quote's attribution kept in the quote's sentence.
+
+    “……真周到。”79岁的徐大妈拉着志愿者的手高兴地说。 is one sentence to a reader.
+    """
+    return _attach_attributions(text, sentence_spans(text))
+
+
 def split_sentences(text: str) -> list[str]:
     """Split `text` into sentences, keeping closing quotes with their sentence."""
     return [text[a:b] for a, b in sentence_spans(text)]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from corpus.chunk import sentence_spans
+from corpus.chunk import quoted_sentence_spans
 from corpus.models import Article, Chunk
 from retrieval.bm25 import BM25
 from retrieval.commonness import weight_factor
@@ -644,7 +644,7 @@ def best_sentence(text: str, searchable: str, words: list[_Word],
 
 def split_normalised(text: str, searchable: str) -> tuple[list[str], list[str]]:
     """Split a chunk into sentences, as written and normalised (`searchable`: its normal form)."""
-    spans = sentence_spans(text) or [(0, len(text))]
+    spans = quoted_sentence_spans(text) or [(0, len(text))]
     sentences = [text[a:b] for a, b in spans]
     tail = searchable.rsplit("\n", 1)[-1]
     if len(tail) == len(text):  # normalising kept every offset: slice the same spans

@@ -175,3 +175,10 @@ def test_a_cost_question_searches_the_service_and_wants_a_price_or_free(
     found = searcher.answer("量血压要钱吗")
     assert found.answered and "测量血压" in found.hits[0].text
     assert "免费" in found.hits[0].best_sentence
+
+
+def test_a_quote_is_bolded_with_its_attribution_never_the_attribution_alone(
+        searcher: Searcher) -> None:
+    hit = searcher.answer("紫光花园有儿童微乐园吗").hits[0]
+    assert hit.best_sentence.startswith("“以后再也不怕孩子没有地方玩了")
+    assert hit.best_sentence.endswith("紫光花园的宋女士笑着说。")
