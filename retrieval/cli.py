@@ -19,7 +19,7 @@ from retrieval.evaluate import (
 from retrieval.followup import resolve_answer
 from retrieval.gate import COVERAGE_FLOOR, Gate
 from retrieval.index import SHOWN_NAMES, Index, RefreshReport, index_dir_for, refresh_index
-from retrieval.search import MAX_QUESTION_CHARS, Hit, Searcher
+from retrieval.search import MAX_QUESTION_CHARS, Answer, Hit, Searcher
 
 logger = logging.getLogger(__name__)
 BOLD, RESET = "\033[1m", "\033[0m"
@@ -150,9 +150,8 @@ def _questions(question: str) -> Iterator[str]:
     if question != "-":
         yield question
         return
-    for line in sys.stdin:
-        if line.strip():
-            yield line.strip()
+    for line in sys.stdin:  # a blank line too gets its (empty) answer: outputs stay in step
+        yield line.strip()
 
 
 def hit_json(hit: Hit) -> dict[str, object]:
@@ -203,16 +202,26 @@ def search_command(args: argparse.Namespace) -> int:
         elif found.answered:
             print(f"   answered (confidence {found.confidence:.2f})")
         elif hits:
-            coverage = found.features.coverage if found.features else 0.0
-            print(f"   no exact answer (confidence {found.confidence:.2f}, answers from "
-                  f"{searcher.gate.threshold:.2f}; coverage {coverage:.0%}, answers from "
-                  f"{COVERAGE_FLOOR:.0%}); the closest match:")
+            print(f"   no exact answer ({_why_not(found, searcher.gate)}); the closest match:")
         else:
             print("   no answer: the articles do not cover this question")
         if hits:
             print("\n".join(format_hit(h, color) for h in hits))
         print(flush=True)
     return 0
+
+
+def _why_not(found: Answer, gate: Gate) -> str:
+    """Say why a closest match is not an answer, in the gate's own terms."""
+    features = found.features
+    coverage = features.coverage if features else 0.0
+    why = [f"confidence {found.confidence:.2f}, answers from {gate.threshold:.2f}",
+           f"coverage {coverage:.0%}, answers from {COVERAGE_FLOOR:.0%}"]
+    if features and features.detail_missing:
+        why.append("the passage lacks the phone number, price or hours asked for")
+    if features and features.place_missing:
+        why.append("the passage does not name the place asked about")
+    return "; ".join(why)
 
 
 def format_question(asked: str) -> str:

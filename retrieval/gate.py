@@ -42,7 +42,8 @@ class Features:
     gap_size: float  # gap * size
     coverage_size: float  # coverage * size
     kind_missing: float  # 1: asks when or how often, and the window holds no date or frequency
-    number_missing: float  # 1: asks which number to call or the price, the window has none
+    detail_missing: float  # 1: asks a phone number, a price or opening hours the window lacks
+    place_missing: float  # 1: names a place (港湾社区) the window does not
 
     @classmethod
     def names(cls) -> list[str]:
@@ -102,12 +103,14 @@ class Gate:
     def answers(self, features: Features, threshold: float | None = None) -> bool:
         """True if the passage is an answer: confident, above the coverage floor, with a number.
 
-        A question asking which number to call, or what something costs, is never
-        answered by a passage without a number, a price or 免费. (A date missing for a
+        A question asking which number to call, what something costs or at what hours
+        it opens is never answered by a passage without a number, a price or 免费, or
+        an hour. (A date missing for a
         question asking when only lowers the confidence: a hard rule lost right answers
         on CMRC 2018, whose dates come in many forms.)
         """
-        return (features.coverage >= COVERAGE_FLOOR and not features.number_missing
+        return (features.coverage >= COVERAGE_FLOOR and not features.detail_missing
+                and not features.place_missing
                 and self.confidence(features) >= (self.threshold if threshold is None
                                                   else threshold))
 

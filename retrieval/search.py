@@ -53,6 +53,10 @@ _HOW_OFTEN = re.compile(r"多久.*[一1][次回趟]|多长时间.*[一1][次回�
                         r"|隔多久")
 _FREQUENCY = re.compile(r"每(?:周|天|日|月|年|季度|季|星期|晚|早|个月|半年)"
                         r"|[0-9一二两三四五六七八九十]+[次回]")
+# At what hours: a clock time (开放时间: 上午9点至下午5点; 6月28日下午 is no opening hour).
+_WHAT_HOURS = re.compile(r"几点|开放时间|营业时间|办公时间|开门|关门|几点钟|什么时间开")
+_HOURS = re.compile(r"[0-9]{1,2}[:：][0-9]{2}|[0-9一二两三四五六七八九十]+点|24小时"
+                    r"|[周星期][一二三四五六日天]至")
 # When: a date, an hour, a period (4月, 上午9点, 每周).
 _WHEN = re.compile(r"什么时候|啥时候|啥时|何时|几时|几月|几号|几日|哪天|哪年|哪一年|哪一天"
                    r"|哪个月|几点|多久|多长时间|几天|几年|多少年|多少天|开放时间|营业时间"
@@ -77,12 +81,17 @@ _COST_WORDS = frozenset({"要钱", "收钱", "花钱", "钱", "免费", "收费"
 # Which ones: a sentence listing several (优秀共产党员、优秀党务工作者、先进基层党组织).
 _WHICH_ONES = re.compile(r"哪些|哪几|有什么|有啥|都有")
 _LIST = re.compile(r"[^、，,。；;]{1,25}、[^、，,。；;]{1,25}、")
-_WANTS = (("number", _WHICH_NUMBER), ("frequency", _HOW_OFTEN), ("time", _WHEN),
+_WANTS = (("number", _WHICH_NUMBER), ("frequency", _HOW_OFTEN), ("hours", _WHAT_HOURS),
+          ("time", _WHEN),
           ("place", _WHERE), ("cost", _HOW_MUCH), ("list", _WHICH_ONES))
-_ANSWER_PATTERNS = {"number": _PHONE, "frequency": _FREQUENCY, "time": _TIME, "cost": _PRICE,
+_ANSWER_PATTERNS = {"number": _PHONE, "frequency": _FREQUENCY, "hours": _HOURS, "time": _TIME,
+                    "cost": _PRICE,
                     "list": _LIST}
 # Kinds whose sentence gains only PLACE_BONUS (a list is one answer form among others).
 _SOFT_KINDS = ("list",)
+# A question naming a place (港湾社区, 航海东路, 郑州市) asks about that place: a passage
+# about another one is not its answer, however much else it shares.
+_PLACE_NAME_ENDS = ("社区", "街道", "小区", "村", "镇", "乡", "县", "市", "省", "路", "街")
 # A test for the kind of answer asked for: the bonus share a sentence gains (0: none).
 PlaceTest = Callable[[str], float]
 _WORD_CHARS = re.compile(r"\w")
@@ -223,6 +232,7 @@ class Searcher:
             for word in group:
                 others = tuple(m for m in group if m != word)
                 self._synonyms[word] = tuple(dict.fromkeys(self._synonyms.get(word, ()) + others))
+        self._local_names = frozenset(index.local_names)
         self._lock = threading.Lock()  # jieba's tokenizer is not thread-safe
         self._phrases: dict[str, list[str]] = {}  # synonym tokens, filled under the lock
         self._typos = HomophoneFixer(index.char_df, self._term_df)
@@ -339,8 +349,10 @@ class Searcher:
                         gap_size=gap * size, coverage_size=coverage * size,
                         kind_missing=float(parsed.wants in ("time", "frequency")
                                            and _kind_missing(parsed, window)),
-                        number_missing=float(parsed.wants in ("number", "cost")
-                                             and _kind_missing(parsed, window)))
+                        detail_missing=float(parsed.wants in ("number", "cost", "hours")
+                                             and _kind_missing(parsed, window)),
+                        place_missing=float(any(w.match(window) < 1.0 for w in parsed.words
+                                                if self._names_place(w.text))))
 
     def _window(self, doc: int) -> list[int]:
         """The chunk with its neighbours in the same section, in order."""
@@ -500,6 +512,14 @@ class Searcher:
             words.append(_Word(word, self._information(word), parts, bigrams, known,
                                corrected_from=text if corrected else None))
         return words
+
+    def _names_place(self, word: str) -> bool:
+        """True if the word is a place's name: a local name, or a name with a place ending."""
+        if word in self._local_names:
+            return True
+        end = next((e for e in _PLACE_NAME_ENDS if word.endswith(e)), None)
+        return end is not None and len(word) - len(end) >= 2 and self.tokenizer.keep(
+            word[: -len(end)])
 
     def _term_df(self, term: str) -> int:
         """How many chunks hold `term` as a token (0 if none)."""

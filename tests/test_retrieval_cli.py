@@ -36,8 +36,16 @@ def test_search_reads_one_question_a_line_from_stdin(
     monkeypatch.setattr("sys.stdin", io.StringIO("哪里可以下棋\n\n明天天气怎么样\n"))
     assert main(["search", "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [(a["question"], a["answered"]) for a in lines] == [
-        ("哪里可以下棋", True), ("明天天气怎么样", False)]
+    # One answer a line, a blank one included, so the outputs stay in step with the input.
+    assert [(a["question"], a["answered"], a["empty"]) for a in lines] == [
+        ("哪里可以下棋", True, False), ("", False, True), ("明天天气怎么样", False, False)]
+
+
+def test_a_closest_match_says_which_missing_detail_kept_it_from_answering(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "港湾社区有养老服务中心吗"]) == 0
+    assert "the passage does not name the place asked about); the closest match:" in (
+        capsys.readouterr().out)
 
 
 def test_search_on_a_terminal_says_no_answer_plainly(capsys: pytest.CaptureFixture[str]) -> None:

@@ -132,7 +132,7 @@ def test_a_question_for_a_phone_number_is_not_answered_by_a_passage_without_one(
         searcher: Searcher) -> None:
     found = searcher.answer("十八里河街道人大代表联络站电话多少")
     assert not found.answered
-    assert found.features is not None and found.features.number_missing == 1.0
+    assert found.features is not None and found.features.detail_missing == 1.0
     # The same passage answers the question it does hold.
     assert searcher.answer("十八里河街道人大代表联络站在哪").answered
 
@@ -144,7 +144,7 @@ def test_a_phone_number_in_the_passage_answers_the_question_for_it(tmp_path: Pat
                   body="社区每周六组织志愿者打扫楼道卫生。")
     found = Searcher(build_index(load_corpus(tmp_path).articles)).answer(
         "青翠路社区党群服务中心电话是多少")
-    assert found.features is not None and found.features.number_missing == 0.0
+    assert found.features is not None and found.features.detail_missing == 0.0
     assert "0371-66668888" in found.hits[0].best_sentence
 
 
@@ -182,3 +182,25 @@ def test_a_quote_is_bolded_with_its_attribution_never_the_attribution_alone(
     hit = searcher.answer("紫光花园有儿童微乐园吗").hits[0]
     assert hit.best_sentence.startswith("“以后再也不怕孩子没有地方玩了")
     assert hit.best_sentence.endswith("紫光花园的宋女士笑着说。")
+
+
+@pytest.mark.parametrize("question", ["港湾社区有养老服务中心吗", "航海东路街道人大代表联络站在哪"])
+def test_a_question_about_another_place_is_not_answered_with_this_ones_passage(
+        searcher: Searcher, question: str) -> None:
+    # The articles speak of 平等街社区 and 十八里河街道: the rest of the words match.
+    found = searcher.answer(question)
+    assert not found.answered
+    assert found.features is not None and found.features.place_missing == 1.0
+
+
+def test_the_place_the_passage_names_still_answers(searcher: Searcher) -> None:
+    assert searcher.answer("平等街社区有养老服务中心吗").answered
+
+
+@pytest.mark.parametrize("question", ["人大代表联络站开放时间", "红色阅览角几点开门"])
+def test_a_question_for_opening_hours_is_not_answered_by_a_passage_without_any(
+        searcher: Searcher, question: str) -> None:
+    # 全天候连心桥 and 6月28日下午 are no opening hours.
+    found = searcher.answer(question)
+    assert not found.answered
+    assert found.features is not None and found.features.detail_missing == 1.0
