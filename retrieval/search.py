@@ -78,15 +78,18 @@ _PRICE = re.compile(r"免费|不收费|不要钱|收费|价格|费用|票价"
                     r"(?:元|块|美元|英镑|欧元|日元|港元|港币|法郎|卢布|韩元|台币|澳元|加元)")
 _COST_WORDS = frozenset({"要钱", "收钱", "花钱", "钱", "免费", "收费", "价格", "费用", "贵",
                          "收费标准", "几块钱", "要不要钱", "收不收费", "免不免费", "贵不贵"})
+# Who: a sentence naming someone by title (区长张艳敏, 社区党委书记朱光, 79岁的徐大妈).
+_WHO = re.compile(r"谁|哪位|什么人|啥人")
+_PERSON = re.compile(r"(?:书记|主任|区长|主席|部长|局长|院长|校长|站长|经理|委员|记者|通讯员)"
+                     r"[\u4e00-\u9fff]{2,3}|[\u4e00-\u9fff](?:大爷|大妈|女士|先生|老师)")
 # Which ones: a sentence listing several (优秀共产党员、优秀党务工作者、先进基层党组织).
 _WHICH_ONES = re.compile(r"哪些|哪几|有什么|有啥|都有")
 _LIST = re.compile(r"[^、，,。；;]{1,25}、[^、，,。；;]{1,25}、")
 _WANTS = (("number", _WHICH_NUMBER), ("frequency", _HOW_OFTEN), ("hours", _WHAT_HOURS),
           ("time", _WHEN),
-          ("place", _WHERE), ("cost", _HOW_MUCH), ("list", _WHICH_ONES))
+          ("place", _WHERE), ("cost", _HOW_MUCH), ("person", _WHO), ("list", _WHICH_ONES))
 _ANSWER_PATTERNS = {"number": _PHONE, "frequency": _FREQUENCY, "hours": _HOURS, "time": _TIME,
-                    "cost": _PRICE,
-                    "list": _LIST}
+                    "cost": _PRICE, "person": _PERSON, "list": _LIST}
 # Kinds whose sentence gains only PLACE_BONUS (a list is one answer form among others).
 _SOFT_KINDS = ("list",)
 # A question naming a place (港湾社区, 航海东路, 郑州市) asks about that place: a passage

@@ -204,3 +204,9 @@ def test_a_question_for_opening_hours_is_not_answered_by_a_passage_without_any(
     found = searcher.answer(question)
     assert not found.answered
     assert found.features is not None and found.features.detail_missing == 1.0
+
+
+def test_a_who_question_is_shown_the_sentence_naming_someone(searcher: Searcher) -> None:
+    # 表彰大会 weighs more than 主持, but the opening sentence names nobody.
+    hit = searcher.search("谁主持了表彰大会")[0]
+    assert "刘利主持会议" in hit.best_sentence
