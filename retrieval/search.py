@@ -332,19 +332,23 @@ class Searcher:
         others = np.flatnonzero(articles != articles[0])
         runner_up = float(scores[others[0]]) if len(others) else 0.0
         window = self._window_text(parsed, int(docs[0]))
-        total = sum(w.weight for w in parsed.words)
+        words = parsed.words
+        found = [w.match(window) for w in words]  # each word looked for once
+        total = sum(w.weight for w in words)
         # The window's text is at hand: its coverage seeds the memo the hits read.
-        coverage = parsed.shares[int(docs[0])] = _share(parsed.words, window)
-        unseen = sum(w.weight for w in parsed.words if not w.known) / total
-        rarest = sorted(parsed.words, key=lambda w: -w.weight)[:2]
-        rare_found = sum(w.match(window) for w in rarest) / len(rarest)
-        heaviest = max(w.weight for w in parsed.words) or 1.0
-        missing = max((w.weight for w in parsed.words if w.match(window) < 1.0), default=0.0)
+        coverage = parsed.shares[int(docs[0])] = (
+            sum(w.weight * f for w, f in zip(words, found, strict=True)) / total if total else 0.0)
+        unseen = sum(w.weight for w in words if not w.known) / total
+        rarest = sorted(range(len(words)), key=lambda i: -words[i].weight)[:2]
+        rare_found = sum(found[i] for i in rarest) / len(rarest)
+        heaviest = max(w.weight for w in words) or 1.0
+        missing = max((w.weight for w, f in zip(words, found, strict=True) if f < 1.0),
+                      default=0.0)
         runner_coverage = (self._window_share(parsed, int(docs[others[0]]))
                            if len(others) else 0.0)
         gap, size = (float(scores[0]) - runner_up) / maximum, math.log1p(self.bm25.corpus_size)
         return Features(gap=gap, coverage=coverage, unseen=unseen, rare_found=rare_found,
-                        pairs=_pair_share(parsed.words, window),
+                        pairs=_pair_share(words, found, window),
                         run=_longest_run(parsed.text, window),
                         words=math.log1p(len(parsed.words)),
                         score=float(scores[0]) / maximum, missing=missing / heaviest,
@@ -354,8 +358,8 @@ class Searcher:
                                            and _kind_missing(parsed, window)),
                         detail_missing=float(parsed.wants in ("number", "cost", "hours")
                                              and _kind_missing(parsed, window)),
-                        place_missing=float(any(w.match(window) < 1.0 for w in parsed.words
-                                                if self._names_place(w.text))))
+                        place_missing=float(any(f < 1.0 and self._names_place(w.text)
+                                                for w, f in zip(words, found, strict=True))))
 
     def _window(self, doc: int) -> list[int]:
         """The chunk with its neighbours in the same section, in order."""
@@ -598,17 +602,18 @@ def _kind_missing(parsed: _Question, window: str) -> bool:
     return pattern is not None and pattern.search(window) is None
 
 
-def _pair_share(words: list[_Word], text: str) -> float:
+def _pair_share(words: list[_Word], found: list[float], text: str) -> float:
     """Return the share of the words' character pairs in `text`; a word found counts whole.
 
-    A word found through a synonym (剃头 as 理发) has none of its own pairs in the text.
+    `found`: how much of each word `text` holds. A word found through a synonym (剃头
+    as 理发) has none of its own pairs in the text.
     """
-    found = total = 0
-    for word in words:
+    held = total = 0
+    for word, share in zip(words, found, strict=True):
         pairs = [word.text[i : i + 2] for i in range(max(len(word.text) - 1, 1))]
         total += len(pairs)
-        found += len(pairs) if word.match(text) == 1.0 else sum(p in text for p in pairs)
-    return found / total if total else 0.0
+        held += len(pairs) if share == 1.0 else sum(p in text for p in pairs)
+    return held / total if total else 0.0
 
 
 def _with_context(parsed: _Question, context: _Question) -> _Question:
