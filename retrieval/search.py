@@ -390,6 +390,7 @@ class Searcher:
               per_article: bool, relevant_only: bool = True) -> list[Hit]:
         hits: list[Hit] = []
         seen: set[int] = set()
+        shown: set[str] = set()  # the windows already shown, by their text
         table = self.index.chunks
         for position, doc in enumerate(docs.tolist()):
             article = int(table.article[doc])
@@ -401,6 +402,10 @@ class Searcher:
                     break  # sources ranked this low are not worth a coverage check
                 if self._window_share(parsed, doc) < COVERAGE_FLOOR:
                     continue  # further sources must hold the question too, not just score
+                if self._window_text(parsed, doc) in shown:
+                    continue  # the same report printed again elsewhere: shown once
+            if relevant_only:
+                shown.add(self._window_text(parsed, doc))
             if per_article:
                 position = self._holding_the_kind(parsed, docs, position)
             hits.append(self._hit(parsed, int(docs[position]), len(hits) + 1,

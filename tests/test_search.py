@@ -210,3 +210,13 @@ def test_a_who_question_is_shown_the_sentence_naming_someone(searcher: Searcher)
     # 表彰大会 weighs more than 主持, but the opening sentence names nobody.
     hit = searcher.search("谁主持了表彰大会")[0]
     assert "刘利主持会议" in hit.best_sentence
+
+
+def test_the_same_report_filed_twice_is_shown_once(tmp_path: Path) -> None:
+    body = "绿城广场东侧的便民点每周六提供免费磨剪刀服务。"
+    write_article(tmp_path, "a.md", title="便民服务", body=body)
+    write_article(tmp_path, "b.md", title="便民服务", body=body)  # the same report, reprinted
+    write_article(tmp_path, "c.md", title="磨剪刀", body="社区志愿者每周六在绿城广场磨剪刀。")
+    write_article(tmp_path, "d.md", title="社区新闻", body="社区每周六组织志愿者打扫楼道卫生。")
+    hits = Searcher(build_index(load_corpus(tmp_path).articles)).search("绿城广场哪里磨剪刀")
+    assert len({h.text for h in hits}) == len(hits) >= 2
