@@ -11,11 +11,11 @@ per-chunk token cache keyed by a hash of the chunk's text and of the dictionarie
 import hashlib
 import json
 import logging
+import mmap
 import os
 import shutil
 import tempfile
 import time
-import zipfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -29,21 +29,35 @@ from corpus.chunk import chunk_corpus
 from corpus.load import check_corpus_dir, load_corpus
 from corpus.models import Article, Chunk, CorpusError, Problem
 from retrieval.bm25 import BM25, BM25Params, Postings
-from retrieval.columns import ArticleTable, ChunkTable, TextColumn
+from retrieval.columns import (
+    ArticleTable,
+    ChunkTable,
+    TextColumn,
+    map_array,
+    map_bytes,
+    save_array,
+)
 from retrieval.lexicon import harvest_names
 from retrieval.manifest import (
     MANIFEST_NAME,
     CachedReader,
+    Changes,
     CorpusManifest,
+    Listing,
     all_unchanged,
     listing,
+    scan_changes,
     settle,
 )
+from retrieval.splice import ChunkOrder, chunk_order, splice_postings, splice_texts
 from retrieval.tokenize import Tokenizer, fingerprint, normalize_for_search
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 7
+FORMAT_VERSION = 9
+HASH_WINDOW = 16 * 2**20
+POSTINGS = ("indptr", "doc_ids", "tfs", "doc_len")
+SCORES = ("idf", "gain", "max_gain")
 Progress = Callable[[int, int], None]
 SHOWN_NAMES = 10  # reports name this many added / changed / removed articles, then count
 
@@ -91,6 +105,10 @@ class Index:
     scores: dict[str, NDArray[np.float64]] | None = field(default=None, repr=False)
     stored_ids: list[str] | None = field(default=None, repr=False)
     stamp: str = ""
+    content_keys: dict[str, str] = field(default_factory=dict, repr=False)  # id -> text hash
+    # The saved folder whose token files hold the rest of the cache (`tokens` holds new ones).
+    cache_dir: Path | None = None
+    checksums: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def article_ids(self) -> list[str]:
@@ -119,45 +137,66 @@ class Index:
             shutil.rmtree(old, ignore_errors=True)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        self._settle(directory)
+
+    def _settle(self, directory: Path) -> None:
+        """Hold the saved forms from now on: the token cache stays on disk, not in memory."""
+        self.cache_dir = directory
+        self.tokens, self.texts = {}, {}
 
     def _write(self, folder: Path) -> None:
-        articles = b"\n".join(a.model_dump_json().encode("utf-8") for a in self.articles)
-        (folder / "articles.jsonl").write_bytes(articles)
+        if not isinstance(self.articles, ArticleTable):
+            self.articles = ArticleTable.from_lines([a.model_dump_json().encode("utf-8")
+                                                     for a in self.articles])
+            self.chunks.articles = self.articles
+        if not isinstance(self.searchable, TextColumn):
+            self.searchable = TextColumn.from_texts(self.searchable)
+        known: dict[str, str] = {}
+        for name, column in (("articles", self.articles.lines), ("searchable", self.searchable)):
+            (folder / f"{name}.{'jsonl' if name == 'articles' else 'bin'}").write_bytes(
+                column.blob)
+            save_array(folder / f"{name}.npy", column.offsets)
         _write_json(folder / "article_ids.json", self.article_ids)
         self.chunks.save(folder)
         _write_json(folder / "vocab.json", self.postings.terms)
-        searchable = (self.searchable if isinstance(self.searchable, TextColumn)
-                      else TextColumn.from_texts(self.searchable))
-        (folder / "searchable.bin").write_bytes(searchable.blob)
-        np.savez(folder / "searchable.npz", offsets=searchable.offsets)
         scores = self.scores or self.bm25().arrays()
-        np.savez(folder / "scores.npz", idf=scores["idf"], gain=scores["gain"],
-                 max_gain=scores["max_gain"])
+        for name in SCORES:
+            save_array(folder / f"scores.{name}.npy", scores[name])
+        for name in POSTINGS:
+            save_array(folder / f"postings.{name}.npy", getattr(self.postings, name))
         _write_json(folder / "char_df.json", self.char_df)
-        p = self.postings
-        np.savez(folder / "postings.npz", indptr=p.indptr, doc_ids=p.doc_ids, tfs=p.tfs,
-                 doc_len=p.doc_len)
-        with (folder / "tokens.jsonl").open("w", encoding="utf-8") as out:
-            for key, tokens in self.tokens.items():
-                entry = {"key": key, "tokens": tokens, "text": self.texts.get(key)}
-                out.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        name = "tokens.jsonl"
+        if self.cache_dir is not None:  # the cache so far stays; the new tokens go beside it
+            for old in _token_files(self.cache_dir):
+                os.link(old, folder / old.name)
+                known[old.name] = self.checksums[old.name]
+            name = f"tokens.{len(known)}.jsonl"
+        if self.tokens or self.cache_dir is None:
+            with (folder / name).open("w", encoding="utf-8") as out:
+                for key, tokens in self.tokens.items():
+                    entry = {"key": key, "tokens": tokens, "text": self.texts.get(key)}
+                    out.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self.stamp = repr(time.time())
+        # Every file's checksum: an edit, even of the same size, is found at load.
+        self.checksums = {path.name: known.get(path.name) or _file_sha256(path)
+                          for path in sorted(folder.iterdir())}
         manifest = {
             "format": FORMAT_VERSION, "created": self.stamp, "params": asdict(self.params),
             "fingerprint": self.fingerprint, "local_names": self.local_names,
             "article_hashes": self.article_hashes, "names_by_content": self.names_by_content,
-            "chunks": len(self.chunks),
-            # Every file's checksum: an edit, even of the same size, is found at load.
-            "checksums": {path.name: _sha256(path.read_bytes())
-                          for path in sorted(folder.iterdir())},
+            "content_keys": self.content_keys, "chunks": len(self.chunks),
+            "checksums": self.checksums,
         }
         # The manifest goes last: a folder without one was never finished.
-        (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1),
+        (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False),
                                               encoding="utf-8")
 
     @classmethod
     def load(cls, directory: Path) -> "Index":
-        """Load a saved index; raise `IndexFileError` if it cannot be trusted."""
+        """Load a saved index; raise `IndexFileError` if it cannot be trusted.
+
+        Its arrays and texts are mapped, not read: a page is read when a search touches it.
+        """
         manifest_path = directory / "manifest.json"
         if not manifest_path.exists():
             raise IndexFileError(f"{directory}: no saved index")
@@ -167,15 +206,12 @@ class Index:
                 raise IndexFileError(f"{directory}: index format {manifest.get('format')} is not "
                                      f"the current {FORMAT_VERSION}")
             _check_files(directory, manifest["checksums"])
-            arrays = _read_npz(directory / "postings.npz")
-            postings = Postings(
-                terms=_read_json(directory / "vocab.json"), indptr=arrays["indptr"],
-                doc_ids=arrays["doc_ids"], tfs=arrays["tfs"], doc_len=arrays["doc_len"])
-            checksums = manifest["checksums"]
-            lines = _read_checked(directory / "articles.jsonl", checksums).split(b"\n")
-            articles = ArticleTable(lines)
-            searchable = TextColumn(_read_checked(directory / "searchable.bin", checksums),
-                                    _read_npz(directory / "searchable.npz")["offsets"])
+            postings = Postings(terms=_read_json(directory / "vocab.json"), **{
+                name: map_array(directory / f"postings.{name}.npy") for name in POSTINGS})
+            articles = ArticleTable(TextColumn(map_bytes(directory / "articles.jsonl"),
+                                               map_array(directory / "articles.npy")))
+            searchable = TextColumn(map_bytes(directory / "searchable.bin"),
+                                    map_array(directory / "searchable.npy"))
             index = cls(
                 articles=articles, chunks=ChunkTable.load(directory, articles),
                 postings=postings, params=BM25Params(**manifest["params"]),
@@ -184,13 +220,13 @@ class Index:
                 names_by_content=dict(manifest["names_by_content"]),
                 fingerprint=str(manifest["fingerprint"]),
                 char_df=_read_json(directory / "char_df.json"), searchable=searchable,
-                scores=_read_npz(directory / "scores.npz"),
+                scores={name: map_array(directory / f"scores.{name}.npy") for name in SCORES},
                 stored_ids=[str(i) for i in _read_json(directory / "article_ids.json")],
-                stamp=str(manifest["created"]))
+                stamp=str(manifest["created"]), content_keys=dict(manifest["content_keys"]),
+                cache_dir=directory, checksums=dict(manifest["checksums"]))
         except IndexFileError:
             raise
-        except (OSError, ValueError, KeyError, TypeError, EOFError,
-                zipfile.BadZipFile) as err:
+        except (OSError, ValueError, KeyError, TypeError, EOFError) as err:
             raise IndexFileError(f"{directory}: saved index is corrupt ({err})") from None
         index._check_shapes(directory)
         return index
@@ -211,28 +247,44 @@ class Index:
     def load_token_cache(self, directory: Path) -> None:
         """Read the saved per-chunk tokens, the cache a rebuild starts from."""
         try:
-            with (directory / "tokens.jsonl").open(encoding="utf-8") as lines:
-                for line in lines:
-                    entry = json.loads(line)
-                    self.tokens[entry["key"]] = entry["tokens"]
-                    if entry.get("text") is not None:
-                        self.texts[entry["key"]] = entry["text"]
+            for path in _token_files(directory):
+                with path.open(encoding="utf-8") as lines:
+                    for line in lines:
+                        entry = json.loads(line)
+                        self.tokens[entry["key"]] = entry["tokens"]
+                        if entry.get("text") is not None:
+                            self.texts[entry["key"]] = entry["text"]
         except (OSError, ValueError, KeyError) as err:
             logger.warning("token cache unreadable, re-tokenising everything: %s", err)
             self.tokens.clear()
             self.texts.clear()
 
 
-def _names(articles: list[Article], cache: dict[str, list[str]],
-           base: Tokenizer) -> tuple[list[str], dict[str, list[str]]]:
-    """Harvest local names article by article, reusing what unchanged texts gave before."""
+def _names(articles: Sequence[Article], cache: dict[str, list[str]],
+           content_keys: dict[str, str]) -> tuple[list[str], dict[str, list[str]]]:
+    """Harvest local names article by article, reusing what unchanged texts gave before.
+
+    `content_keys` (article id -> hash of its text) gains the articles given; the names
+    are those of every text in it.
+    """
+    base: Tokenizer | None = None
     by_content: dict[str, list[str]] = {}
     for article in articles:
-        key = _content_hash(article)
-        if key not in by_content:
-            by_content[key] = cache[key] if key in cache else harvest_names(
+        content_keys[article.id] = _content_hash(article)
+    for article in articles:
+        key = content_keys[article.id]
+        if key not in by_content and key not in cache:
+            base = base or Tokenizer()
+            by_content[key] = harvest_names(
                 base.tagged(text) for text in [article.title, *article.paragraphs])
+    by_content.update({key: cache[key] for key in set(content_keys.values())
+                       if key not in by_content})
     return sorted({n for names in by_content.values() for n in names}), by_content
+
+
+def _token_files(folder: Path) -> list[Path]:
+    """The token cache's files: `tokens.jsonl` and what incremental saves added beside it."""
+    return sorted(folder.glob("tokens*.jsonl"))
 
 
 def build_index(articles: list[Article], *, params: BM25Params | None = None,
@@ -245,8 +297,9 @@ def build_index(articles: list[Article], *, params: BM25Params | None = None,
     if not articles:
         raise CorpusError("no article to index: add .md or .txt files to the corpus folder")
     params = params or (previous.params if previous else BM25Params())
+    content_keys: dict[str, str] = {}
     local_names, names_by_content = _names(
-        articles, previous.names_by_content if previous else {}, Tokenizer())
+        articles, previous.names_by_content if previous else {}, content_keys)
     tokenizer = Tokenizer(local_names)
     tokens_of = tokenizer.fingerprint
     chunks = chunk_corpus(articles)
@@ -275,7 +328,7 @@ def build_index(articles: list[Article], *, params: BM25Params | None = None,
                  params=params, local_names=local_names,
                  article_hashes={a.id: article_hash(a) for a in articles},
                  names_by_content=names_by_content, fingerprint=tokens_of,
-                 tokens=tokens, texts=texts)
+                 tokens=tokens, texts=texts, content_keys=content_keys)
 
 
 def window_postings(documents: Sequence[list[str]], joined: Sequence[bool]) -> Postings:
@@ -346,29 +399,27 @@ def _read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _read_npz(path: Path) -> dict[str, NDArray[Any]]:
-    # Our own file handle: np.load leaks its own when the archive is corrupt.
-    with path.open("rb") as raw, np.load(raw, allow_pickle=False) as arrays:
-        return {name: arrays[name] for name in arrays.files}
-
-
-def _read_checked(path: Path, checksums: dict[str, str]) -> bytes:
-    """Read a file the index reads on demand; its checksum must match the manifest's."""
-    data = path.read_bytes()
-    if _sha256(data) != checksums[path.name]:
-        raise IndexFileError(f"{path}: saved index is corrupt (checksum differs)")
-    return data
+def _file_sha256(path: Path) -> str:
+    """Hash a file through a sliding window: its pages never all count as this process's."""
+    digest = hashlib.sha256()
+    with path.open("rb") as raw:
+        size = os.fstat(raw.fileno()).st_size
+        for offset in range(0, size, HASH_WINDOW):
+            with mmap.mmap(raw.fileno(), min(HASH_WINDOW, size - offset), offset=offset,
+                           access=mmap.ACCESS_READ) as window:
+                digest.update(window)
+    return digest.hexdigest()
 
 
 def _check_files(directory: Path, checksums: dict[str, str]) -> None:
-    """Check every saved file against the manifest (the two read on demand are checked then)."""
+    """Check every saved file against the manifest before any is used."""
     # The corpus manifest checks itself: it is rewritten without rewriting the index.
     present = {path.name for path in directory.iterdir()} - {"manifest.json", MANIFEST_NAME}
     if present != set(checksums):
         raise IndexFileError(f"{directory}: saved index is corrupt (files differ from the "
                              f"manifest: {', '.join(sorted(present ^ set(checksums)))})")
-    for name in sorted(present - {"articles.jsonl", "searchable.bin"}):
-        if _sha256((directory / name).read_bytes()) != checksums[name]:
+    for name in sorted(present):
+        if _file_sha256(directory / name) != checksums[name]:
             raise IndexFileError(f"{directory / name}: saved index is corrupt (checksum differs)")
 
 
@@ -459,32 +510,57 @@ def _current(previous: Index, wanted: BM25Params) -> bool:
             and fingerprint(previous.local_names) == previous.fingerprint)
 
 
-def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | None = None,
-                  progress: Progress | None = None, force: bool = False,
-                  keep_from: Index | None = None) -> tuple[Index, RefreshReport]:
-    """Load the saved index if it matches the corpus; otherwise rebuild, save and report.
-
-    Only files whose size or time changed since the last scan are read (see
-    `retrieval/manifest.py`). A file that no longer loads keeps its last good version
-    (from `keep_from`, the index in service, or else the saved one), so a bad edit
-    never removes an article.
-    """
-    started = time.perf_counter()
-    check_corpus_dir(corpus_dir)
-    report = RefreshReport()
-    previous: Index | None = None
+def _saved_stamp(index_dir: Path) -> str | None:
+    """The stamp of the index saved in `index_dir` (None if there is none readable)."""
     try:
-        previous = Index.load(index_dir)
+        manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+        return str(manifest["created"]) if manifest.get("format") == FORMAT_VERSION else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _load_previous(index_dir: Path, keep_from: Index | None,
+                   report: "RefreshReport") -> Index | None:
+    """The index saved in `index_dir`: the one in service if it is that one, else loaded."""
+    if keep_from is not None and keep_from.stamp and keep_from.stamp == _saved_stamp(index_dir):
+        return keep_from
+    try:
+        return Index.load(index_dir)
     except IndexFileError as err:
         report.reason = str(err)
         if index_dir.exists():
             logger.warning("%s; rebuilding", err)
+        return None
+
+
+def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | None = None,
+                  progress: Progress | None = None, force: bool = False,
+                  keep_from: Index | None = None) -> tuple[Index, RefreshReport]:
+    """Load the saved index if it matches the corpus; otherwise update it, save and report.
+
+    Only files whose size or time changed since the last scan are read (see
+    `retrieval/manifest.py`), and only their articles' passages are tokenised and
+    spliced into the saved arrays (see `retrieval/splice.py`); a full rebuild is left
+    for what splicing cannot reproduce exactly (new local names, a broken file whose
+    last good version stays, two files for one id). A file that no longer loads keeps
+    its last good version (from `keep_from`, the index in service, or else the saved
+    one), so a bad edit never removes an article.
+    """
+    started = time.perf_counter()
+    check_corpus_dir(corpus_dir)
+    report = RefreshReport()
+    previous = _load_previous(index_dir, keep_from, report)
     wanted = params or BM25Params()
     manifest = CorpusManifest.load(index_dir, previous.stamp) if previous else CorpusManifest()
     files = listing(corpus_dir)
     settled = None
     if previous is not None and not force and _current(previous, wanted):
         settled = manifest if all_unchanged(manifest, files) else settle(manifest, files)
+        if settled is None:
+            spliced = _refresh_in_place(previous, manifest, files, index_dir, report)
+            if spliced is not None:
+                report.seconds = time.perf_counter() - started
+                return spliced, report
     if previous is not None and settled is not None:
         if settled is not manifest:
             settled.save(index_dir)  # the touched files need no hash at the next start
@@ -494,6 +570,15 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
         report.articles, report.chunks = len(previous.articles), len(previous.chunks)
         report.seconds = time.perf_counter() - started
         return previous, report
+    return _rebuild(corpus_dir, index_dir, previous, manifest, files, wanted, report, started,
+                    force=force, progress=progress, keep_from=keep_from)
+
+
+def _rebuild(corpus_dir: Path, index_dir: Path, previous: Index | None,
+             manifest: CorpusManifest, files: Listing, wanted: BM25Params,
+             report: "RefreshReport", started: float, *, force: bool,
+             progress: Progress | None, keep_from: Index | None) -> tuple[Index, "RefreshReport"]:
+    """Load the whole corpus (unchanged files from the saved index) and build it all again."""
     reader = CachedReader(manifest, _saved_article(previous))
     loaded = load_corpus(corpus_dir, read=reader)
     report.problems = list(loaded.problems)
@@ -525,6 +610,138 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
     report.rebuilt, report.articles, report.chunks = True, len(index.articles), len(index.chunks)
     report.seconds = time.perf_counter() - started
     return index, report
+
+
+def _refresh_in_place(previous: Index, manifest: CorpusManifest, files: Listing,
+                      index_dir: Path, report: "RefreshReport") -> Index | None:
+    """Splice the changed files' articles into `previous` and save; None if a rebuild must."""
+    changes = scan_changes(manifest, files, _saved_article(previous))
+    if changes is None or not changes.ids:
+        return None
+    hashes = {ident: article_hash(a) for ident, a in changes.read.items()}
+    fresh = {ident for ident, h in hashes.items() if previous.article_hashes.get(ident) != h}
+    now = set(changes.ids)
+    removed = [ident for ident in previous.article_ids if ident not in now]
+    kept = now - fresh
+    old_kept = [ident for ident in previous.article_ids if ident in kept]
+    if (old_kept != [ident for ident in changes.ids if ident in kept]
+            or len(old_kept) != len(kept) or _keeps_broken(changes, previous)):
+        return None  # a last good version kept for a broken file: only a rebuild places it
+    index = previous
+    if fresh or removed:
+        spliced = _splice(previous, changes, fresh, removed)
+        if spliced is None:
+            return None
+        index = spliced
+        index.save(index_dir)
+        report.rebuilt = True
+    changes.manifest.index_stamp = index.stamp
+    changes.manifest.save(index_dir)
+    report.added = sorted(fresh - set(previous.article_hashes))
+    report.changed = sorted(fresh & set(previous.article_hashes))
+    report.removed = sorted(removed)
+    report.problems = changes.problems
+    report.articles, report.chunks = len(index.article_ids), len(index.chunks)
+    return index
+
+
+def _keeps_broken(changes: Changes, previous: Index) -> bool:
+    """Tell whether a file now broken had an article in `previous` (its last good version)."""
+    loaded = set(changes.ids)
+    return bool(_kept(changes.problems, loaded, previous.article_ids))
+
+
+def _splice(previous: Index, changes: Changes, fresh: set[str],
+            removed: list[str]) -> Index | None:
+    """Splice: drop the removed and changed articles' passages, insert the fresh ones'.
+
+    None when the fresh articles change the local names (then every text cuts anew).
+    """
+    content_keys = {ident: key for ident, key in previous.content_keys.items()
+                    if ident not in fresh and ident not in set(removed)}
+    articles = [changes.read[ident] for ident in changes.ids if ident in fresh]
+    local_names, names_by_content = _names(articles, previous.names_by_content, content_keys)
+    if fingerprint(local_names) != previous.fingerprint:
+        return None  # new or lost local names change how every text is cut: rebuild
+    position = {ident: i for i, ident in enumerate(changes.ids)}
+    article_map = np.fromiter(
+        (position[i] if i in position and i not in fresh else -1 for i in previous.article_ids),
+        dtype=np.int64, count=len(previous.article_ids))
+    chunks = chunk_corpus(articles)
+    tokenizer = Tokenizer(local_names)
+    tokens: dict[str, list[str]] = {}
+    texts: dict[str, str] = {}
+    documents, searchable = [], []
+    for chunk in chunks:
+        key = _chunk_key(chunk, tokenizer.fingerprint)
+        if key not in tokens:
+            tokens[key] = (tokenizer.tokenize(chunk.text) + tokenizer.tokenize(chunk.title)
+                           + tokenizer.tokenize(chunk.section or ""))
+            texts[key] = searchable_text(chunk)
+        documents.append(tokens[key])
+        searchable.append(texts[key])
+    order = chunk_order(previous.chunks.article, article_map,
+                        np.asarray([position[c.article_id] for c in chunks], dtype=np.int64))
+    old_texts = (previous.searchable if isinstance(previous.searchable, TextColumn)
+                 else TextColumn.from_texts(previous.searchable))
+    char_df = _updated_char_df(previous.char_df, old_texts, order, searchable)
+    lines = _article_lines(previous, changes, fresh)
+    table = ArticleTable.from_lines(lines)
+    hashes = {ident: previous.article_hashes[ident] if ident not in fresh
+              else article_hash(changes.read[ident]) for ident in changes.ids}
+    return Index(
+        articles=table, chunks=_spliced_chunks(previous.chunks, order, table, article_map, chunks,
+                                           position),
+        postings=splice_postings(previous.postings, order,
+                                 window_postings(documents, same_passage(chunks))),
+        params=previous.params, local_names=local_names, article_hashes=hashes,
+        names_by_content=names_by_content, fingerprint=previous.fingerprint, char_df=char_df,
+        searchable=splice_texts(old_texts, order, searchable), tokens=tokens, texts=texts,
+        stored_ids=list(changes.ids), content_keys=content_keys,
+        cache_dir=previous.cache_dir, checksums=previous.checksums)
+
+
+def _article_lines(previous: Index, changes: Changes, fresh: set[str]) -> list[bytes]:
+    """The articles' JSON lines in the new order: kept ones as saved, fresh ones dumped."""
+    old = previous.articles
+    line = (old.line if isinstance(old, ArticleTable)
+            else lambda i: old[i].model_dump_json().encode("utf-8"))
+    where = {ident: i for i, ident in enumerate(previous.article_ids)}
+    return [changes.read[ident].model_dump_json().encode("utf-8") if ident in fresh
+            else line(where[ident]) for ident in changes.ids]
+
+
+def _spliced_chunks(old: ChunkTable, order: ChunkOrder, articles: ArticleTable,
+                    article_map: NDArray[np.int64], chunks: list[Chunk],
+                    position: dict[str, int]) -> ChunkTable:
+    """The chunk columns in the new order; the fresh chunks' headings join the old list."""
+    sections = list(old.sections)
+    heading = {name: i for i, name in enumerate(sections)}
+    section = [-1 if c.section is None else heading.setdefault(c.section, len(heading))
+               for c in chunks]
+    sections += list(heading)[len(sections):]
+
+    def column(values: list[int]) -> NDArray[np.int32]:
+        return np.asarray(values, dtype=np.int32)
+
+    return ChunkTable(
+        articles, order.take(article_map[old.article],
+                             column([position[c.article_id] for c in chunks])),
+        order.take(old.ordinal, column([c.ordinal for c in chunks])),
+        order.take(old.start, column([c.start for c in chunks])),
+        order.take(old.end, column([c.end for c in chunks])),
+        order.take(old.section, column(section)), sections)
+
+
+def _updated_char_df(old: dict[str, int], texts: TextColumn, order: ChunkOrder,
+                     added: list[str]) -> dict[str, int]:
+    """The characters' chunk counts without the removed chunks, with the added ones."""
+    counts = Counter(old)
+    for i in np.flatnonzero(order.old_to_new < 0).tolist():
+        counts.subtract(set(texts[i]))
+    for text in added:
+        counts.update(set(text))
+    return {char: n for char, n in counts.items() if n > 0}
 
 
 def index_dir_for(data_dir: Path, corpus_dir: Path) -> Path:

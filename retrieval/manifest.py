@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from corpus.load import MAX_FILE_BYTES, read_article
+from corpus.load import ARTICLE_SUFFIXES, MAX_FILE_BYTES, not_an_article, read_article
 from corpus.models import Article, Problem
 
 logger = logging.getLogger(__name__)
@@ -192,3 +192,47 @@ class CachedReader:
                     "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha": "", "id": None,
                     "problems": [p.model_dump() for p in problems if p.path == shown]}
         return self.new
+
+
+@dataclass
+class Changes:
+    """The corpus as `scan_changes` found it: only the files that changed were read."""
+
+    manifest: CorpusManifest  # every file, as now
+    ids: list[str]  # the articles' ids, in corpus order
+    read: dict[str, Article]  # the articles of the files read again (changed or new), by id
+    problems: list[Problem]  # every file's problems, in corpus order
+
+
+def scan_changes(manifest: CorpusManifest, files: Listing,
+                 saved: Callable[[str], Article | None]) -> Changes | None:
+    """Read the files whose size or time changed, as `load_corpus` would; reuse the rest.
+
+    None when two files could give the same article id: `load_corpus` decides which counts.
+    """
+    reader = CachedReader(manifest, saved)
+    ids: list[str] = []
+    idents: set[str] = set()
+    read: dict[str, Article] = {}
+    for path, shown, stat in files:
+        stem, suffix = os.path.splitext(shown)  # what pathlib's suffix gives, 30 times faster
+        if suffix.lower() not in ARTICLE_SUFFIXES:
+            reader.new.files[shown] = {
+                "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha": "", "id": None,
+                "problems": [not_an_article(shown).model_dump()]}
+            continue
+        if stem in idents:
+            return None
+        idents.add(stem)
+        if manifest.same_stat(shown, stat):
+            entry = reader.new.files[shown] = manifest.files[shown]
+            if entry["id"] is not None:
+                ids.append(entry["id"])
+            continue
+        article, _ = reader(Path(path), stem, shown)
+        if article is not None:
+            ids.append(article.id)
+            if article.id not in reader.reused:
+                read[article.id] = article
+    problems = [Problem(**p) for _, shown, _ in files for p in reader.new.files[shown]["problems"]]
+    return Changes(manifest=reader.new, ids=ids, read=read, problems=problems)

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from retrieval.bm25 import BM25, Postings
-from retrieval.index import build_index, refresh_index, window_documents, window_postings
+from retrieval.index import Index, build_index, refresh_index, window_documents, window_postings
 from retrieval.search import Searcher
 from tests.conftest import BUNDLED_CORPUS
 
@@ -78,9 +78,22 @@ def test_refreshes_after_random_edits_score_as_a_full_rebuild(
             refreshed, _ = refresh_index(corpus, index_dir)
         fresh, _ = refresh_index(corpus, Path(folder) / "fresh")
         assert _scores(Searcher(refreshed)) == _scores(Searcher(fresh))
+        assert [(c.id, c.text, c.section) for c in refreshed.chunks] == [
+            (c.id, c.text, c.section) for c in fresh.chunks]
+        assert list(refreshed.searchable) == list(fresh.searchable)
+        assert (refreshed.char_df, refreshed.local_names) == (fresh.char_df, fresh.local_names)
         assert _as_counts(refreshed.postings) == _as_counts(fresh.postings)
-        for name, values in BM25(fresh.postings, fresh.params).arrays().items():
-            assert refreshed.bm25().arrays()[name].tolist() == values.tolist()
+        assert _weights(refreshed) == _weights(BM25(fresh.postings, fresh.params))
+
+
+def _weights(scorer: Index | BM25) -> dict[str, tuple[float, float, dict[int, float]]]:
+    """Each term's IDF, largest gain and gain by document (terms may come in another order)."""
+    bm25 = scorer.bm25() if isinstance(scorer, Index) else scorer
+    arrays, p = bm25.arrays(), bm25.postings
+    return {term: (float(arrays["idf"][t]), float(arrays["max_gain"][t]),
+                   dict(zip(p.doc_ids[p.indptr[t]:p.indptr[t + 1]].tolist(),
+                            arrays["gain"][p.indptr[t]:p.indptr[t + 1]].tolist(), strict=True)))
+            for t, term in enumerate(p.terms)}
 
 
 def _scores(searcher: Searcher) -> list[list[tuple[str, float]]]:

@@ -31,3 +31,19 @@ def test_each_tokenizer_is_private_and_leaves_jiebas_default_alone() -> None:
 
 def test_fingerprint_changes_with_the_local_names() -> None:
     assert Tokenizer(["港湾社区"]).fingerprint != Tokenizer().fingerprint
+
+
+def test_tagging_without_hmm_equals_jieba_posseg() -> None:
+    from jieba import posseg
+
+    from corpus import load_corpus
+    from tests.conftest import BUNDLED_CORPUS
+
+    tokenizer = Tokenizer(["朝阳社区"])
+    tagger = posseg.POSTokenizer(tokenizer=tokenizer._jieba)
+    texts = [p for a in load_corpus(BUNDLED_CORPUS).articles for p in [a.title, *a.paragraphs]]
+    texts += ["COVID-19 疫苗 3.5 万剂，A座 2号楼\r\n 朝阳社区 x+y#z&w_v。", "Wi-Fi 1.2.3 abc"]
+    for text in texts:
+        normal = normalize_for_search(text)
+        expected = [(p.word, p.flag) for p in tagger.cut(normal, HMM=False) if p.word.strip()]
+        assert tokenizer.tagged(text) == expected
