@@ -238,7 +238,8 @@ def index_command(args: argparse.Namespace) -> int:
                           "removed": report.removed, "problems": len(report.problems)},
                          ensure_ascii=False))
         return 0
-    state = "rebuilt" if report.rebuilt else "up to date"
+    state = ("updated (only the changed articles' passages re-tokenised)" if report.spliced
+             else "rebuilt" if report.rebuilt else "up to date")
     print(f"index {state}: {report.articles} articles, {report.chunks} chunks, "
           f"{report.seconds:.2f} s")
     for label, ids in (("added", report.added), ("changed", report.changed),
