@@ -449,7 +449,7 @@ def _char_doc_freq(texts: list[str]) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for text in texts:
         counts.update(set(text))
-    return dict(counts)
+    return dict(sorted(counts.items()))  # in one order, however built (sets have none)
 
 
 @dataclass
@@ -778,7 +778,7 @@ def _updated_char_df(old: dict[str, int], texts: TextColumn, order: ChunkOrder,
         counts.subtract(set(texts[i]))
     for text in added:
         counts.update(set(text))
-    return {char: n for char, n in counts.items() if n > 0}
+    return {char: n for char, n in sorted(counts.items()) if n > 0}
 
 
 def index_dir_for(data_dir: Path, corpus_dir: Path) -> Path:

@@ -81,7 +81,8 @@ def test_refreshes_after_random_edits_score_as_a_full_rebuild(
         assert [(c.id, c.text, c.section) for c in refreshed.chunks] == [
             (c.id, c.text, c.section) for c in fresh.chunks]
         assert list(refreshed.searchable) == list(fresh.searchable)
-        assert (refreshed.char_df, refreshed.local_names) == (fresh.char_df, fresh.local_names)
+        assert (refreshed.local_names, list(refreshed.char_df.items())) == (
+            fresh.local_names, list(fresh.char_df.items()))  # in the same order: typos read it
         assert _as_counts(refreshed.postings) == _as_counts(fresh.postings)
         assert _weights(refreshed) == _weights(BM25(fresh.postings, fresh.params))
 
@@ -109,3 +110,25 @@ def test_build_from_a_previous_index_equals_one_from_nothing() -> None:
     again = build_index(articles, previous=first)
     assert _as_counts(again.postings) == _as_counts(first.postings)
     assert list(again.searchable) == list(first.searchable)
+
+
+def test_a_splice_in_nested_folders_keeps_the_order_and_problems_of_a_full_load(
+        tmp_path: Path) -> None:
+    from tests.helpers.articles import write_article
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(BUNDLED_CORPUS, corpus)
+    write_article(corpus, "a/b.md", title="楼道", body="社区食堂今天开门。")
+    write_article(corpus, "a.md", title="下棋", body="老年活动室可以下棋。")
+    (corpus / "notes.docx").write_bytes(b"PK")
+    refresh_index(corpus, tmp_path / "index")
+    write_article(corpus, "a/b.md", title="楼道", body="社区食堂今天不开门，明天开门。")
+    write_article(corpus, "a/c.md", title="医院", body="社区医院周末开门。")
+    refreshed, report = refresh_index(corpus, tmp_path / "index")
+    assert report.spliced and report.changed == ["a/b"] and report.added == ["a/c"]
+    fresh, full = refresh_index(corpus, tmp_path / "fresh")
+    assert refreshed.article_ids == fresh.article_ids
+    assert [c.id for c in refreshed.chunks] == [c.id for c in fresh.chunks]
+    assert [str(p) for p in report.problems] == [str(p) for p in full.problems]
+    assert any(p.path == "notes.docx" for p in report.problems)
+    assert _scores(Searcher(refreshed)) == _scores(Searcher(fresh))
