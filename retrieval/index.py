@@ -39,7 +39,6 @@ from retrieval.columns import (
     map_bytes,
     save_array,
 )
-from retrieval.lexicon import harvest_names
 from retrieval.manifest import (
     MANIFEST_NAME,
     CachedReader,
@@ -52,7 +51,8 @@ from retrieval.manifest import (
     settle,
 )
 from retrieval.splice import ChunkOrder, chunk_order, splice_postings, splice_texts
-from retrieval.tokenize import Tokenizer, fingerprint, normalize_for_search
+from retrieval.tokenize import Tokenizer, fingerprint
+from retrieval.workers import Passage, harvest_all, searchable_of, tokenise_all, worker_count
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def _content_hash(article: Article) -> str:
 
 def searchable_text(chunk: Chunk) -> str:
     """The chunk's title, section and text, normalised as questions are (text last)."""
-    return normalize_for_search("\n".join([chunk.title, chunk.section or "", chunk.text]))
+    return searchable_of((chunk.text, chunk.title, chunk.section or ""))
 
 
 def _chunk_key(chunk: Chunk, fingerprint: str) -> str:
@@ -264,22 +264,22 @@ class Index:
 
 
 def _names(articles: Sequence[Article], cache: dict[str, list[str]],
-           content_keys: dict[str, str]) -> tuple[list[str], dict[str, list[str]]]:
+           content_keys: dict[str, str],
+           workers: int | None = None) -> tuple[list[str], dict[str, list[str]]]:
     """Harvest local names article by article, reusing what unchanged texts gave before.
 
     `content_keys` (article id -> hash of its text) gains the articles given; the names
     are those of every text in it.
     """
-    base: Tokenizer | None = None
-    by_content: dict[str, list[str]] = {}
+    missing: dict[str, list[str]] = {}
     for article in articles:
-        content_keys[article.id] = _content_hash(article)
-    for article in articles:
-        key = content_keys[article.id]
-        if key not in by_content and key not in cache:
-            base = base or Tokenizer()
-            by_content[key] = harvest_names(
-                base.tagged(text) for text in [article.title, *article.paragraphs])
+        key = content_keys[article.id] = _content_hash(article)
+        if key not in cache and key not in missing:
+            missing[key] = [article.title, *article.paragraphs]
+    texts = list(missing.values())
+    harvested = harvest_all(texts, worker_count(sum(len(t) for t in texts), workers)) \
+        if texts else []
+    by_content = dict(zip(missing, harvested, strict=True))
     by_content.update({key: cache[key] for key in set(content_keys.values())
                        if key not in by_content})
     return sorted({n for names in by_content.values() for n in names}), by_content
@@ -292,9 +292,11 @@ def _token_files(folder: Path) -> list[Path]:
 
 def build_index(articles: list[Article], *, params: BM25Params | None = None,
                 previous: Index | None = None, progress: Progress | None = None,
-                windows: bool = True) -> Index:
+                windows: bool = True, workers: int | None = None) -> Index:
     """Chunk and tokenise the articles (reusing `previous`'s cached tokens) and index them.
 
+    Names are harvested and passages tokenised on every core when there are enough of
+    them (`workers` sets the number of processes); the result is the same.
     `windows=False` indexes each chunk alone (only to measure what windows bring).
     """
     if not articles:
@@ -302,27 +304,32 @@ def build_index(articles: list[Article], *, params: BM25Params | None = None,
     params = params or (previous.params if previous else BM25Params())
     content_keys: dict[str, str] = {}
     local_names, names_by_content = _names(
-        articles, previous.names_by_content if previous else {}, content_keys)
-    tokenizer = Tokenizer(local_names)
-    tokens_of = tokenizer.fingerprint
+        articles, previous.names_by_content if previous else {}, content_keys, workers)
+    tokens_of = fingerprint(local_names)
     chunks = chunk_corpus(articles)
     cache = previous.tokens if previous else {}
     texts_cache = previous.texts if previous else {}
+    keys = [_chunk_key(chunk, tokens_of) for chunk in chunks]
     tokens: dict[str, list[str]] = {}
     texts: dict[str, str] = {}
-    documents: list[list[str]] = []
-    searchable: list[str] = []
-    for done, chunk in enumerate(chunks, start=1):
-        key = _chunk_key(chunk, tokens_of)
-        if key not in tokens:
-            tokens[key] = cache[key] if key in cache else (
-                tokenizer.tokenize(chunk.text) + tokenizer.tokenize(chunk.title)
-                + tokenizer.tokenize(chunk.section or ""))
+    todo: dict[str, Passage] = {}
+    for key, chunk in zip(keys, chunks, strict=True):
+        if key in cache and key not in tokens:
+            tokens[key] = cache[key]
             texts[key] = texts_cache.get(key) or searchable_text(chunk)
-        documents.append(tokens[key])
-        searchable.append(texts[key])
-        if progress and (done % 1000 == 0 or done == len(chunks)):
-            progress(done, len(chunks))
+        elif key not in cache and key not in todo:
+            todo[key] = (chunk.text, chunk.title, chunk.section or "")
+    count = worker_count(len(todo), workers)
+    logger.info("tokenising %d passages (%d from the cache) on %d process%s", len(todo),
+                len(chunks) - len(todo), count, "" if count == 1 else "es")
+    done = tokenise_all(list(todo.values()), tuple(local_names), count,
+                        (lambda n: progress(n, len(todo))) if progress else None)
+    if progress and todo:
+        progress(len(todo), len(todo))
+    for key, (passage_tokens, text) in zip(todo, done, strict=True):
+        tokens[key], texts[key] = passage_tokens, text
+    documents = [tokens[key] for key in keys]
+    searchable = [texts[key] for key in keys]
     postings = (window_postings(documents, same_passage(chunks)) if windows
                 else Postings.build(documents))
     return Index(articles=articles, chunks=ChunkTable.from_chunks(articles, chunks),

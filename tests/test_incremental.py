@@ -132,3 +132,15 @@ def test_a_splice_in_nested_folders_keeps_the_order_and_problems_of_a_full_load(
     assert [str(p) for p in report.problems] == [str(p) for p in full.problems]
     assert any(p.path == "notes.docx" for p in report.problems)
     assert _scores(Searcher(refreshed)) == _scores(Searcher(fresh))
+
+
+def test_a_build_on_two_processes_equals_one_on_one() -> None:
+    from corpus import load_corpus
+
+    articles = load_corpus(BUNDLED_CORPUS).articles
+    one = build_index(articles, workers=1)
+    two = build_index(articles, workers=2)
+    assert (two.local_names, two.names_by_content) == (one.local_names, one.names_by_content)
+    assert two.tokens == one.tokens and list(two.searchable) == list(one.searchable)
+    assert _as_counts(two.postings) == _as_counts(one.postings)
+    assert two.postings.terms == one.postings.terms
