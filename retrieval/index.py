@@ -52,7 +52,13 @@ from retrieval.manifest import (
 )
 from retrieval.splice import ChunkOrder, chunk_order, splice_postings, splice_texts
 from retrieval.tokenize import Tokenizer, fingerprint
-from retrieval.workers import Passage, harvest_all, searchable_of, tokenise_all, worker_count
+from retrieval.workers import (
+    Passage,
+    harvest_all,
+    searchable_of,
+    tokenise_all,
+    worker_count,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -698,8 +704,9 @@ def _splice(previous: Index, changes: Changes, fresh: set[str],
 
     None when the fresh articles change the local names (then every text cuts anew).
     """
+    gone = fresh | set(removed)
     content_keys = {ident: key for ident, key in previous.content_keys.items()
-                    if ident not in fresh and ident not in set(removed)}
+                    if ident not in gone}
     articles = [changes.read[ident] for ident in changes.ids if ident in fresh]
     local_names, names_by_content = _names(articles, previous.names_by_content, content_keys)
     if fingerprint(local_names) != previous.fingerprint:

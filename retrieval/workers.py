@@ -9,6 +9,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import TypeVar
 
@@ -103,20 +104,27 @@ def tokenise_all(passages: Sequence[Passage], local_names: tuple[str, ...], work
                  progress: Callable[[int], None] | None = None,
                  ) -> list[tuple[list[str], str]]:
     """Tokenise passages (tokens and searchable text) on `workers` processes, in order."""
-    if workers <= 1:
-        tokenizer = Tokenizer(local_names)
-        done = []
-        for passage in passages:
-            done.append((tokens_of(tokenizer, passage), searchable_of(passage)))
-            if progress and len(done) % BATCH == 0:
-                progress(len(done))
-        return done
-    return run_batched(_tokenise_batch, passages, local_names, workers, progress)
+    if workers > 1:
+        try:
+            return run_batched(_tokenise_batch, passages, local_names, workers, progress)
+        except (BrokenProcessPool, OSError, RuntimeError) as err:
+            logger.warning("worker processes failed (%s); tokenising in this one", err)
+    tokenizer = Tokenizer(local_names)
+    done = []
+    for passage in passages:
+        done.append((tokens_of(tokenizer, passage), searchable_of(passage)))
+        if progress and len(done) % BATCH == 0:
+            progress(len(done))
+    return done
 
 
 def harvest_all(articles: Sequence[list[str]], workers: int) -> list[list[str]]:
     """Harvest each article's local names (from its texts) on `workers` processes, in order."""
-    if workers <= 1:
-        tokenizer = Tokenizer()
-        return [names_of(tokenizer, texts) for texts in articles]
-    return run_batched(_harvest_batch, articles, (), workers)
+    if workers > 1:
+        try:
+            return run_batched(_harvest_batch, articles, (), workers)
+        except (BrokenProcessPool, OSError, RuntimeError) as err:
+            logger.warning("worker processes failed (%s); harvesting names in this one", err)
+    tokenizer = Tokenizer()
+    return [names_of(tokenizer, texts) for texts in articles]
+
