@@ -248,7 +248,6 @@ class Index:
             and (self.scores is None or len(self.scores["gain"]) == len(p.doc_ids))
             and len(p.indptr) == len(p.terms) + 1
             and len(p.doc_ids) == len(p.tfs) == int(p.indptr[-1])
-            and (len(p.doc_ids) == 0 or int(p.doc_ids.max()) < len(self.chunks))
         )
         if not consistent:
             raise IndexFileError(f"{directory}: saved index is corrupt (sizes do not agree)")

@@ -24,7 +24,8 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "corpus.json"
 MANIFEST_FORMAT = 1
-# A file changed within this long of the last scan may share its old time: hash it anyway.
+# A file changed within this long before it was last seen may share its old time (a
+# second change in the same clock tick): hash it anyway.
 RACY_NS = 2_000_000_000
 FileEntry = dict[str, Any]
 
@@ -76,7 +77,7 @@ class CorpusManifest:
         if entry is None:
             return False
         return (entry["size"] == stat.st_size and entry["mtime_ns"] == stat.st_mtime_ns
-                and stat.st_mtime_ns < self.scanned_ns - RACY_NS)
+                and stat.st_mtime_ns < entry.get("seen_ns", self.scanned_ns) - RACY_NS)
 
     def problems(self, shown: Sequence[str]) -> list[Problem]:
         """The problems saved for these files, in their order."""
@@ -129,12 +130,12 @@ def settle(manifest: CorpusManifest, files: Listing) -> CorpusManifest | None:
     for path, shown, stat in files:
         if manifest.same_stat(shown, stat):
             continue
-        entry = manifest.files[shown]
+        entry, seen = manifest.files[shown], time.time_ns()
         if (entry["size"] != stat.st_size or not entry["sha"]
                 or stat.st_size > MAX_FILE_BYTES
                 or hashlib.sha256(Path(path).read_bytes()).hexdigest() != entry["sha"]):
             return None
-        settled.files[shown] = {**entry, "mtime_ns": stat.st_mtime_ns}
+        settled.files[shown] = {**entry, "mtime_ns": stat.st_mtime_ns, "seen_ns": seen}
     return settled
 
 
@@ -142,11 +143,12 @@ def all_unchanged(manifest: CorpusManifest, files: Listing) -> bool:
     """Tell whether the corpus is the one last scanned, without opening a file."""
     if len(files) != len(manifest.files):
         return False
-    entries, limit = manifest.files, manifest.scanned_ns - RACY_NS
+    entries, scanned = manifest.files, manifest.scanned_ns
     for _, shown, stat in files:  # `same_stat`, inlined: this runs over every file at start
         entry = entries.get(shown)
         if (entry is None or entry["size"] != stat.st_size
-                or entry["mtime_ns"] != stat.st_mtime_ns or stat.st_mtime_ns >= limit):
+                or entry["mtime_ns"] != stat.st_mtime_ns
+                or stat.st_mtime_ns >= entry.get("seen_ns", scanned) - RACY_NS):
             return False
     return True
 
@@ -163,11 +165,12 @@ class CachedReader:
     def __call__(self, path: Path, ident: str, shown: str) -> tuple[Article | None,
                                                                      list[Problem]]:
         """Return the file's article and problems, parsing it only if its content changed."""
+        seen = time.time_ns()  # a file is racy if changed within RACY_NS before it was seen
         stat = path.stat()
         entry = self.old.files.get(shown)
         digest = ""
         if entry is not None and self.old.unchanged(path, shown):
-            digest = entry["sha"]
+            digest, seen = entry["sha"], entry.get("seen_ns", self.old.scanned_ns)
         elif stat.st_size <= MAX_FILE_BYTES:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
         result = self._reuse(entry, ident, digest) if entry and digest else None
@@ -176,7 +179,8 @@ class CachedReader:
             result = read_article(path, ident, shown)
         article, problems = result
         self.new.files[shown] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-                                 "sha": digest, "id": article.id if article else None,
+                                 "seen_ns": seen, "sha": digest,
+                                 "id": article.id if article else None,
                                  "problems": [p.model_dump() for p in problems]}
         return article, problems
 

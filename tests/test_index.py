@@ -184,3 +184,31 @@ def test_a_corrupt_corpus_manifest_is_not_trusted(
     parsed.clear()
     refresh_index(corpus_dir, tmp_path / "index")  # the manifest was written again
     assert parsed == []
+
+
+def test_a_file_changed_just_before_it_was_read_is_hashed_at_the_next_start(
+        corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _age(corpus_dir)
+    fresh = next(corpus_dir.glob("*讲好党课*"))
+    os.utime(fresh)  # now: a second edit in the same clock tick would keep this time
+    refresh_index(corpus_dir, tmp_path / "index")
+    opened: list[str] = []
+    original = Path.read_bytes
+
+    def spying(self: Path) -> bytes:
+        if corpus_dir in self.parents:
+            opened.append(self.name)
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", spying)
+    parsed = _count_parses(monkeypatch)
+    _, report = refresh_index(corpus_dir, tmp_path / "index")
+    # Only the file seen within the racy window is read again, for a hash, not a parse;
+    # the others were seen long after their last change.
+    assert opened == [fresh.name] and parsed == [] and not report.rebuilt
+    real = time.time_ns
+    monkeypatch.setattr(manifest_module.time, "time_ns", lambda: real() + 3 * 10**9)
+    refresh_index(corpus_dir, tmp_path / "index")  # hashed once more, seconds later
+    opened.clear()
+    refresh_index(corpus_dir, tmp_path / "index")
+    assert opened == []  # seen well after its last change: vouched for by size and time
