@@ -109,7 +109,11 @@ class LiveIndex:
             started = time.perf_counter()
             pending()
             # The spliced arrays were built in memory: the saved ones are mapped, and shared.
-            self.searcher = Searcher(Index.load(self.index_dir), gate=self.gate)
+            saved = Index.load(self.index_dir)
+            serving = self.current().index
+            if serving.stamp == saved.stamp:
+                saved.corpus = serving.corpus  # the next reload need not read it again
+            self.searcher = Searcher(saved, gate=self.gate)
             freeze_loaded_objects()
             logger.info("index saved, %.2f s", time.perf_counter() - started)
         except Exception:  # the index in service is whole; the next start splices again
