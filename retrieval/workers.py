@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 # Below this many items, starting the workers costs more than it saves.
 MIN_PARALLEL_ITEMS = 2000
 BATCH = 200
+FEW_ARTICLES = 20  # up to this many, word tags are looked up one by one, not all loaded
 Passage = tuple[str, str, str]  # text, title, section ("" if none)
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -59,9 +60,9 @@ def searchable_of(passage: Passage) -> str:
     return normalize_for_search("\n".join([title, section, text]))
 
 
-def names_of(tokenizer: Tokenizer, texts: Sequence[str]) -> list[str]:
+def names_of(tokenizer: Tokenizer, texts: Sequence[str], few: bool = False) -> list[str]:
     """The local names harvested from one article's texts (title and paragraphs)."""
-    return harvest_names(tokenizer.tagged(text) for text in texts)
+    return harvest_names(tokenizer.tagged(text, few) for text in texts)
 
 
 def _worker_tokenizer() -> Tokenizer:
@@ -125,6 +126,6 @@ def harvest_all(articles: Sequence[list[str]], workers: int) -> list[list[str]]:
             return run_batched(_harvest_batch, articles, (), workers)
         except (BrokenProcessPool, OSError, RuntimeError) as err:
             logger.warning("worker processes failed (%s); harvesting names in this one", err)
-    tokenizer = Tokenizer()
-    return [names_of(tokenizer, texts) for texts in articles]
+    tokenizer, few = Tokenizer(), len(articles) <= FEW_ARTICLES
+    return [names_of(tokenizer, texts, few) for texts in articles]
 
