@@ -177,7 +177,10 @@ class Index:
         name = "tokens.jsonl"
         if self.cache_dir is not None:  # the cache so far stays; the new tokens go beside it
             for old in _token_files(self.cache_dir):
-                os.link(old, folder / old.name)
+                try:
+                    os.link(old, folder / old.name)
+                except OSError:  # a file system without hard links
+                    shutil.copyfile(old, folder / old.name)
                 known[old.name] = self.checksums[old.name]
             name = f"tokens.{len(known)}.jsonl"
         if self.tokens or self.cache_dir is None:
@@ -327,10 +330,16 @@ def build_index(articles: list[Article], *, params: BM25Params | None = None,
     count = worker_count(len(todo), workers)
     logger.info("tokenising %d passages (%d from the cache) on %d process%s", len(todo),
                 len(chunks) - len(todo), count, "" if count == 1 else "es")
-    done = tokenise_all(list(todo.values()), tuple(local_names), count,
-                        (lambda n: progress(n, len(todo))) if progress else None)
-    if progress and todo:
-        progress(len(todo), len(todo))
+    shown = [0]
+
+    def show(n: int) -> None:
+        if progress:
+            shown[0] = n
+            progress(n, len(todo))
+
+    done = tokenise_all(list(todo.values()), tuple(local_names), count, show)
+    if todo and shown[0] != len(todo):
+        show(len(todo))  # the last line (a bar ends its line there) comes once
     for key, (passage_tokens, text) in zip(todo, done, strict=True):
         tokens[key], texts[key] = passage_tokens, text
     documents = [tokens[key] for key in keys]

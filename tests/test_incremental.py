@@ -5,6 +5,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -144,3 +145,15 @@ def test_a_build_on_two_processes_equals_one_on_one() -> None:
     assert two.tokens == one.tokens and list(two.searchable) == list(one.searchable)
     assert _as_counts(two.postings) == _as_counts(one.postings)
     assert two.postings.terms == one.postings.terms
+
+
+def test_a_build_reports_its_last_progress_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from corpus import load_corpus
+    from retrieval import workers
+
+    monkeypatch.setattr(workers, "BATCH", 1)  # every passage reported, the last one too
+    seen: list[tuple[int, int]] = []
+    build_index(load_corpus(BUNDLED_CORPUS).articles, workers=1,
+                progress=lambda done, total: seen.append((done, total)))
+    total = seen[-1][1]
+    assert seen == [(done, total) for done in range(1, total + 1)]
