@@ -3,12 +3,20 @@
 import asyncio
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.models import CorpusError
 from retrieval.gate import Gate
-from retrieval.index import RefreshReport, index_dir_for, refresh_index, remove_leftovers
+from retrieval.index import (
+    Index,
+    RefreshReport,
+    index_dir_for,
+    refresh_index,
+    remove_leftovers,
+)
 from retrieval.search import Searcher, freeze_loaded_objects
 
 logger = logging.getLogger(__name__)
@@ -44,6 +52,8 @@ class LiveIndex:
         self._reloading = threading.Lock()
         self.searcher: Searcher | None = None
         self.last_report: RefreshReport | None = None
+        self._saver: threading.Thread | None = None
+        self._saving = False
 
     def load(self) -> RefreshReport:
         """Load (or build) the index at start-up; raise CorpusError if there is nothing to load."""
@@ -62,16 +72,26 @@ class LiveIndex:
 
     def reload_now(self) -> ReloadOutcome:
         """Re-read the corpus and swap the new index in; keep the old one on failure."""
+        saver = self._saver
+        if saver is not None and self._saving:
+            saver.join()  # the last reload's index is still being saved: that is quick
         if not self._reloading.acquire(blocking=False):
             raise ReloadBusyError("a reload is already running")
+        saving = False
         try:
             previous = self.searcher.index if self.searcher else None
-            index, report = refresh_index(self.corpus_dir, self.index_dir, keep_from=previous)
+            index, report = refresh_index(self.corpus_dir, self.index_dir, keep_from=previous,
+                                          defer_save=True)
             self.searcher, self.last_report = Searcher(index, gate=self.gate), report
             freeze_loaded_objects()
             logger.info("reloaded: %d articles, %d chunks, %.2f s", report.articles,
                         report.chunks, report.seconds)
             log_problems(report)
+            if report.pending is not None:
+                self._saver = threading.Thread(target=self._save, args=(report.pending,),
+                                               name="linli-index-save")
+                self._saving = saving = True
+                self._saver.start()  # the saver releases the reload lock when the index is saved
             return ReloadOutcome(report)
         except (CorpusError, OSError) as err:
             logger.error("reload failed, the old index stays live: %s", err)
@@ -80,7 +100,32 @@ class LiveIndex:
             logger.exception("reload failed, the old index stays live")
             return ReloadOutcome(None, f"{type(err).__name__}: {err}")
         finally:
+            if not saving:
+                self._reloading.release()
+
+    def _save(self, pending: Callable[[], None]) -> None:
+        """Save the index just swapped in, then serve it from its mapped files."""
+        try:
+            started = time.perf_counter()
+            pending()
+            # The spliced arrays were built in memory: the saved ones are mapped, and shared.
+            saved = Index.load(self.index_dir)
+            serving = self.current().index
+            if serving.stamp == saved.stamp:
+                saved.corpus = serving.corpus  # the next reload need not read it again
+            self.searcher = Searcher(saved, gate=self.gate)
+            freeze_loaded_objects()
+            logger.info("index saved, %.2f s", time.perf_counter() - started)
+        except Exception:  # the index in service is whole; the next start splices again
+            logger.exception("saving the reloaded index failed; it stays in service unsaved")
+        finally:
+            self._saving = False
             self._reloading.release()
+
+    def wait_saved(self) -> None:
+        """Wait until the index of the last reload is saved (for shutdown and tests)."""
+        if self._saver is not None:
+            self._saver.join()
 
     async def reload(self) -> ReloadOutcome:
         """Reload off the event loop: residents keep getting answers meanwhile."""
@@ -88,5 +133,5 @@ class LiveIndex:
 
     @property
     def reloading(self) -> bool:
-        """Tell whether a reload is running."""
-        return self._reloading.locked()
+        """Tell whether a reload is running (saving the last one's index does not count)."""
+        return self._reloading.locked() and not self._saving

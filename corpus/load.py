@@ -128,10 +128,7 @@ def load_corpus(root: Path | str, read: FileReader | None = None) -> CorpusLoad:
     for path in corpus_files(root):
         shown = path.relative_to(root).as_posix()
         if path.suffix.lower() not in ARTICLE_SUFFIXES:
-            result.problems.append(Problem(
-                path=shown, line=None, level="warning",
-                message="not an article file", fix="use .md or .txt, or move it out of the corpus",
-            ))
+            result.problems.append(not_an_article(shown))
             continue
         ident = article_id(path, root)
         if ident in seen:
@@ -149,6 +146,12 @@ def load_corpus(root: Path | str, read: FileReader | None = None) -> CorpusLoad:
     # Not logged here: the caller reports each problem once, as a plain line on a terminal
     # (`linli corpus`, `search`, `index`, `doctor`) or as a log line in the service.
     return result
+
+
+def not_an_article(shown: str) -> Problem:
+    """The warning for a corpus file that is not .md or .txt."""
+    return Problem(path=shown, line=None, level="warning", message="not an article file",
+                   fix="use .md or .txt, or move it out of the corpus")
 
 
 def read_article(path: Path, ident: str, shown: str) -> tuple[Article | None, list[Problem]]:

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 Variant = Literal["okapi", "l", "plus"]
+GAIN_BLOCK = 1 << 20  # postings weighed at a time
 
 
 @dataclass(frozen=True)
@@ -89,9 +90,17 @@ class BM25:
                 arrays["idf"], arrays["gain"], arrays["max_gain"])
             return
         self.idf = self._idf(self.doc_freq.astype(np.float64))
-        # What holding the term adds over not holding it (the part postings carry), per posting.
-        term_of_posting = np.repeat(np.arange(len(self.idf)), self.doc_freq)
-        self._gain = self.idf[term_of_posting] * (self._posting_weight() - self._absent_weight)
+        # What holding the term adds over not holding it (the part postings carry), per
+        # posting; a block at a time, so that no temporary is as long as all the postings.
+        self._gain = np.empty(len(postings.doc_ids))
+        p = params
+        norm = 1 - p.b + p.b * postings.doc_len.astype(np.float64) / self.avgdl
+        for start in range(0, len(self._gain), GAIN_BLOCK):
+            end = min(start + GAIN_BLOCK, len(self._gain))
+            block = self._gain[start:end]
+            block[:] = self._posting_weight(start, end, norm)
+            block -= self._absent_weight
+            block *= self._idf_of_postings(start, end)
         # The most any document gains from each term: bounds for skipping long postings.
         self._max_gain = (np.maximum.reduceat(self._gain, postings.indptr[:-1])
                           if len(self._gain) else np.zeros(0))
@@ -110,22 +119,35 @@ class BM25:
             return math.log(n + 1) - np.log(df + 0.5)
         return np.log((n + 1) / df)
 
-    def _posting_weight(self) -> NDArray[np.float64]:
-        """Return each posting's term-frequency part.
+    def _posting_weight(self, start: int, end: int,
+                        norm: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Return the term-frequency part of postings start:end (`norm`: each document's).
 
         A document without the term gets `_absent_weight`: delta for BM25Plus, else 0.
         """
         p, post = self.params, self.postings
-        tf = post.tfs.astype(np.float64)
-        norm = 1 - p.b + p.b * post.doc_len[post.doc_ids].astype(np.float64) / self.avgdl
+        tf = post.tfs[start:end].astype(np.float64)
+        docs = post.doc_ids[start:end]
         if p.variant == "okapi":
-            weight: NDArray[np.float64] = tf * (p.k1 + 1) / (tf + p.k1 * norm)
+            weight: NDArray[np.float64] = tf * (p.k1 + 1) / (tf + (p.k1 * norm)[docs])
         elif p.variant == "l":
-            ctd = tf / norm
+            ctd = tf / norm[docs]
             weight = tf * (p.k1 + 1) * (ctd + p.delta) / (p.k1 + ctd + p.delta)
         else:
-            weight = p.delta + tf * (p.k1 + 1) / (p.k1 * norm + tf)
+            weight = (p.k1 * norm)[docs]
+            weight += tf
+            tf *= p.k1 + 1
+            np.divide(tf, weight, out=weight)
+            weight += p.delta
         return weight
+
+    def _idf_of_postings(self, start: int, end: int) -> NDArray[np.float64]:
+        """Return the IDF of each posting start:end's term."""
+        indptr = self.postings.indptr
+        first = int(np.searchsorted(indptr, start, side="right")) - 1
+        last = int(np.searchsorted(indptr, end - 1, side="right")) - 1
+        bounds = np.clip(indptr[first : last + 2], start, end)
+        return np.repeat(self.idf[first : last + 1], np.diff(bounds))
 
     def query_terms(self, query: Mapping[str, float]) -> list[tuple[int, float]]:
         """Keep the query's terms that the index knows, with their weights."""

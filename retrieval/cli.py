@@ -5,6 +5,7 @@ import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -119,19 +120,29 @@ def _corpus_option(parser: argparse.ArgumentParser) -> None:
 
 
 def progress_printer() -> Callable[[int, int], None]:
-    """Show a progress bar on a terminal, a log line every 10% otherwise."""
-    last = [-1]
+    """Show a progress bar with a rate and an estimate on a terminal, a log line every 10%."""
+    started, last = time.monotonic(), [-1]
 
     def show(done: int, total: int) -> None:
+        elapsed = max(time.monotonic() - started, 1e-9)
+        rate = done / elapsed
+        left = (total - done) / rate if rate else 0.0
+        figures = f"{done}/{total} passages, {rate:.0f}/s, {_duration(left)} left"
         if sys.stderr.isatty():
-            filled = 30 * done // total
-            print(f"\rtokenising [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}",
+            filled = 30 * done // max(total, 1)
+            print(f"\rtokenising [{'#' * filled}{'.' * (30 - filled)}] {figures}\033[K",
                   end="\n" if done == total else "", file=sys.stderr, flush=True)
-        elif (tenth := 10 * done // total) != last[0]:
+        elif (tenth := 10 * done // max(total, 1)) != last[0]:
             last[0] = tenth
-            logger.info("tokenising chunks: %d/%d", done, total)
+            logger.info("tokenising: %s", figures)
 
     return show
+
+
+def _duration(seconds: float) -> str:
+    """Say a duration briefly: 42 s, 3 min 5 s."""
+    whole = round(seconds)
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60} s"
 
 
 def open_index(args: argparse.Namespace, force: bool = False,
@@ -247,7 +258,8 @@ def index_command(args: argparse.Namespace) -> int:
                           "removed": report.removed, "problems": len(report.problems)},
                          ensure_ascii=False))
         return 0
-    state = "rebuilt" if report.rebuilt else "up to date"
+    state = ("updated (only the changed articles' passages re-tokenised)" if report.spliced
+             else "rebuilt" if report.rebuilt else "up to date")
     print(f"index {state}: {report.articles} articles, {report.chunks} chunks, "
           f"{report.seconds:.2f} s")
     for label, ids in (("added", report.added), ("changed", report.changed),

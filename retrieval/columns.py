@@ -5,10 +5,11 @@ seconds; these load in milliseconds and make an object only when a hit needs it.
 """
 
 import json
+import mmap
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar, overload
+from typing import Any, TypeVar, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -16,6 +17,26 @@ from numpy.typing import NDArray
 from corpus.models import Article, Chunk, Section
 
 T = TypeVar("T")
+COLUMNS = ("article", "ordinal", "start", "end", "section")
+
+
+def save_array(path: Path, array: NDArray[Any]) -> None:
+    """Write one array as a .npy file (no pickle)."""
+    np.save(path, np.ascontiguousarray(array), allow_pickle=False)
+
+
+def map_array(path: Path) -> NDArray[Any]:
+    """Map a .npy file read-only: its pages are read when touched, and shared, not copied."""
+    array: NDArray[Any] = np.load(path, mmap_mode="r", allow_pickle=False)
+    return array
+
+
+def map_bytes(path: Path) -> "bytes | mmap.mmap":
+    """Map a file read-only (an empty file gives b"")."""
+    with path.open("rb") as raw:
+        if not path.stat().st_size:
+            return b""
+        return mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 class _OnDemand(Sequence[T]):
@@ -69,18 +90,16 @@ class ChunkTable(_OnDemand[Chunk]):
                    np.asarray(section, dtype=np.int32), list(sections))
 
     def save(self, folder: Path) -> None:
-        """Write the columns (`chunks.npz`) and the section headings (`sections.json`)."""
-        np.savez(folder / "chunks.npz", article=self.article, ordinal=self.ordinal,
-                 start=self.start, end=self.end, section=self.section)
+        """Write the columns (`chunks.<column>.npy`) and the headings (`sections.json`)."""
+        for name in COLUMNS:
+            save_array(folder / f"chunks.{name}.npy", getattr(self, name))
         (folder / "sections.json").write_text(json.dumps(self.sections, ensure_ascii=False),
                                               encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path, articles: Sequence[Article]) -> "ChunkTable":
-        """Read the columns back; raise ValueError if they do not fit the articles."""
-        with (folder / "chunks.npz").open("rb") as raw, np.load(raw, allow_pickle=False) as z:
-            columns = {name: z[name] for name in ("article", "ordinal", "start", "end",
-                                                  "section")}
+        """Map the columns back; raise ValueError if they do not fit the articles."""
+        columns = {name: map_array(folder / f"chunks.{name}.npy") for name in COLUMNS}
         sections = json.loads((folder / "sections.json").read_text(encoding="utf-8"))
         table = cls(articles, sections=sections, **columns)
         sizes = {len(column) for column in columns.values()}
@@ -107,9 +126,9 @@ class ChunkTable(_OnDemand[Chunk]):
             ordinal=int(self.ordinal[i]), text=self._body(a)[start:end], start=start, end=end)
 
 class TextColumn(_OnDemand[str]):
-    """Many texts kept as one UTF-8 byte string and offsets; each decoded when read."""
+    """Many texts kept as one UTF-8 byte string (or a mapped file) and offsets."""
 
-    def __init__(self, blob: bytes, offsets: NDArray[np.int64]) -> None:
+    def __init__(self, blob: "bytes | mmap.mmap", offsets: NDArray[np.int64]) -> None:
         self.blob, self.offsets = blob, offsets
 
     @classmethod
@@ -139,9 +158,21 @@ def _article_from_json(line: bytes) -> Article:
 class ArticleTable(_OnDemand[Article]):
     """Articles kept as their JSON lines; each parsed the first time it is read."""
 
-    def __init__(self, lines: list[bytes]) -> None:
+    def __init__(self, lines: TextColumn) -> None:
         self.lines = lines
-        self._article = lru_cache(maxsize=4096)(lambda i: _article_from_json(self.lines[i]))
+        self._article = lru_cache(maxsize=4096)(lambda i: _article_from_json(self.line(i)))
+
+    @classmethod
+    def from_lines(cls, lines: Sequence[bytes]) -> "ArticleTable":
+        """Keep JSON lines given one by one."""
+        offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+        np.cumsum([len(line) + 1 for line in lines], out=offsets[1:])
+        return cls(TextColumn(b"".join(line + b"\n" for line in lines), offsets))
+
+    def line(self, i: int) -> bytes:
+        """The JSON line of article i, as saved (without its new line)."""
+        start, end = int(self.lines.offsets[i]), int(self.lines.offsets[i + 1])
+        return self.lines.blob[start : end - 1]
 
     def __len__(self) -> int:
         return len(self.lines)

@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from corpus.load import MAX_FILE_BYTES, read_article
+from corpus.load import ARTICLE_SUFFIXES, MAX_FILE_BYTES, not_an_article, read_article
 from corpus.models import Article, Problem
 
 logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "corpus.json"
 MANIFEST_FORMAT = 1
-# A file changed within this long of the last scan may share its old time: hash it anyway.
+# A file changed within this long before it was last seen may share its old time (a
+# second change in the same clock tick): hash it anyway.
 RACY_NS = 2_000_000_000
 FileEntry = dict[str, Any]
 
@@ -76,7 +77,7 @@ class CorpusManifest:
         if entry is None:
             return False
         return (entry["size"] == stat.st_size and entry["mtime_ns"] == stat.st_mtime_ns
-                and stat.st_mtime_ns < self.scanned_ns - RACY_NS)
+                and stat.st_mtime_ns < entry.get("seen_ns", self.scanned_ns) - RACY_NS)
 
     def problems(self, shown: Sequence[str]) -> list[Problem]:
         """The problems saved for these files, in their order."""
@@ -109,7 +110,9 @@ def listing(root: Path) -> Listing:
                     found.append((entry.path, prefix + entry.name, entry.stat()))
 
     walk(str(root), "")
-    found.sort(key=lambda item: item[1].split("/"))
+    # By path parts, as `corpus_files` sorts: a separator below every other character
+    # compares the same way, without a list per path.
+    found.sort(key=lambda item: item[1].replace("/", "\x00"))
     return found
 
 
@@ -127,19 +130,27 @@ def settle(manifest: CorpusManifest, files: Listing) -> CorpusManifest | None:
     for path, shown, stat in files:
         if manifest.same_stat(shown, stat):
             continue
-        entry = manifest.files[shown]
+        entry, seen = manifest.files[shown], time.time_ns()
         if (entry["size"] != stat.st_size or not entry["sha"]
                 or stat.st_size > MAX_FILE_BYTES
                 or hashlib.sha256(Path(path).read_bytes()).hexdigest() != entry["sha"]):
             return None
-        settled.files[shown] = {**entry, "mtime_ns": stat.st_mtime_ns}
+        settled.files[shown] = {**entry, "mtime_ns": stat.st_mtime_ns, "seen_ns": seen}
     return settled
 
 
 def all_unchanged(manifest: CorpusManifest, files: Listing) -> bool:
     """Tell whether the corpus is the one last scanned, without opening a file."""
-    return (len(files) == len(manifest.files)
-            and all(manifest.same_stat(shown, stat) for _, shown, stat in files))
+    if len(files) != len(manifest.files):
+        return False
+    entries, scanned = manifest.files, manifest.scanned_ns
+    for _, shown, stat in files:  # `same_stat`, inlined: this runs over every file at start
+        entry = entries.get(shown)
+        if (entry is None or entry["size"] != stat.st_size
+                or entry["mtime_ns"] != stat.st_mtime_ns
+                or stat.st_mtime_ns >= entry.get("seen_ns", scanned) - RACY_NS):
+            return False
+    return True
 
 
 class CachedReader:
@@ -154,11 +165,12 @@ class CachedReader:
     def __call__(self, path: Path, ident: str, shown: str) -> tuple[Article | None,
                                                                      list[Problem]]:
         """Return the file's article and problems, parsing it only if its content changed."""
+        seen = time.time_ns()  # a file is racy if changed within RACY_NS before it was seen
         stat = path.stat()
         entry = self.old.files.get(shown)
         digest = ""
         if entry is not None and self.old.unchanged(path, shown):
-            digest = entry["sha"]
+            digest, seen = entry["sha"], entry.get("seen_ns", self.old.scanned_ns)
         elif stat.st_size <= MAX_FILE_BYTES:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
         result = self._reuse(entry, ident, digest) if entry and digest else None
@@ -167,7 +179,8 @@ class CachedReader:
             result = read_article(path, ident, shown)
         article, problems = result
         self.new.files[shown] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-                                 "sha": digest, "id": article.id if article else None,
+                                 "seen_ns": seen, "sha": digest,
+                                 "id": article.id if article else None,
                                  "problems": [p.model_dump() for p in problems]}
         return article, problems
 
@@ -192,3 +205,51 @@ class CachedReader:
                     "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha": "", "id": None,
                     "problems": [p.model_dump() for p in problems if p.path == shown]}
         return self.new
+
+
+@dataclass
+class Changes:
+    """The corpus as `scan_changes` found it: only the files that changed were read."""
+
+    manifest: CorpusManifest  # every file, as now
+    ids: list[str]  # the articles' ids, in corpus order
+    read: dict[str, Article]  # the articles of the files read again (changed or new), by id
+    problems: list[Problem]  # every file's problems, in corpus order
+
+
+def scan_changes(manifest: CorpusManifest, files: Listing,
+                 saved: Callable[[str], Article | None]) -> Changes | None:
+    """Read the files whose size or time changed, as `load_corpus` would; reuse the rest.
+
+    None when two files could give the same article id: `load_corpus` decides which counts.
+    """
+    reader = CachedReader(manifest, saved)
+    ids: list[str] = []
+    idents: set[str] = set()
+    read: dict[str, Article] = {}
+    for path, shown, stat in files:
+        # What pathlib's suffix gives for a name that starts with no dot (listing skips
+        # those), without its cost over every file.
+        dot = shown.rfind(".")
+        stem, suffix = ((shown[:dot], shown[dot:]) if dot > shown.rfind("/") + 1
+                        else (shown, ""))
+        if suffix.lower() not in ARTICLE_SUFFIXES:
+            reader.new.files[shown] = {
+                "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha": "", "id": None,
+                "problems": [not_an_article(shown).model_dump()]}
+            continue
+        if stem in idents:
+            return None
+        idents.add(stem)
+        if manifest.same_stat(shown, stat):
+            entry = reader.new.files[shown] = manifest.files[shown]
+            if entry["id"] is not None:
+                ids.append(entry["id"])
+            continue
+        article, _ = reader(Path(path), stem, shown)
+        if article is not None:
+            ids.append(article.id)
+            if article.id not in reader.reused:
+                read[article.id] = article
+    problems = [Problem(**p) for _, shown, _ in files for p in reader.new.files[shown]["problems"]]
+    return Changes(manifest=reader.new, ids=ids, read=read, problems=problems)

@@ -1,13 +1,22 @@
 """Turn text into the normalised jieba tokens that the index and the questions share."""
 
+import bisect
+import gc
 import hashlib
+import json
 import logging
+import marshal
+import os
 import re
-from collections.abc import Iterable
+import tempfile
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
+from typing import Any
 
 import jieba
-import jieba.posseg
 import opencc
 
 from corpus.text import normalize_text
@@ -38,17 +47,180 @@ def _base_dictionary() -> tuple[dict[str, int], int]:
     Docker image ships it; systemd points TMPDIR at a cache directory.
     """
     base = jieba.Tokenizer()
-    base.initialize()
+    cached = _jieba_cache()
+    if cached is None:
+        base.initialize()
+    else:
+        base.FREQ, base.total = cached
+        base.initialized = True
     for word in lexicon.user_words():
         base.add_word(word)
     return dict(base.FREQ), base.total
 
 
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    """Pause the garbage collector: it walks the half-built heap of a big load many times."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _jieba_cache() -> Any:
+    """Read jieba's own cache of its parsed dictionary (None if there is none yet).
+
+    jieba reads it with `marshal.load` from the file, a few bytes a call (1.5 s);
+    `marshal.loads` of the whole file gives the same dictionary in a quarter of that.
+    """
+    path = Path(tempfile.gettempdir()) / "jieba.cache"
+    try:
+        with _no_collection():
+            freq, total = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    return (freq, total) if isinstance(freq, dict) and isinstance(total, int) else None
+
+
 @cache
 def _word_tags() -> dict[str, str]:
-    """Load jieba's part-of-speech table once per process (it takes half a second)."""
-    tags: dict[str, str] = jieba.posseg.POSTokenizer(tokenizer=jieba.Tokenizer()).word_tag_tab
+    """Load jieba's part-of-speech table once per process, from a JSON copy when there is one.
+
+    Parsed from jieba's dictionary as `jieba.posseg` does (1 s, and importing
+    `jieba.posseg` parses it once more); the copy, beside jieba's own cache, loads faster.
+    """
+    copy = Path(tempfile.gettempdir()) / f"linli-word-tags-{jieba.__version__}.json"
+    try:
+        with _no_collection():
+            tags: dict[str, str] = json.loads(copy.read_text(encoding="utf-8"))
+        if isinstance(tags, dict):
+            return tags
+    except (OSError, ValueError):
+        pass
+    tags = {}
+    with jieba.get_module_res(jieba.DEFAULT_DICT_NAME) as raw:
+        for line in raw.read().split(b"\n"):
+            if text := line.strip().decode("utf-8"):
+                word, _, tag = text.split(" ")
+                tags[word] = tag
+    try:
+        staging = copy.with_name(f".{copy.name}.{os.getpid()}")
+        staging.write_text(json.dumps(tags, ensure_ascii=False), encoding="utf-8")
+        os.replace(staging, copy)
+    except OSError as err:
+        logger.debug("cannot keep a copy of jieba's word tags: %s", err)
     return tags
+
+
+class SortedTags:
+    """The part-of-speech table of jieba as sorted `word tag` lines; a lookup bisects them.
+
+    Loading the whole table as a dict takes a third of a second; harvesting one edited
+    article's names looks up a few hundred words. UTF-8 bytes sort as code points do.
+    """
+
+    def __init__(self, lines: bytes) -> None:
+        import numpy as np
+
+        self.lines = lines
+        ends = np.flatnonzero(np.frombuffer(lines, dtype=np.uint8) == ord("\n"))
+        self._starts: list[int] = [0, *(ends[:-1] + 1).tolist()] if len(ends) else []
+        self._found: dict[str, str | None] = {}
+
+    @classmethod
+    def from_tags(cls, tags: dict[str, str]) -> "SortedTags":
+        """Lay a tag table out as sorted lines."""
+        return cls("".join(f"{word} {tags[word]}\n" for word in sorted(tags)).encode("utf-8"))
+
+    def _word(self, i: int) -> bytes:
+        start = self._starts[i]
+        return self.lines[start : self.lines.index(b" ", start)]
+
+    def get(self, word: str, default: str) -> str:
+        """The word's tag, or `default` if jieba's dictionary has no tag for it."""
+        if word not in self._found:
+            wanted = word.encode("utf-8")
+            i = bisect.bisect_left(range(len(self._starts)), wanted, key=self._word)
+            tag = None
+            if i < len(self._starts) and self._word(i) == wanted:
+                space = self.lines.index(b" ", self._starts[i])
+                tag = self.lines[space + 1 : self.lines.index(b"\n", space)].decode("utf-8")
+            self._found[word] = tag
+        found = self._found[word]
+        return default if found is None else found
+
+
+@cache
+def _sorted_word_tags() -> SortedTags:
+    """Load jieba's part-of-speech table for a few lookups, from a sorted copy if there is one.
+
+    The copy starts with the CRC-32 of the rest: a damaged one is made again, never used.
+    """
+    copy = Path(tempfile.gettempdir()) / f"linli-word-tags-{jieba.__version__}.txt"
+    try:
+        head, lines = copy.read_bytes().split(b"\n", 1)
+        if head == b"%08x" % zlib.crc32(lines) and lines.endswith(b"\n"):
+            return SortedTags(lines)
+    except (OSError, ValueError):
+        pass
+    table = SortedTags.from_tags(_word_tags())
+    try:
+        staging = copy.with_name(f".{copy.name}.{os.getpid()}")
+        staging.write_bytes(b"%08x\n" % zlib.crc32(table.lines) + table.lines)
+        os.replace(staging, copy)
+    except OSError as err:
+        logger.debug("cannot keep a sorted copy of jieba's word tags: %s", err)
+    return table
+
+
+# jieba.posseg's patterns (its cut without HMM, below, is its `__cut_internal`).
+_HAN = re.compile("([\u4E00-\u9FD5a-zA-Z0-9+#&\\._]+)")
+_SKIP = re.compile("(\r\n|\\s)")
+_ENG = re.compile("[a-zA-Z0-9]+")
+_NUM = re.compile("[\\.0-9]+")
+_ENG1 = re.compile("^[a-zA-Z0-9]$", re.U)
+
+
+def _tag_without_hmm(cutter: jieba.Tokenizer, tags: "dict[str, str] | SortedTags",
+                     sentence: str) -> Iterator[tuple[str, str]]:
+    """Cut and tag as `jieba.posseg`'s `cut(sentence, HMM=False)`, without importing it.
+
+    Importing `jieba.posseg` parses jieba's whole dictionary for its own default
+    tagger (a second), and loads HMM tables this cut never uses.
+    """
+    for block in _HAN.split(sentence):
+        if _HAN.match(block):
+            yield from _tag_block(cutter, tags, block)
+            continue
+        for part in _SKIP.split(block):
+            if _SKIP.match(part):
+                yield part, "x"
+                continue
+            for char in part:
+                yield char, "m" if _NUM.match(char) else "eng" if _ENG.match(part) else "x"
+
+
+def _tag_block(cutter: jieba.Tokenizer, tags: "dict[str, str] | SortedTags",
+               block: str) -> Iterator[tuple[str, str]]:
+    route: dict[int, tuple[float, int]] = {}
+    cutter.calc(block, cutter.get_DAG(block), route)
+    x, letters = 0, ""
+    while x < len(block):
+        y = route[x][1] + 1
+        word = block[x:y]
+        if _ENG1.match(word):
+            letters += word
+        else:
+            if letters:
+                yield letters, "eng"
+                letters = ""
+            yield word, tags.get(word, "x")
+        x = y
+    if letters:
+        yield letters, "eng"
 
 
 def fingerprint(local_names: Iterable[str]) -> str:
@@ -109,9 +281,12 @@ class Tokenizer:
         """Return the meaningful words of text in precise mode (no sub-words), in order."""
         return self.analyze(text)[1]
 
-    def tagged(self, text: str) -> list[tuple[str, str]]:
-        """Return every precise-mode token with its part of speech (for harvesting names)."""
-        tagger = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
-        tagger.tokenizer, tagger.word_tag_tab = self._jieba, _word_tags()
-        return [(p.word, p.flag) for p in tagger.cut(normalize_for_search(text), HMM=False)
-                if p.word.strip()]
+    def tagged(self, text: str, few: bool = False) -> list[tuple[str, str]]:
+        """Return every precise-mode token with its part of speech (for harvesting names).
+
+        `few`: only a few texts are tagged in this process (the tags are then looked up
+        one by one instead of loading the whole table).
+        """
+        tags = _sorted_word_tags() if few else _word_tags()
+        return [(word, tag) for word, tag in _tag_without_hmm(
+            self._jieba, tags, normalize_for_search(text)) if word.strip()]

@@ -5,8 +5,6 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from functools import cached_property
 
-from pypinyin import lazy_pinyin
-
 MAX_WORD_CHARS = 6
 MAX_CANDIDATES = 2000
 
@@ -20,6 +18,8 @@ class HomophoneFixer:
 
     @cached_property
     def _homophones(self) -> dict[str, list[str]]:
+        from pypinyin import lazy_pinyin  # a third of a second to import: only for a typo
+
         by_sound: dict[str, list[str]] = defaultdict(list)
         for char in sorted(self._char_df, key=self._char_df.__getitem__, reverse=True):
             if "\u4e00" <= char <= "\u9fff":
@@ -30,6 +30,8 @@ class HomophoneFixer:
         """Return the most common corpus term that sounds like `word`, if `word` is a typo."""
         if not 2 <= len(word) <= MAX_WORD_CHARS or all(c in self._char_df for c in word):
             return None
+        from pypinyin import lazy_pinyin
+
         options = []
         for char in word:
             if char in self._char_df:

@@ -1,5 +1,8 @@
 import asyncio
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.helpers.fake_telegram import Failure, FakeTelegram
 from tests.helpers.harness import ADMIN_ID, Harness, bot_settings, running_bot
@@ -78,7 +81,19 @@ async def test_questions_during_a_reload_are_all_answered(bot: Harness) -> None:
     assert any(m["text"].startswith("✅ 重新加载完成") for m in sent)
 
 
-async def test_a_second_reload_while_one_runs_is_told_to_wait(bot: Harness) -> None:
+async def test_a_second_reload_while_one_runs_is_told_to_wait(
+        bot: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from bot import live_index
+
+    original = live_index.refresh_index
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.5)  # an unchanged corpus reloads in milliseconds: make the first one last
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(live_index, "refresh_index", slow)
     await bot.telegram.send_text("/reload", user_id=ADMIN_ID)
     await bot.telegram.send_text("/reload", user_id=ADMIN_ID)
     busy = "正在重新加载文章，请稍候再试。"

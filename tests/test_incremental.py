@@ -5,11 +5,12 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from retrieval.bm25 import BM25, Postings
-from retrieval.index import build_index, refresh_index, window_documents, window_postings
+from retrieval.index import Index, build_index, refresh_index, window_documents, window_postings
 from retrieval.search import Searcher
 from tests.conftest import BUNDLED_CORPUS
 
@@ -78,9 +79,23 @@ def test_refreshes_after_random_edits_score_as_a_full_rebuild(
             refreshed, _ = refresh_index(corpus, index_dir)
         fresh, _ = refresh_index(corpus, Path(folder) / "fresh")
         assert _scores(Searcher(refreshed)) == _scores(Searcher(fresh))
+        assert [(c.id, c.text, c.section) for c in refreshed.chunks] == [
+            (c.id, c.text, c.section) for c in fresh.chunks]
+        assert list(refreshed.searchable) == list(fresh.searchable)
+        assert (refreshed.local_names, list(refreshed.char_df.items())) == (
+            fresh.local_names, list(fresh.char_df.items()))  # in the same order: typos read it
         assert _as_counts(refreshed.postings) == _as_counts(fresh.postings)
-        for name, values in BM25(fresh.postings, fresh.params).arrays().items():
-            assert refreshed.bm25().arrays()[name].tolist() == values.tolist()
+        assert _weights(refreshed) == _weights(BM25(fresh.postings, fresh.params))
+
+
+def _weights(scorer: Index | BM25) -> dict[str, tuple[float, float, dict[int, float]]]:
+    """Each term's IDF, largest gain and gain by document (terms may come in another order)."""
+    bm25 = scorer.bm25() if isinstance(scorer, Index) else scorer
+    arrays, p = bm25.arrays(), bm25.postings
+    return {term: (float(arrays["idf"][t]), float(arrays["max_gain"][t]),
+                   dict(zip(p.doc_ids[p.indptr[t]:p.indptr[t + 1]].tolist(),
+                            arrays["gain"][p.indptr[t]:p.indptr[t + 1]].tolist(), strict=True)))
+            for t, term in enumerate(p.terms)}
 
 
 def _scores(searcher: Searcher) -> list[list[tuple[str, float]]]:
@@ -96,3 +111,49 @@ def test_build_from_a_previous_index_equals_one_from_nothing() -> None:
     again = build_index(articles, previous=first)
     assert _as_counts(again.postings) == _as_counts(first.postings)
     assert list(again.searchable) == list(first.searchable)
+
+
+def test_a_splice_in_nested_folders_keeps_the_order_and_problems_of_a_full_load(
+        tmp_path: Path) -> None:
+    from tests.helpers.articles import write_article
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(BUNDLED_CORPUS, corpus)
+    write_article(corpus, "a/b.md", title="楼道", body="社区食堂今天开门。")
+    write_article(corpus, "a.md", title="下棋", body="老年活动室可以下棋。")
+    (corpus / "notes.docx").write_bytes(b"PK")
+    refresh_index(corpus, tmp_path / "index")
+    write_article(corpus, "a/b.md", title="楼道", body="社区食堂今天不开门，明天开门。")
+    write_article(corpus, "a/c.md", title="医院", body="社区医院周末开门。")
+    refreshed, report = refresh_index(corpus, tmp_path / "index")
+    assert report.spliced and report.changed == ["a/b"] and report.added == ["a/c"]
+    fresh, full = refresh_index(corpus, tmp_path / "fresh")
+    assert refreshed.article_ids == fresh.article_ids
+    assert [c.id for c in refreshed.chunks] == [c.id for c in fresh.chunks]
+    assert [str(p) for p in report.problems] == [str(p) for p in full.problems]
+    assert any(p.path == "notes.docx" for p in report.problems)
+    assert _scores(Searcher(refreshed)) == _scores(Searcher(fresh))
+
+
+def test_a_build_on_two_processes_equals_one_on_one() -> None:
+    from corpus import load_corpus
+
+    articles = load_corpus(BUNDLED_CORPUS).articles
+    one = build_index(articles, workers=1)
+    two = build_index(articles, workers=2)
+    assert (two.local_names, two.names_by_content) == (one.local_names, one.names_by_content)
+    assert two.tokens == one.tokens and list(two.searchable) == list(one.searchable)
+    assert _as_counts(two.postings) == _as_counts(one.postings)
+    assert two.postings.terms == one.postings.terms
+
+
+def test_a_build_reports_its_last_progress_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from corpus import load_corpus
+    from retrieval import workers
+
+    monkeypatch.setattr(workers, "BATCH", 1)  # every passage reported, the last one too
+    seen: list[tuple[int, int]] = []
+    build_index(load_corpus(BUNDLED_CORPUS).articles, workers=1,
+                progress=lambda done, total: seen.append((done, total)))
+    total = seen[-1][1]
+    assert seen == [(done, total) for done in range(1, total + 1)]

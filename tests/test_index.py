@@ -23,7 +23,7 @@ def test_first_refresh_builds_and_second_loads_the_saved_index(
     assert Searcher(second).search("哪里可以下棋")[0].title == "学党史润初心 办实事解民忧"
 
 
-def test_changing_one_article_retokenises_only_its_chunks(
+def test_changing_one_article_retokenises_only_its_passages(
         corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     refresh_index(corpus_dir, tmp_path / "index")
     target = next(corpus_dir.glob("*搭建履职平台*"))
@@ -40,9 +40,10 @@ def test_changing_one_article_retokenises_only_its_chunks(
     monkeypatch.setattr(index_module.Tokenizer, "tokenize", counting)
     index, report = refresh_index(corpus_dir, tmp_path / "index")
     assert report.changed == [target.stem] and report.added == ["new"] and report.removed == []
-    # Only the two new passages (text, title, section each); unchanged ones come from the cache.
-    assert calls == ["联络站新增周末接待日。", "搭建履职平台 架构连心桥梁", "",
-                     "社区开设了老年食堂。", "新文章", ""]
+    # Only the passages of the two articles (text, title, section each), nothing else.
+    fresh = [c for c in index.chunks if c.article_id in (target.stem, "new")]
+    assert len(fresh) < len(index.chunks) // 2
+    assert calls == [t for c in fresh for t in (c.text, c.title, c.section or "")]
     assert any(c.text == "联络站新增周末接待日。" for c in index.chunks)
 
 
@@ -60,8 +61,8 @@ def test_corrupt_index_is_rebuilt_not_trusted(
     folder = tmp_path / "index"
     refresh_index(corpus_dir, folder)
     if damage == "truncate_postings":
-        data = (folder / "postings.npz").read_bytes()
-        (folder / "postings.npz").write_bytes(data[: len(data) // 2])
+        data = (folder / "postings.doc_ids.npy").read_bytes()
+        (folder / "postings.doc_ids.npy").write_bytes(data[: len(data) // 2])
     elif damage == "garbage_articles":
         (folder / "articles.jsonl").write_text("[{", encoding="utf-8")
     else:
@@ -86,9 +87,13 @@ def test_index_from_an_older_format_is_rebuilt(corpus_dir: Path, tmp_path: Path)
 def test_saved_index_has_no_pickle(corpus_dir: Path, tmp_path: Path) -> None:
     refresh_index(corpus_dir, tmp_path / "index")
     names = sorted(p.name for p in (tmp_path / "index").iterdir())
-    assert names == ["article_ids.json", "articles.jsonl", "char_df.json", "chunks.npz",
-                     "corpus.json", "manifest.json", "postings.npz", "scores.npz", "searchable.bin",
-                     "searchable.npz", "sections.json", "tokens.jsonl", "vocab.json"]
+    assert names == [
+        "article_ids.json", "articles.jsonl", "articles.npy", "char_df.json",
+        "chunks.article.npy", "chunks.end.npy", "chunks.ordinal.npy", "chunks.section.npy",
+        "chunks.start.npy", "corpus.json", "manifest.json", "postings.doc_ids.npy",
+        "postings.doc_len.npy", "postings.indptr.npy", "postings.tfs.npy", "scores.gain.npy",
+        "scores.idf.npy", "scores.max_gain.npy", "searchable.bin", "searchable.npy",
+        "sections.json", "tokens.jsonl", "vocab.json"]
 
 
 def test_empty_corpus_is_a_clear_error(tmp_path: Path) -> None:
@@ -179,3 +184,31 @@ def test_a_corrupt_corpus_manifest_is_not_trusted(
     parsed.clear()
     refresh_index(corpus_dir, tmp_path / "index")  # the manifest was written again
     assert parsed == []
+
+
+def test_a_file_changed_just_before_it_was_read_is_hashed_at_the_next_start(
+        corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _age(corpus_dir)
+    fresh = next(corpus_dir.glob("*讲好党课*"))
+    os.utime(fresh)  # now: a second edit in the same clock tick would keep this time
+    refresh_index(corpus_dir, tmp_path / "index")
+    opened: list[str] = []
+    original = Path.read_bytes
+
+    def spying(self: Path) -> bytes:
+        if corpus_dir in self.parents:
+            opened.append(self.name)
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", spying)
+    parsed = _count_parses(monkeypatch)
+    _, report = refresh_index(corpus_dir, tmp_path / "index")
+    # Only the file seen within the racy window is read again, for a hash, not a parse;
+    # the others were seen long after their last change.
+    assert opened == [fresh.name] and parsed == [] and not report.rebuilt
+    real = time.time_ns
+    monkeypatch.setattr(manifest_module.time, "time_ns", lambda: real() + 3 * 10**9)
+    refresh_index(corpus_dir, tmp_path / "index")  # hashed once more, seconds later
+    opened.clear()
+    refresh_index(corpus_dir, tmp_path / "index")
+    assert opened == []  # seen well after its last change: vouched for by size and time

@@ -150,3 +150,37 @@ def test_the_answer_threshold_setting_moves_the_gate(
     monkeypatch.setenv("LINLI_ANSWER_THRESHOLD", "")  # empty: the fitted default
     assert main(["search", "老年人活动区在哪里", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["answered"] is True
+
+
+def test_progress_on_a_terminal_is_one_bar_with_a_rate_and_an_estimate(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from retrieval import cli as retrieval_cli
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    clock = iter([100.0, 101.0, 104.0])
+    monkeypatch.setattr(retrieval_cli.time, "monotonic", lambda: next(clock))
+    show = retrieval_cli.progress_printer()
+    show(200, 800)
+    show(800, 800)
+    err = capsys.readouterr().err
+    assert err.startswith("\rtokenising [#######.......................] 200/800 passages, "
+                          "200/s, 3 s left")
+    assert "\rtokenising [##############################] 800/800 passages" in err
+    assert err.endswith("\n") and err.count("\n") == 1
+
+
+def test_progress_in_a_log_is_a_plain_line_every_tenth(
+        caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from retrieval import cli as retrieval_cli
+
+    show = retrieval_cli.progress_printer()
+    with caplog.at_level(logging.INFO, logger="retrieval.cli"):
+        for done in range(0, 1001, 50):
+            show(done, 1000)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 11 and lines[-1].startswith("tokenising: 1000/1000 passages, ")
+    assert all(line.endswith(" left") and "\r" not in line for line in lines)

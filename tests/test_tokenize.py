@@ -1,4 +1,7 @@
+from pathlib import Path
+
 import jieba
+import pytest
 
 from retrieval.tokenize import Tokenizer, normalize_for_search
 
@@ -31,3 +34,55 @@ def test_each_tokenizer_is_private_and_leaves_jiebas_default_alone() -> None:
 
 def test_fingerprint_changes_with_the_local_names() -> None:
     assert Tokenizer(["港湾社区"]).fingerprint != Tokenizer().fingerprint
+
+
+def test_tagging_without_hmm_equals_jieba_posseg() -> None:
+    from jieba import posseg
+
+    from corpus import load_corpus
+    from tests.conftest import BUNDLED_CORPUS
+
+    tokenizer = Tokenizer(["朝阳社区"])
+    tagger = posseg.POSTokenizer(tokenizer=tokenizer._jieba)
+    texts = [p for a in load_corpus(BUNDLED_CORPUS).articles for p in [a.title, *a.paragraphs]]
+    texts += ["COVID-19 疫苗 3.5 万剂，A座 2号楼\r\n 朝阳社区 x+y#z&w_v。", "Wi-Fi 1.2.3 abc"]
+    for text in texts:
+        normal = normalize_for_search(text)
+        expected = [(p.word, p.flag) for p in tagger.cut(normal, HMM=False) if p.word.strip()]
+        assert tokenizer.tagged(text) == expected
+
+
+def test_looking_tags_up_one_by_one_tags_as_the_whole_table() -> None:
+    from corpus import load_corpus
+    from retrieval.tokenize import SortedTags, _word_tags
+    from tests.conftest import BUNDLED_CORPUS
+
+    table = _word_tags()
+    sorted_tags = SortedTags.from_tags(table)
+    for word in ["社区", "朝阳", "的", "十八里河", "不在词典里的词", "a", "", "鿿"]:
+        assert sorted_tags.get(word, "x") == table.get(word, "x")
+    tokenizer = Tokenizer(["朝阳社区"])
+    for article in load_corpus(BUNDLED_CORPUS).articles:
+        for text in [article.title, *article.paragraphs]:
+            assert tokenizer.tagged(text, few=True) == tokenizer.tagged(text)
+
+
+def test_a_damaged_copy_of_the_tag_table_is_made_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    from retrieval import tokenize
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    tokenize._sorted_word_tags.cache_clear()
+    try:
+        first = tokenize._sorted_word_tags()
+        copy = next(tmp_path.glob("linli-word-tags-*.txt"))
+        data = bytearray(copy.read_bytes())
+        data[-3] ^= 1  # one flipped bit in the last line
+        copy.write_bytes(bytes(data))
+        tokenize._sorted_word_tags.cache_clear()
+        again = tokenize._sorted_word_tags()
+        assert again.lines == first.lines and copy.read_bytes() != bytes(data)
+    finally:
+        tokenize._sorted_word_tags.cache_clear()

@@ -1,0 +1,144 @@
+"""Splice a few articles' passages into saved arrays: the incremental refresh's array work.
+
+Windows never cross an article, so an article's postings are its own: removing one
+drops the postings of its chunks, adding one inserts the postings of its new chunks.
+Everything here is array operations; Python loops run over the changed articles or
+over runs of unchanged chunks, never over all postings.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from retrieval.bm25 import Postings
+from retrieval.columns import TextColumn
+
+IntArray = NDArray[np.int64]
+
+
+@dataclass
+class ChunkOrder:
+    """Where each chunk of the new index comes from: a kept old chunk or an added one."""
+
+    order: IntArray  # merged position -> index into (kept old chunks, then added chunks)
+    kept: IntArray  # the old chunks kept, in their old order
+    old_to_new: IntArray  # old chunk -> its new position, or -1 when removed
+    added_to_new: IntArray  # added chunk -> its new position
+
+    @property
+    def size(self) -> int:
+        """How many chunks the new index has."""
+        return len(self.order)
+
+    def take(self, old: NDArray[np.integer], added: NDArray[np.integer]) -> NDArray[np.int32]:
+        """Lay out a per-chunk column in the new order from its old and added values."""
+        merged: NDArray[np.int32] = np.concatenate(
+            [old[self.kept], added]).astype(np.int32)[self.order]
+        return merged
+
+
+def chunk_order(old_articles: NDArray[np.int32], article_map: IntArray,
+                added_articles: IntArray) -> ChunkOrder:
+    """Order chunks by their new article position, kept chunks before added ones of an article.
+
+    `old_articles`: each old chunk's article; `article_map`: old article -> new position
+    or -1; `added_articles`: each added chunk's new article position, in chunk order.
+    """
+    new_of_old = article_map[old_articles] if len(old_articles) else np.empty(0, np.int64)
+    kept = np.flatnonzero(new_of_old >= 0)
+    combined = np.concatenate([new_of_old[kept], added_articles])
+    order = np.argsort(combined, kind="stable")
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    old_to_new = np.full(len(old_articles), -1, dtype=np.int64)
+    old_to_new[kept] = position[: len(kept)]
+    return ChunkOrder(order=order, kept=kept, old_to_new=old_to_new,
+                      added_to_new=position[len(kept):])
+
+
+def splice_texts(old: TextColumn, order: ChunkOrder, added: Sequence[str]) -> TextColumn:
+    """Lay out the texts in the new order: runs of kept chunks are copied as byte ranges."""
+    encoded = [text.encode("utf-8") for text in added]
+    n_kept = len(order.kept)
+    source = np.where(order.order < n_kept, order.kept[np.minimum(order.order, n_kept - 1)]
+                      if n_kept else -1, -1)
+    is_added = source < 0
+    breaks = np.ones(len(source), dtype=bool)
+    breaks[1:] = (source[1:] != source[:-1] + 1) | is_added[1:] | is_added[:-1]
+    starts = np.flatnonzero(breaks)
+    ends = np.append(starts[1:], len(source))
+    pieces: list[bytes] = []
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        if is_added[start]:
+            pieces.append(encoded[int(order.order[start]) - n_kept])
+        else:
+            first, last = int(source[start]), int(source[end - 1])
+            pieces.append(old.blob[int(old.offsets[first]) : int(old.offsets[last + 1])])
+    lengths = np.concatenate([np.diff(old.offsets)[order.kept],
+                              np.asarray([len(e) for e in encoded], dtype=np.int64)])
+    offsets = np.zeros(order.size + 1, dtype=np.int64)
+    np.cumsum(lengths[order.order], out=offsets[1:])
+    return TextColumn(b"".join(pieces), offsets)
+
+
+def splice_postings(old: Postings, order: ChunkOrder, added: Postings) -> Postings:
+    """Drop the removed chunks' postings, renumber the rest and insert the added chunks' ones.
+
+    `added` holds the added chunks' window postings, documents numbered in added order.
+    Terms no document holds any more are dropped; new terms come after the old ones.
+    """
+    # int32 throughout: these arrays are as long as all the postings.
+    renumbered = order.old_to_new.astype(np.int32)[old.doc_ids]
+    keep = renumbered >= 0
+    kept_docs = renumbered[keep]
+    del renumbered
+    kept_tfs = old.tfs[keep]
+    kept_counts = _segment_sums(keep, old.indptr)
+    term_ids = {term: i for i, term in enumerate(old.terms)}
+    terms = list(old.terms)
+    added_terms = np.fromiter((term_ids.setdefault(t, len(term_ids)) for t in added.terms),
+                              dtype=np.int64, count=len(added.terms))
+    terms += list(term_ids)[len(terms):]
+    counts = np.zeros(len(terms), dtype=np.int64)
+    counts[: len(kept_counts)] = kept_counts
+    kept_indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+    np.cumsum(counts, out=kept_indptr[1:])
+    term = np.repeat(added_terms, np.diff(added.indptr))
+    doc = order.added_to_new[added.doc_ids]
+    by_place = np.lexsort((doc, term))
+    term, doc, tfs = term[by_place], doc[by_place], added.tfs[by_place]
+    where = _insert_positions(kept_docs, kept_indptr, term, doc)
+    counts += np.bincount(term, minlength=len(terms))
+    held = counts > 0
+    indptr = np.zeros(int(held.sum()) + 1, dtype=np.int64)
+    np.cumsum(counts[held], out=indptr[1:])
+    doc_len = order.take(old.doc_len, added.doc_len)
+    return Postings(terms=[t for t, h in zip(terms, held.tolist(), strict=True) if h],
+                    indptr=indptr,
+                    doc_ids=np.insert(kept_docs, where, doc.astype(np.int32)),
+                    tfs=np.insert(kept_tfs, where, tfs.astype(np.int32)), doc_len=doc_len)
+
+
+def _segment_sums(flags: NDArray[np.bool_], indptr: IntArray) -> IntArray:
+    """Count the true flags in each segment indptr[t]:indptr[t + 1] (segments may be empty)."""
+    # int32 while it fits: this array is as long as all the postings.
+    before = np.zeros(len(flags) + 1, dtype=np.int32 if len(flags) < 2**31 else np.int64)
+    np.cumsum(flags, out=before[1:])
+    sums: IntArray = before[indptr[1:]].astype(np.int64) - before[indptr[:-1]].astype(np.int64)
+    return sums
+
+
+def _insert_positions(docs: NDArray[np.int32], indptr: IntArray, terms: IntArray,
+                      new_docs: IntArray) -> IntArray:
+    """Find where each (term, doc) goes in the term's sorted documents: a vectorised bisection."""
+    low, high = indptr[terms].copy(), indptr[terms + 1].copy()
+    while True:
+        open_ = low < high
+        if not open_.any():
+            return low
+        middle = (low + high) // 2
+        before = open_ & (docs[np.where(open_, middle, 0)] < new_docs)
+        low = np.where(before, middle + 1, low)
+        high = np.where(open_ & ~before, middle, high)
