@@ -8,6 +8,7 @@ import logging
 import marshal
 import os
 import re
+import sys
 import tempfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -16,11 +17,21 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jieba
 import opencc
 
 from corpus.text import normalize_text
 from retrieval import lexicon
+
+# jieba imports pkg_resources only to find its own files, and that import takes 0.15 s
+# of every start; made to fail, jieba opens the same files by path (its own fallback).
+_PKG_RESOURCES_LOADED = "pkg_resources" in sys.modules
+if not _PKG_RESOURCES_LOADED:
+    sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # an import raises
+try:
+    import jieba
+finally:
+    if not _PKG_RESOURCES_LOADED:
+        del sys.modules["pkg_resources"]
 
 logger = logging.getLogger(__name__)
 
