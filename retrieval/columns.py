@@ -27,7 +27,10 @@ def save_array(path: Path, array: NDArray[Any]) -> None:
 
 def map_array(path: Path) -> NDArray[Any]:
     """Map a .npy file read-only: its pages are read when touched, and shared, not copied."""
-    array: NDArray[Any] = np.load(path, mmap_mode="r", allow_pickle=False)
+    mapped = np.load(path, mmap_mode="r", allow_pickle=False)
+    # A plain array over the mapped pages (it keeps the map alive): np.memmap's subclass
+    # hooks run on every slice, and a question takes thousands of them.
+    array: NDArray[Any] = mapped.view(np.ndarray)
     return array
 
 
