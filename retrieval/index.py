@@ -62,7 +62,7 @@ from retrieval.workers import (
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 10
+FORMAT_VERSION = 11
 HASH_WINDOW = 16 * 2**20
 POSTINGS = ("indptr", "doc_ids", "tfs", "doc_len")
 SCORES = ("idf", "gain", "max_gain")

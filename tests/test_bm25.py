@@ -23,7 +23,8 @@ def test_scores_equal_rank_bm25(variant: str, corpus: list[list[str]], query: li
     ours = BM25(Postings.build(corpus), params)
     reference = REFERENCE[variant](corpus)
     expected = reference.get_scores(query)
-    np.testing.assert_allclose(ours.all_scores(Counter(query)), expected, rtol=0, atol=1e-9)
+    # Per-posting gains are kept in float32 (sums in float64): within 1e-6 of rank-bm25.
+    np.testing.assert_allclose(ours.all_scores(Counter(query)), expected, rtol=1e-6, atol=1e-6)
 
 
 def test_only_documents_holding_a_query_term_are_scored() -> None:
@@ -56,4 +57,5 @@ def test_top_returns_the_best_documents_in_order(
     assert len(docs) == min(n, len(all_docs))
     assert list(scores) == sorted(scores, reverse=True)
     expected = sorted(all_scores, reverse=True)[: len(docs)]
-    np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-9)
+    # top adds float32 gains in float32: the same scores to 1e-6.
+    np.testing.assert_allclose(scores, expected, rtol=1e-6, atol=1e-6)
