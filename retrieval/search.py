@@ -214,6 +214,7 @@ class _Question:
     wants: str | None  # the kind of answer asked for: place, time, frequency, number
     shares: dict[int, float] = field(default_factory=dict)  # window coverage by chunk
     texts: dict[int, str] = field(default_factory=dict)  # normalised chunk texts read
+    windows: dict[int, str] = field(default_factory=dict)  # window texts joined
     # Each chunk's sentences (as written, normalised), and the kind test's verdicts.
     sentences: dict[int, tuple[list[str], list[str]]] = field(default_factory=dict)
     kinds: dict[str, float] = field(default_factory=dict)
@@ -347,6 +348,7 @@ class Searcher:
         runner_coverage = (self._window_share(parsed, int(docs[others[0]]))
                            if len(others) else 0.0)
         gap, size = (float(scores[0]) - runner_up) / maximum, math.log1p(self.bm25.corpus_size)
+        lacks_kind = _kind_missing(parsed, window)
         return Features(gap=gap, coverage=coverage, unseen=unseen, rare_found=rare_found,
                         pairs=_pair_share(words, found, window),
                         run=_longest_run(parsed.text, window),
@@ -354,10 +356,9 @@ class Searcher:
                         score=float(scores[0]) / maximum, missing=missing / heaviest,
                         runner_coverage=runner_coverage, size=size, unseen_size=unseen * size,
                         gap_size=gap * size, coverage_size=coverage * size,
-                        kind_missing=float(parsed.wants in ("time", "frequency")
-                                           and _kind_missing(parsed, window)),
-                        detail_missing=float(parsed.wants in ("number", "cost", "hours")
-                                             and _kind_missing(parsed, window)),
+                        kind_missing=float(lacks_kind and parsed.wants in ("time", "frequency")),
+                        detail_missing=float(lacks_kind
+                                             and parsed.wants in ("number", "cost", "hours")),
                         place_missing=float(any(f < 1.0 and self._names_place(w.text)
                                                 for w, f in zip(words, found, strict=True))))
 
@@ -377,7 +378,12 @@ class Searcher:
         return parsed.shares[doc]
 
     def _window_text(self, parsed: _Question, doc: int) -> str:
-        return "\n".join(self._searchable(parsed, i) for i in self._window(doc))
+        """The window's normalised text, joined once per question."""
+        text = parsed.windows.get(doc)
+        if text is None:
+            text = parsed.windows[doc] = "\n".join(
+                self._searchable(parsed, i) for i in self._window(doc))
+        return text
 
     def _searchable(self, parsed: _Question, doc: int) -> str:
         """A chunk's normalised text, decoded once per question."""
@@ -659,22 +665,6 @@ def freeze_loaded_objects() -> None:
     gc.freeze()
 
 
-def best_sentence(text: str, searchable: str, words: list[_Word],
-                  names_place: PlaceTest | None = None) -> tuple[str, float, str]:
-    """Return the sentence holding most of the question's words: text, value, normalised.
-
-    `searchable` is the chunk's normalised form, text last; its sentences stand
-    for the text's when they split alike, else each sentence is normalised. For a
-    question wanting a kind of answer, a sentence that holds some of the words and
-    the kind (a place, a date, a frequency, a number) gains a share of the weight of
-    the question's weightiest word (`PLACE_BONUS`, `KIND_BONUS`).
-    """
-    sentences, normalised = split_normalised(text, searchable)
-    if not sentences:
-        return text, 0.0, searchable
-    return _best_of(sentences, normalised, words, names_place)
-
-
 def split_normalised(text: str, searchable: str) -> tuple[list[str], list[str]]:
     """Split a chunk into sentences, as written and normalised (`searchable`: its normal form)."""
     spans = quoted_sentence_spans(text) or [(0, len(text))]
@@ -687,7 +677,12 @@ def split_normalised(text: str, searchable: str) -> tuple[list[str], list[str]]:
 
 def _best_of(sentences: list[str], normalised: list[str], words: list[_Word],
              names_place: PlaceTest | None) -> tuple[str, float, str]:
-    """The sentence of most value: as written, its value, normalised ("" if none)."""
+    """The sentence holding most of the question: as written, its value, normalised.
+
+    A sentence holding some of the words and the kind of answer asked for (a place, a
+    date, a frequency, a number) gains a share of the weightiest word's weight
+    (`PLACE_BONUS`, `KIND_BONUS`). ("" if there are no sentences.)
+    """
     best = ("", 0.0, "")
     for sentence, norm in zip(sentences, normalised, strict=True):
         value = _sentence_value(norm, words, names_place)
