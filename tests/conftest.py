@@ -8,7 +8,9 @@ from tests.helpers.fake_telegram import FakeTelegram
 from tests.helpers.harness import Harness, bot_settings, running_bot
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_PAGE = ROOT.parent / "shared" / "seeds" / "000_e3e9c234e3938044.txt"
+# The sample newspaper page (shared/seeds/000_e3e9c234e3938044.txt), kept with the tests
+# so that a clone runs them anywhere.
+SEED_PAGE = ROOT / "tests" / "data" / "seed_page_000_e3e9c234e3938044.txt"
 BUNDLED_CORPUS = ROOT / "corpus" / "articles"
 
 
