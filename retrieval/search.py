@@ -5,7 +5,7 @@ import math
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -244,9 +244,8 @@ class Searcher:
         same = ((chunks.article[1:] == chunks.article[:-1])
                 & (chunks.section[1:] == chunks.section[:-1]))
         self._joined = np.concatenate([[False], same])  # chunk i continues chunk i - 1
-        # One pattern for every local name, longest first: a sentence is scanned once.
-        names = sorted(index.local_names, key=len, reverse=True)
-        self._names = re.compile("|".join(map(re.escape, names))) if names else None
+        # One pattern for every local name, the longest at each place: a sentence is scanned once.
+        self._names = re.compile(_trie_pattern(index.local_names)) if index.local_names else None
 
     def search(self, question: str, k: int = 3, per_article: bool = True) -> list[Hit]:
         """Return up to k passages that answer `question`, best first; [] if not confident."""
@@ -291,8 +290,8 @@ class Searcher:
             parsed = _with_context(parsed, self._parse(context[:MAX_QUESTION_CHARS]))
         if not parsed.words or not parsed.query:
             return parsed, np.empty(0, dtype=np.int64), np.empty(0)
-        docs, scores = self.bm25.top(parsed.query, CANDIDATES_PER_HIT * k)
-        return parsed, docs, scores - self.bm25.baseline(parsed.query)
+        docs, scores = self.bm25.top(parsed.query, CANDIDATES_PER_HIT * k, above_baseline=True)
+        return parsed, docs, scores
 
     def weighted_words(self, question: str) -> list[tuple[str, float, bool]]:
         """The question's meaningful words in order: (word, weight, known to the index)."""
@@ -304,7 +303,7 @@ class Searcher:
         normal = normalize_for_search(question)
         wants = next((kind for kind, asks in _WANTS if asks.search(normal)), None)
         with self._lock:
-            plain_words = self.tokenizer.words(question)
+            plain_words = self.tokenizer.words(normal, normalised=True)
             if wants == "cost":
                 plain_words = [w for w in plain_words if w not in _COST_WORDS] or plain_words
             has_cjk = bool(_CJK.search(question))
@@ -653,6 +652,33 @@ def _make_hit(article: Article, chunk: Chunk, rank: int, score: float, coverage:
                                date=article.date, byline=article.byline, url=article.url,
                                section=chunk.section, text=chunk.text, best_sentence=sentence,
                                extra_sentence=extra, extra_after=after)
+
+
+_Trie = dict[str, "_Trie"]
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    """A regular expression for any of `words`, the longest where several start at one place.
+
+    The words share prefixes as a trie (十八里河(?:街道)?): twice as fast to scan
+    as an alternation of hundreds of names, with the same matches.
+    """
+    trie: _Trie = {}
+    for word in filter(None, words):
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a word ends here
+
+    def pattern(node: _Trie) -> str:
+        branches = [re.escape(char) + pattern(child)
+                    for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+        return f"(?:{body})?" if "" in node else body
+
+    return pattern(trie)
 
 
 def freeze_loaded_objects() -> None:

@@ -280,17 +280,24 @@ class Tokenizer:
 
     def analyze(self, text: str) -> tuple[list[str], list[str]]:
         """Return the search-mode tokens and the precise-mode words of `text` from one cut."""
-        words = [w for w in (w.strip() for w in self._jieba.cut(normalize_for_search(text))) if w]
+        words = self._cut(normalize_for_search(text))
         tokens = [t for w in words for t in [*self.subwords(w), w] if self.keep(t)]
         return tokens, [w for w in words if self.keep(w)]
+
+    def _cut(self, normalised: str) -> list[str]:
+        return [w for w in (w.strip() for w in self._jieba.cut(normalised)) if w]
 
     def tokenize(self, text: str) -> list[str]:
         """Return search-mode tokens (words and their sub-words) of normalised text."""
         return self.analyze(text)[0]
 
-    def words(self, text: str) -> list[str]:
-        """Return the meaningful words of text in precise mode (no sub-words), in order."""
-        return self.analyze(text)[1]
+    def words(self, text: str, normalised: bool = False) -> list[str]:
+        """Return the meaningful words of text in precise mode (no sub-words), in order.
+
+        `normalised`: `text` is already `normalize_for_search`'s output.
+        """
+        return [w for w in self._cut(text if normalised else normalize_for_search(text))
+                if self.keep(w)]
 
     def tagged(self, text: str, few: bool = False) -> list[tuple[str, str]]:
         """Return every precise-mode token with its part of speech (for harvesting names).

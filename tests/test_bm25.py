@@ -6,6 +6,7 @@ import rank_bm25
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from retrieval import bm25
 from retrieval.bm25 import BM25, BM25Params, Postings
 
 WORDS = st.sampled_from(["老人", "活动", "社区", "儿童", "血压", "理发", "下棋", "服务", "a", "b"])
@@ -45,13 +46,19 @@ def test_an_empty_index_is_refused() -> None:
         BM25(Postings.build([]), BM25Params())
 
 
+@pytest.mark.parametrize("clear_whole", [0, 10**9])
 @pytest.mark.parametrize("long_postings", [0, 2, 4096])
 @settings(max_examples=150, deadline=None)
-@given(corpus=CORPORA, query=QUERIES, n=st.integers(min_value=1, max_value=30))
+@given(corpus=CORPORA, query=QUERIES, earlier=QUERIES, n=st.integers(min_value=1, max_value=30))
 def test_top_returns_the_best_documents_in_order(
-        long_postings: int, corpus: list[list[str]], query: list[str], n: int) -> None:
-    # long_postings=0 makes every term after the first a candidate for skipping.
+        long_postings: int, clear_whole: int, corpus: list[list[str]], query: list[str],
+        earlier: list[str], n: int) -> None:
+    # long_postings=0 makes every term after the first a candidate for skipping;
+    # an earlier question must leave nothing behind, however its scores are cleared.
     ours = BM25(Postings.build(corpus), BM25Params())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bm25, "CLEAR_WHOLE", clear_whole)
+        ours.top(Counter(earlier), n, long_postings=long_postings)
     docs, scores = ours.top(Counter(query), n, long_postings=long_postings)
     all_docs, all_scores = ours.score(Counter(query))
     assert len(docs) == min(n, len(all_docs))

@@ -1,10 +1,13 @@
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from corpus import load_corpus
 from retrieval.index import build_index
-from retrieval.search import Searcher
+from retrieval.search import Searcher, _trie_pattern
 from tests.conftest import BUNDLED_CORPUS
 from tests.helpers.articles import write_article
 
@@ -220,3 +223,15 @@ def test_the_same_report_filed_twice_is_shown_once(tmp_path: Path) -> None:
     write_article(tmp_path, "d.md", title="社区新闻", body="社区每周六组织志愿者打扫楼道卫生。")
     hits = Searcher(build_index(load_corpus(tmp_path).articles)).search("绿城广场哪里磨剪刀")
     assert len({h.text for h in hits}) == len(hits) >= 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(names=st.lists(st.text(alphabet="十八里河街道社区", min_size=1, max_size=5), max_size=8),
+       text=st.text(alphabet="十八里河街道社区的", max_size=30))
+def test_the_names_pattern_finds_what_an_alternation_longest_first_finds(
+        names: list[str], text: str) -> None:
+    # The trie pattern must find exactly what "|".join(longest first) found.
+    alternation = "|".join(map(re.escape, sorted(set(names), key=len, reverse=True)))
+    expected = [m[0] for m in re.finditer(alternation, text)] if names else []
+    found = [m[0] for m in re.finditer(_trie_pattern(names), text)] if names else []
+    assert found == expected
