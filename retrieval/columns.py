@@ -59,9 +59,10 @@ class _OnDemand(Sequence[T]):
     def __getitem__(self, i: int | slice) -> T | list[T]:
         if isinstance(i, slice):
             return [self._make(j) for j in range(*i.indices(len(self)))]
-        if not -len(self) <= i < len(self):
+        size = len(self)
+        if not -size <= i < size:
             raise IndexError(i)
-        return self._make(i % len(self))
+        return self._make(i if i >= 0 else i + size)
 
     def __iter__(self) -> Iterator[T]:
         return (self._make(i) for i in range(len(self)))

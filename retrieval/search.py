@@ -213,6 +213,7 @@ class _Question:
     query: dict[str, float]
     wants: str | None  # the kind of answer asked for: place, time, frequency, number
     shares: dict[int, float] = field(default_factory=dict)  # window coverage by chunk
+    text_shares: dict[str, float] = field(default_factory=dict)  # ... by window text
     texts: dict[int, str] = field(default_factory=dict)  # normalised chunk texts read
     windows: dict[int, str] = field(default_factory=dict)  # window texts joined
     # Each chunk's sentences (as written, normalised), and the kind test's verdicts.
@@ -336,7 +337,7 @@ class Searcher:
         found = [w.match(window) for w in words]  # each word looked for once
         total = sum(w.weight for w in words)
         # The window's text is at hand: its coverage seeds the memo the hits read.
-        coverage = parsed.shares[int(docs[0])] = (
+        coverage = parsed.shares[int(docs[0])] = parsed.text_shares[window] = (
             sum(w.weight * f for w, f in zip(words, found, strict=True)) / total if total else 0.0)
         unseen = sum(w.weight for w in words if not w.known) / total
         rarest = sorted(range(len(words)), key=lambda i: -words[i].weight)[:2]
@@ -372,9 +373,14 @@ class Searcher:
 
     def _window_share(self, parsed: _Question, doc: int) -> float:
         """The share of the question's information in the chunk's window (memoised)."""
-        if doc not in parsed.shares:
-            parsed.shares[doc] = _share(parsed.words, self._window_text(parsed, doc))
-        return parsed.shares[doc]
+        share = parsed.shares.get(doc)
+        if share is None:
+            text = self._window_text(parsed, doc)
+            share = parsed.text_shares.get(text)
+            if share is None:  # a reprint's window has the same text: computed once
+                share = parsed.text_shares[text] = _share(parsed.words, text)
+            parsed.shares[doc] = share
+        return share
 
     def _window_text(self, parsed: _Question, doc: int) -> str:
         """The window's normalised text, joined once per question."""
@@ -405,10 +411,10 @@ class Searcher:
             if relevant_only and hits:
                 if len(seen) > OTHER_SOURCES_CHECKED * k:
                     break  # sources ranked this low are not worth a coverage check
-                if self._window_share(parsed, doc) < COVERAGE_FLOOR:
-                    continue  # further sources must hold the question too, not just score
                 if self._window_text(parsed, doc) in shown:
                     continue  # the same report printed again elsewhere: shown once
+                if self._window_share(parsed, doc) < COVERAGE_FLOOR:
+                    continue  # further sources must hold the question too, not just score
             if relevant_only:
                 shown.add(self._window_text(parsed, doc))
             if per_article:
@@ -709,17 +715,30 @@ def _best_of(sentences: list[str], normalised: list[str], words: list[_Word],
     date, a frequency, a number) gains a share of the weightiest word's weight
     (`PLACE_BONUS`, `KIND_BONUS`). ("" if there are no sentences.)
     """
+    if not words:
+        return (sentences[0], 0.0, normalised[0]) if sentences else ("", 0.0, "")
+    # A word no sentence holds adds nothing to any: look for it once in them all.
+    present = [w for w in words if w.match("\n".join(normalised))]
+    heaviest = max(w.weight for w in words)
     best = ("", 0.0, "")
     for sentence, norm in zip(sentences, normalised, strict=True):
-        value = _sentence_value(norm, words, names_place)
+        value = _sentence_value(norm, present, names_place, heaviest)
         if value > best[1] or not best[0]:
             best = (sentence, value, norm)
     return best
 
 
-def _sentence_value(normalised: str, words: list[_Word], names_place: PlaceTest | None) -> float:
-    """How much of the question a sentence holds, with the place bonus for 在哪 questions."""
-    value = sum(w.weight * w.match(normalised) for w in words)
+def _sentence_value(normalised: str, words: list[_Word], names_place: PlaceTest | None,
+                    heaviest: float | None = None) -> float:
+    """How much of the question a sentence holds, with the place bonus for 在哪 questions.
+
+    `heaviest`: the weight the bonus is a share of (by default, the heaviest of `words`).
+    """
+    value = 0.0
+    for word in words:
+        value += word.weight * word.match(normalised)
     if value and names_place:
-        value += names_place(normalised) * max(w.weight for w in words)
+        if heaviest is None:
+            heaviest = max(w.weight for w in words)
+        value += names_place(normalised) * heaviest
     return value
