@@ -315,8 +315,9 @@ class Searcher:
             query: defaultdict[str, float] = defaultdict(float)
             for word in words:
                 query[word.text] += 1.0 if len(word.text) > 1 else SINGLE_CHAR_WEIGHT
+                needed = self.tuning.subword_weight or word.bigrams
                 subwords = [t for t in self.tokenizer.subwords(word.text)
-                            if self.tokenizer.keep(t)]
+                            if self.tokenizer.keep(t)] if needed else []
                 for token in subwords if self.tuning.subword_weight else []:
                     query[token] += self.tuning.subword_weight
                 grams = [b for b in word.bigrams if self._term_df(b) and b not in subwords]
