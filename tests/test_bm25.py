@@ -66,3 +66,8 @@ def test_top_returns_the_best_documents_in_order(
     expected = sorted(all_scores, reverse=True)[: len(docs)]
     # top adds float32 gains in float32: the same scores to 1e-6.
     np.testing.assert_allclose(scores, expected, rtol=1e-6, atol=1e-6)
+    # What search reads: the same documents, their scores less the baseline.
+    above_docs, above = ours.top(Counter(query), n, long_postings=long_postings,
+                                 above_baseline=True)
+    assert above_docs.tolist() == docs.tolist()
+    np.testing.assert_allclose(above + ours.baseline(Counter(query)), scores, rtol=1e-6, atol=1e-6)
