@@ -457,11 +457,14 @@ class Searcher:
                 best[i] = _best_of(*self._sentences(parsed, i), parsed.words, place)
             return best[i]
 
+        def preference(i: int) -> tuple[float, float, bool]:
+            share = _share(parsed.words, self._searchable(parsed, i))
+            # A chunk holding none of the words has no sentence worth anything: not split.
+            return (best_of(i)[1] if place and share else 0.0), share, i == doc
+
         # The chunk shown holds most of the words; for a question wanting a kind of answer,
         # the one whose best sentence holds the words with the kind (a place, a date).
-        doc = max(self._window(doc), key=lambda i: (
-            best_of(i)[1] if place else 0.0, _share(parsed.words, self._searchable(parsed, i)),
-            i == doc))
+        doc = max(self._window(doc), key=preference)
         chunk = table[doc]
         article = self.index.articles[int(table.article[doc])]
         searchable = self._searchable(parsed, doc)
@@ -470,8 +473,9 @@ class Searcher:
         lacking = [w for w in parsed.words if w.match(searchable) < 1.0]
         extra, after, bold, extra_rating = None, True, sentence, (0.0, 0.0)
         for neighbour in self._window(doc) if lacking else []:
-            if neighbour == doc:
-                continue
+            if neighbour == doc or not any(w.match(self._searchable(parsed, neighbour))
+                                           for w in lacking):
+                continue  # no sentence of it can add a lacking word
             candidate, adds, candidate_normal = _best_of(*self._sentences(parsed, neighbour),
                                                          lacking, place)
             # Of two that add as much, the one holding more of the whole question wins.
