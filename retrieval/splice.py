@@ -89,13 +89,14 @@ def splice_postings(old: Postings, order: ChunkOrder, added: Postings) -> Postin
     `added` holds the added chunks' window postings, documents numbered in added order.
     Terms no document holds any more are dropped; new terms come after the old ones.
     """
-    # int32 throughout: these arrays are as long as all the postings.
-    renumbered = order.old_to_new.astype(np.int32)[old.doc_ids]
+    # int32 throughout: these arrays are as long as all the postings. `take`, not
+    # `[]`: numpy 2 indexes with int32 ids four times slower than `take` gathers them.
+    renumbered = order.old_to_new.astype(np.int32).take(old.doc_ids)
     keep = renumbered >= 0
     kept_docs = renumbered[keep]
     del renumbered
     kept_tfs = old.tfs[keep]
-    kept_counts = _segment_sums(keep, old.indptr)
+    kept_counts = _kept_counts(keep, old.indptr)
     term_ids = {term: i for i, term in enumerate(old.terms)}
     terms = list(old.terms)
     added_terms = np.fromiter((term_ids.setdefault(t, len(term_ids)) for t in added.terms),
@@ -121,13 +122,13 @@ def splice_postings(old: Postings, order: ChunkOrder, added: Postings) -> Postin
                     tfs=np.insert(kept_tfs, where, tfs.astype(np.int32)), doc_len=doc_len)
 
 
-def _segment_sums(flags: NDArray[np.bool_], indptr: IntArray) -> IntArray:
-    """Count the true flags in each segment indptr[t]:indptr[t + 1] (segments may be empty)."""
-    # int32 while it fits: this array is as long as all the postings.
-    before = np.zeros(len(flags) + 1, dtype=np.int32 if len(flags) < 2**31 else np.int64)
-    np.cumsum(flags, out=before[1:])
-    sums: IntArray = before[indptr[1:]].astype(np.int64) - before[indptr[:-1]].astype(np.int64)
-    return sums
+def _kept_counts(keep: NDArray[np.bool_], indptr: IntArray) -> IntArray:
+    """Count the kept postings of each term (`keep` flags each posting; few are dropped)."""
+    # From the dropped postings alone: a cumulative sum over all of them costs 50 ms.
+    dropped = np.flatnonzero(~keep)
+    term_of = np.searchsorted(indptr, dropped, side="right") - 1
+    counts: IntArray = np.diff(indptr) - np.bincount(term_of, minlength=len(indptr) - 1)
+    return counts
 
 
 def _insert_positions(docs: NDArray[np.int32], indptr: IntArray, terms: IntArray,
