@@ -609,13 +609,13 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
     """
     # A refresh reads and drops tens of thousands of small objects (the manifests, the
     # ids); the collector would walk them all many times over and find no cycle (0.3 s).
-    with _collection_paused():
+    with collection_paused():
         return _refresh(corpus_dir, index_dir, params=params, progress=progress, force=force,
                         keep_from=keep_from, defer_save=defer_save)
 
 
 @contextmanager
-def _collection_paused() -> Iterator[None]:
+def collection_paused() -> Iterator[None]:
     """Pause the garbage collector for a while (as it was before, after)."""
     enabled = gc.isenabled()
     gc.disable()
