@@ -114,18 +114,19 @@ def listing(root: Path) -> Listing:
     over tens of thousands of files.
     """
     found: Listing = []
-
-    def walk(folder: str, prefix: str) -> None:
+    # A stack of folders, not a nested function calling itself: that is a reference
+    # cycle holding `found` (33,000 entries) until the collector runs.
+    folders = [(str(root), "")]
+    while folders:
+        folder, prefix = folders.pop()
         with os.scandir(folder) as entries:
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
                 if entry.is_dir():
-                    walk(entry.path, f"{prefix}{entry.name}/")
+                    folders.append((entry.path, f"{prefix}{entry.name}/"))
                 elif entry.is_file():
                     found.append((entry.path, prefix + entry.name, entry.stat()))
-
-    walk(str(root), "")
     # By path parts, as `corpus_files` sorts: a separator below every other character
     # compares the same way, without a list per path.
     found.sort(key=lambda item: item[1].replace("/", "\x00"))
