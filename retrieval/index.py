@@ -615,8 +615,13 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
 
 
 @contextmanager
-def collection_paused() -> Iterator[None]:
-    """Pause the garbage collector for a while (as it was before, after)."""
+def collection_paused(collect: bool = True) -> Iterator[None]:
+    """Pause the garbage collector for a while (as it was before, after).
+
+    `collect`: then collect once what piled up meanwhile (the imports' cycles too), so
+    that what comes next reuses that memory instead of growing the heap (16 MB in the
+    searching process at 33,000 articles).
+    """
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -624,6 +629,10 @@ def collection_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+            if collect:
+                started = time.perf_counter()
+                gc.collect()
+                logger.debug("collected after the pause in %.3f s", time.perf_counter() - started)
 
 
 def _refresh(corpus_dir: Path, index_dir: Path, *, params: BM25Params | None,
