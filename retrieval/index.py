@@ -608,7 +608,8 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
     bot serves the new index first, then saves it).
     """
     # A refresh reads and drops tens of thousands of small objects (the manifests, the
-    # ids); the collector would walk them all many times over and find no cycle (0.3 s).
+    # ids); the collector would walk them many times over for next to no cycle (0.3 s of
+    # a linli index after one change at 33,000 articles).
     with collection_paused():
         return _refresh(corpus_dir, index_dir, params=params, progress=progress, force=force,
                         keep_from=keep_from, defer_save=defer_save)
