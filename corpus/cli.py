@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from corpus.chunk import chunk_article
 from corpus.load import load_corpus
 from corpus.models import ArticleFormatError, check_date
-from corpus.newspaper import import_page
 
 if TYPE_CHECKING:
     from corpus.importers import ReviewRow
@@ -69,6 +68,8 @@ def corpus_command(args: argparse.Namespace) -> int:
 
 def import_page_command(args: argparse.Namespace) -> int:
     """Import a page and print what was written, for review."""
+    from corpus.newspaper import import_page  # here: the other commands do without it
+
     written = import_page(args.page, args.out, source=args.source, date=args.date,
                           force=args.force)
     print("file\ttitle\tparagraphs\tcharacters")

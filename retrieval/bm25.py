@@ -17,7 +17,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 Variant = Literal["okapi", "l", "plus"]
-GAIN_BLOCK = 1 << 20  # postings weighed at a time
+# Postings weighed at a time: a block's temporaries stay in the cache (twice as fast as 1 << 20).
+GAIN_BLOCK = 1 << 16
 SEARCH_COST = 8  # a binary search per candidate costs about this many postings walked
 CLEAR_WHOLE = 32  # clearing a touched entry costs about as much as this many of the whole
 
@@ -101,9 +102,10 @@ class BM25:
         self._gain = np.empty(len(postings.doc_ids), dtype=np.float32)
         p = params
         norm = 1 - p.b + p.b * postings.doc_len.astype(np.float64) / self.avgdl
+        k1_norm = p.k1 * norm
         for start in range(0, len(self._gain), GAIN_BLOCK):
             end = min(start + GAIN_BLOCK, len(self._gain))
-            block = self._posting_weight(start, end, norm)
+            block = self._posting_weight(start, end, norm, k1_norm)
             block -= self._absent_weight
             block *= self._idf_of_postings(start, end)
             self._gain[start:end] = block
@@ -125,22 +127,24 @@ class BM25:
             return math.log(n + 1) - np.log(df + 0.5)
         return np.log((n + 1) / df)
 
-    def _posting_weight(self, start: int, end: int,
-                        norm: NDArray[np.float64]) -> NDArray[np.float64]:
+    def _posting_weight(self, start: int, end: int, norm: NDArray[np.float64],
+                        k1_norm: NDArray[np.float64]) -> NDArray[np.float64]:
         """Return the term-frequency part of postings start:end (`norm`: each document's).
 
         A document without the term gets `_absent_weight`: delta for BM25Plus, else 0.
+        `k1_norm` is k1 * norm. Gathered with `take`: numpy 2 indexes with int32 ids
+        four times slower.
         """
         p, post = self.params, self.postings
         tf = post.tfs[start:end].astype(np.float64)
         docs = post.doc_ids[start:end]
         if p.variant == "okapi":
-            weight: NDArray[np.float64] = tf * (p.k1 + 1) / (tf + (p.k1 * norm)[docs])
+            weight: NDArray[np.float64] = tf * (p.k1 + 1) / (tf + k1_norm.take(docs))
         elif p.variant == "l":
-            ctd = tf / norm[docs]
+            ctd = tf / norm.take(docs)
             weight = tf * (p.k1 + 1) * (ctd + p.delta) / (p.k1 + ctd + p.delta)
         else:
-            weight = (p.k1 * norm)[docs]
+            weight = k1_norm.take(docs)
             weight += tf
             tf *= p.k1 + 1
             np.divide(tf, weight, out=weight)

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from corpus.load import ARTICLE_SUFFIXES, MAX_FILE_BYTES, not_an_article, read_article
 from corpus.models import Article, Problem
@@ -23,11 +23,24 @@ from corpus.models import Article, Problem
 logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "corpus.json"
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 # A file changed within this long before it was last seen may share its old time (a
 # second change in the same clock tick): hash it anyway.
 RACY_NS = 2_000_000_000
-FileEntry = dict[str, Any]
+
+
+class FileEntry(NamedTuple):
+    """One corpus file as last scanned; saved as a JSON array of these fields, in order.
+
+    Arrays, not objects: 33,000 entries load and save in half the time.
+    """
+
+    size: int
+    mtime_ns: int
+    seen_ns: int | None  # when it was read (None: not read; the scan's time counts)
+    sha: str  # its content's SHA-256 ("" if not read)
+    id: str | None  # the article it gave (None: none)
+    problems: list[dict[str, Any]]
 
 
 @dataclass
@@ -57,10 +70,12 @@ class CorpusManifest:
             if hashlib.sha256(body.encode("utf-8")).hexdigest() != digest:
                 raise ValueError("checksum differs")
             data = json.loads(body)
-            if data["format"] != MANIFEST_FORMAT or data["index"] != index_stamp:
+            if data["format"] != MANIFEST_FORMAT:
+                raise ValueError(f"format {data['format']}, not the current {MANIFEST_FORMAT}")
+            if data["index"] != index_stamp:
                 raise ValueError("written for another index")
-            return cls(files=dict(data["files"]), scanned_ns=int(data["scanned_ns"]),
-                       index_stamp=index_stamp)
+            files = {name: FileEntry._make(row) for name, row in data["files"].items()}
+            return cls(files=files, scanned_ns=int(data["scanned_ns"]), index_stamp=index_stamp)
         except FileNotFoundError:
             return cls(index_stamp=index_stamp)
         except (OSError, ValueError, KeyError, TypeError) as err:
@@ -76,16 +91,17 @@ class CorpusManifest:
         entry = self.files.get(shown)
         if entry is None:
             return False
-        return (entry["size"] == stat.st_size and entry["mtime_ns"] == stat.st_mtime_ns
-                and stat.st_mtime_ns < entry.get("seen_ns", self.scanned_ns) - RACY_NS)
+        seen = self.scanned_ns if entry.seen_ns is None else entry.seen_ns
+        return (entry.size == stat.st_size and entry.mtime_ns == stat.st_mtime_ns
+                and stat.st_mtime_ns < seen - RACY_NS)
 
     def problems(self, shown: Sequence[str]) -> list[Problem]:
         """The problems saved for these files, in their order."""
-        return [Problem(**p) for name in shown for p in self.files[name]["problems"]]
+        return [Problem(**p) for name in shown for p in self.files[name].problems]
 
     def loaded_ids(self) -> set[str]:
         """The ids of the articles the files gave."""
-        return {e["id"] for e in self.files.values() if e.get("id")}
+        return {e.id for e in self.files.values() if e.id}
 
 
 Listing = list[tuple[str, str, os.stat_result]]  # path, name in the corpus, stat
@@ -98,18 +114,19 @@ def listing(root: Path) -> Listing:
     over tens of thousands of files.
     """
     found: Listing = []
-
-    def walk(folder: str, prefix: str) -> None:
+    # A stack of folders, not a nested function calling itself: that is a reference
+    # cycle holding `found` (33,000 entries) until the collector runs.
+    folders = [(str(root), "")]
+    while folders:
+        folder, prefix = folders.pop()
         with os.scandir(folder) as entries:
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
                 if entry.is_dir():
-                    walk(entry.path, f"{prefix}{entry.name}/")
+                    folders.append((entry.path, f"{prefix}{entry.name}/"))
                 elif entry.is_file():
                     found.append((entry.path, prefix + entry.name, entry.stat()))
-
-    walk(str(root), "")
     # By path parts, as `corpus_files` sorts: a separator below every other character
     # compares the same way, without a list per path.
     found.sort(key=lambda item: item[1].replace("/", "\x00"))
@@ -131,11 +148,11 @@ def settle(manifest: CorpusManifest, files: Listing) -> CorpusManifest | None:
         if manifest.same_stat(shown, stat):
             continue
         entry, seen = manifest.files[shown], time.time_ns()
-        if (entry["size"] != stat.st_size or not entry["sha"]
+        if (entry.size != stat.st_size or not entry.sha
                 or stat.st_size > MAX_FILE_BYTES
-                or hashlib.sha256(Path(path).read_bytes()).hexdigest() != entry["sha"]):
+                or hashlib.sha256(Path(path).read_bytes()).hexdigest() != entry.sha):
             return None
-        settled.files[shown] = {**entry, "mtime_ns": stat.st_mtime_ns, "seen_ns": seen}
+        settled.files[shown] = entry._replace(mtime_ns=stat.st_mtime_ns, seen_ns=seen)
     return settled
 
 
@@ -146,9 +163,10 @@ def all_unchanged(manifest: CorpusManifest, files: Listing) -> bool:
     entries, scanned = manifest.files, manifest.scanned_ns
     for _, shown, stat in files:  # `same_stat`, inlined: this runs over every file at start
         entry = entries.get(shown)
-        if (entry is None or entry["size"] != stat.st_size
-                or entry["mtime_ns"] != stat.st_mtime_ns
-                or stat.st_mtime_ns >= entry.get("seen_ns", scanned) - RACY_NS):
+        if (entry is None or entry.size != stat.st_size
+                or entry.mtime_ns != stat.st_mtime_ns
+                or stat.st_mtime_ns >= (scanned if entry.seen_ns is None else entry.seen_ns)
+                - RACY_NS):
             return False
     return True
 
@@ -170,7 +188,8 @@ class CachedReader:
         entry = self.old.files.get(shown)
         digest = ""
         if entry is not None and self.old.unchanged(path, shown):
-            digest, seen = entry["sha"], entry.get("seen_ns", self.old.scanned_ns)
+            digest = entry.sha
+            seen = self.old.scanned_ns if entry.seen_ns is None else entry.seen_ns
         elif stat.st_size <= MAX_FILE_BYTES:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
         result = self._reuse(entry, ident, digest) if entry and digest else None
@@ -178,18 +197,17 @@ class CachedReader:
             self.parsed += 1
             result = read_article(path, ident, shown)
         article, problems = result
-        self.new.files[shown] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-                                 "seen_ns": seen, "sha": digest,
-                                 "id": article.id if article else None,
-                                 "problems": [p.model_dump() for p in problems]}
+        self.new.files[shown] = FileEntry(stat.st_size, stat.st_mtime_ns, seen, digest,
+                                          article.id if article else None,
+                                          [p.model_dump() for p in problems])
         return article, problems
 
     def _reuse(self, entry: FileEntry, ident: str,
                digest: str) -> tuple[Article | None, list[Problem]] | None:
-        if entry["sha"] != digest:
+        if entry.sha != digest:
             return None
-        problems = [Problem(**p) for p in entry["problems"]]
-        if entry["id"] is None:
+        problems = [Problem(**p) for p in entry.problems]
+        if entry.id is None:
             return None, problems
         article = self.saved(ident)
         if article is None:
@@ -201,9 +219,9 @@ class CachedReader:
         """Add the files `load_corpus` did not read (their problems only), and return it all."""
         for _, shown, stat in files:
             if shown not in self.new.files:
-                self.new.files[shown] = {
-                    "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha": "", "id": None,
-                    "problems": [p.model_dump() for p in problems if p.path == shown]}
+                self.new.files[shown] = FileEntry(
+                    stat.st_size, stat.st_mtime_ns, None, "", None,
+                    [p.model_dump() for p in problems if p.path == shown])
         return self.new
 
 
@@ -227,6 +245,7 @@ def scan_changes(manifest: CorpusManifest, files: Listing,
     ids: list[str] = []
     idents: set[str] = set()
     read: dict[str, Article] = {}
+    entries, scanned = manifest.files, manifest.scanned_ns
     for path, shown, stat in files:
         # What pathlib's suffix gives for a name that starts with no dot (listing skips
         # those), without its cost over every file.
@@ -234,22 +253,25 @@ def scan_changes(manifest: CorpusManifest, files: Listing,
         stem, suffix = ((shown[:dot], shown[dot:]) if dot > shown.rfind("/") + 1
                         else (shown, ""))
         if suffix.lower() not in ARTICLE_SUFFIXES:
-            reader.new.files[shown] = {
-                "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha": "", "id": None,
-                "problems": [not_an_article(shown).model_dump()]}
+            reader.new.files[shown] = FileEntry(stat.st_size, stat.st_mtime_ns, None, "", None,
+                                                [not_an_article(shown).model_dump()])
             continue
         if stem in idents:
             return None
         idents.add(stem)
-        if manifest.same_stat(shown, stat):
-            entry = reader.new.files[shown] = manifest.files[shown]
-            if entry["id"] is not None:
-                ids.append(entry["id"])
+        entry = entries.get(shown)
+        if (entry is not None and entry.size == stat.st_size  # `same_stat`, inlined
+                and entry.mtime_ns == stat.st_mtime_ns
+                and stat.st_mtime_ns < (scanned if entry.seen_ns is None else entry.seen_ns)
+                - RACY_NS):
+            reader.new.files[shown] = entry
+            if entry.id is not None:
+                ids.append(entry.id)
             continue
         article, _ = reader(Path(path), stem, shown)
         if article is not None:
             ids.append(article.id)
             if article.id not in reader.reused:
                 read[article.id] = article
-    problems = [Problem(**p) for _, shown, _ in files for p in reader.new.files[shown]["problems"]]
+    problems = [Problem(**p) for _, shown, _ in files for p in reader.new.files[shown].problems]
     return Changes(manifest=reader.new, ids=ids, read=read, problems=problems)

@@ -5,6 +5,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from retrieval.bm25 import BM25, Postings
 from retrieval.index import Index, build_index, refresh_index, window_documents, window_postings
 from retrieval.search import Searcher
+from retrieval.splice import _splice_array
 from tests.conftest import BUNDLED_CORPUS
 
 WORDS = st.sampled_from(["社区", "食堂", "老年", "下棋", "医院", "图书馆", "志愿者", "报名"])
@@ -157,3 +159,18 @@ def test_a_build_reports_its_last_progress_once(monkeypatch: pytest.MonkeyPatch)
                 progress=lambda done, total: seen.append((done, total)))
     total = seen[-1][1]
     assert seen == [(done, total) for done in range(1, total + 1)]
+
+
+@given(st.lists(st.tuples(st.integers(0, 99), st.booleans()), max_size=30),
+       st.lists(st.tuples(st.integers(0, 30), st.integers(1000, 1999)), max_size=6))
+def test_a_spliced_array_equals_dropping_then_inserting(
+        entries: list[tuple[int, bool]], inserts: list[tuple[int, int]]) -> None:
+    values = np.asarray([v for v, _ in entries], dtype=np.int32)
+    keep = np.asarray([not dropped for _, dropped in entries], dtype=bool)
+    at = np.asarray(sorted(min(p, len(values)) for p, _ in inserts), dtype=np.int64)
+    inserted = np.asarray([v for _, v in inserts], dtype=np.int32)
+    # np.insert on the kept entries, at the kept position of each old position.
+    expected = np.insert(values[keep], np.cumsum(np.r_[0, keep])[at].astype(np.int64),
+                         inserted)
+    spliced = _splice_array(values, np.flatnonzero(~keep), at, inserted)
+    assert spliced.tolist() == expected.tolist()

@@ -176,8 +176,9 @@ def test_a_corrupt_corpus_manifest_is_not_trusted(
     refresh_index(corpus_dir, tmp_path / "index")
     path = tmp_path / "index" / "corpus.json"
     text = path.read_text(encoding="utf-8")
+    assert '.md": [' in text  # each file's size comes first: the edit below changes it
     path.write_text({"garbage": "not json", "half": text[: len(text) // 2],
-                     "edited": text.replace('"size": ', '"size": 1')}[damage], encoding="utf-8")
+                     "edited": text.replace('.md": [', '.md": [1')}[damage], encoding="utf-8")
     parsed = _count_parses(monkeypatch)
     _, report = refresh_index(corpus_dir, tmp_path / "index")
     assert len(parsed) == 4 and report.articles == 4 and not report.rebuilt
