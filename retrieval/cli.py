@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from retrieval.bm25 import BM25Params
+from retrieval.collector import collection_paused
 from retrieval.index import (
     SHOWN_NAMES,
     Index,
     RefreshReport,
-    collection_paused,
     index_dir_for,
     refresh_index,
 )

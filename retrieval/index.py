@@ -8,7 +8,6 @@ On disk (a folder, format `FORMAT_VERSION`, never pickle): `manifest.json`
 per-chunk token cache keyed by a hash of the chunk's text and of the dictionaries.
 """
 
-import gc
 import hashlib
 import io
 import json
@@ -21,8 +20,7 @@ import tempfile
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ from corpus.chunk import chunk_corpus
 from corpus.load import check_corpus_dir, load_corpus
 from corpus.models import Article, Chunk, CorpusError, Problem
 from retrieval.bm25 import BM25, BM25Params, Postings
+from retrieval.collector import collection_paused
 from retrieval.columns import (
     ArticleTable,
     ChunkTable,
@@ -613,27 +612,6 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
     with collection_paused():
         return _refresh(corpus_dir, index_dir, params=params, progress=progress, force=force,
                         keep_from=keep_from, defer_save=defer_save)
-
-
-@contextmanager
-def collection_paused(collect: bool = True) -> Iterator[None]:
-    """Pause the garbage collector for a while (as it was before, after).
-
-    `collect`: then collect once what piled up meanwhile (the imports' cycles too), so
-    that what comes next reuses that memory instead of growing the heap (16 MB in the
-    searching process at 33,000 articles).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-            if collect:
-                started = time.perf_counter()
-                gc.collect()
-                logger.debug("collected after the pause in %.3f s", time.perf_counter() - started)
 
 
 def _refresh(corpus_dir: Path, index_dir: Path, *, params: BM25Params | None,

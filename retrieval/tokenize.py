@@ -1,7 +1,6 @@
 """Turn text into the normalised jieba tokens that the index and the questions share."""
 
 import bisect
-import gc
 import hashlib
 import json
 import logging
@@ -12,7 +11,6 @@ import sys
 import tempfile
 import zlib
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import opencc
 
 from corpus.text import normalize_text
 from retrieval import lexicon
+from retrieval.collector import collection_paused
 
 # jieba imports pkg_resources only to find its own files, and that import takes 0.15 s
 # of every start; made to fail, jieba opens the same files by path (its own fallback).
@@ -69,18 +68,6 @@ def _base_dictionary() -> tuple[dict[str, int], int]:
     return dict(base.FREQ), base.total
 
 
-@contextmanager
-def _no_collection() -> Iterator[None]:
-    """Pause the garbage collector: it walks the half-built heap of a big load many times."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _jieba_cache() -> Any:
     """Read jieba's own cache of its parsed dictionary (None if there is none yet).
 
@@ -89,7 +76,7 @@ def _jieba_cache() -> Any:
     """
     path = Path(tempfile.gettempdir()) / "jieba.cache"
     try:
-        with _no_collection():
+        with collection_paused(collect=False):
             freq, total = marshal.loads(path.read_bytes())
     except (OSError, EOFError, ValueError, TypeError):
         return None
@@ -105,7 +92,7 @@ def _word_tags() -> dict[str, str]:
     """
     copy = Path(tempfile.gettempdir()) / f"linli-word-tags-{jieba.__version__}.json"
     try:
-        with _no_collection():
+        with collection_paused(collect=False):
             tags: dict[str, str] = json.loads(copy.read_text(encoding="utf-8"))
         if isinstance(tags, dict):
             return tags
