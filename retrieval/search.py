@@ -484,7 +484,31 @@ class Searcher:
                 extra, after, extra_rating = candidate, neighbour > doc, rating
         if extra and extra_rating[1] > value:
             bold = extra
+        elif parsed.wants == "place" and place is not None:
+            bold = self._with_the_place(parsed, doc, sentence, place)
         return _make_hit(article, chunk, rank, score, coverage, bold, extra, after)
+
+    def _with_the_place(self, parsed: _Question, doc: int, sentence: str,
+                        place: PlaceTest) -> str:
+        """Return a 在哪 question's bold sentence with a neighbour naming the place it lacks.
+
+        “……还能测量血压……”79岁的徐大妈……说。 is followed by 近日,南关街街道在印刷厂街社区
+        开展……: the two are bold together. The next sentence is tried first, then the
+        previous one, only within one paragraph: the two read as one answer.
+        """
+        written, normalised = self._sentences(parsed, doc)
+        if sentence not in written or place(normalised[written.index(sentence)]):
+            return sentence
+        i = written.index(sentence)
+        text = self.index.chunks.text(doc)
+        for j in (i + 1, i - 1):
+            if 0 <= j < len(written) and place(normalised[j]):
+                first, last = written[min(i, j)], written[max(i, j)]
+                start = text.find(first)
+                at = text.find(last, start + len(first)) if start >= 0 else -1
+                if at >= 0 and "\n" not in text[start : at + len(last)]:
+                    return text[start : at + len(last)]
+        return sentence
 
     def _sentences(self, parsed: _Question, doc: int) -> tuple[list[str], list[str]]:
         """A chunk's sentences as written and normalised, split once per question."""
