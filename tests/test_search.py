@@ -45,6 +45,27 @@ def test_best_sentence_is_the_one_with_the_questions_words(searcher: Searcher) -
     assert hit.best_sentence.startswith("“这下好了,在家门口不仅能享受到免费理发服务,还能测量血压")
 
 
+def test_a_where_question_has_the_next_sentence_naming_the_place_bold_too(
+        searcher: Searcher) -> None:
+    hit = searcher.search("哪里可以免费量血压?")[0]
+    assert "测量血压" in hit.best_sentence
+    assert hit.best_sentence.endswith(
+        "近日,南关街街道在印刷厂街社区开展“便民服务进社区”志愿服务活动,引来众多居民纷纷参与。")
+    assert hit.best_sentence in hit.text
+
+
+def test_the_place_sentence_of_another_paragraph_is_not_made_bold(tmp_path: Path) -> None:
+    # The same article, with the place sentence moved to a paragraph of its own.
+    article = BUNDLED_CORPUS / "2021-06-学党史润初心-办实事解民忧.md"
+    text = article.read_text(encoding="utf-8")
+    assert text.count("近日,南关街街道") == 1
+    (tmp_path / article.name).write_text(text.replace("近日,南关街街道", "\n\n近日,南关街街道"),
+                                         encoding="utf-8")
+    hit = Searcher(build_index(load_corpus(tmp_path).articles)).search("哪里可以免费量血压?")[0]
+    assert "测量血压" in hit.best_sentence
+    assert "印刷厂街社区" not in hit.best_sentence
+
+
 def test_hits_come_from_different_articles(searcher: Searcher) -> None:
     hits = searcher.search("党史学习教育", k=3)
     assert len({h.article_id for h in hits}) == len(hits) > 1
