@@ -45,6 +45,26 @@ MIN_BIGRAM_SHARE = 0.5
 # input-method slip (ren大代表): it is ignored rather than counted as unmatched.
 _LATIN_SLIP = re.compile(r"[a-z]{1,3}")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# A sentence naming a place gains this share of the weightiest word's weight (在哪)...
+PLACE_BONUS = 0.5
+# ...and one with a date, a frequency or a number, asked for, this share: a sentence
+# without the date does not answer 什么时候, however many of the words it holds.
+KIND_BONUS = 2.0
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """A kind of answer: how a question asks for it and how a sentence holds one."""
+
+    name: str
+    asks: re.Pattern[str]
+    answer: re.Pattern[str] | None  # None: a sentence naming a local place
+    bonus: float = KIND_BONUS  # the share of the weightiest word a sentence holding it gains
+    # A window without it: "learned" sets the gate's kind_missing feature (a date can
+    # take too many forms for a rule), "required" its detail_missing (never answered).
+    lacking: str | None = None
+
+
 # What kind of answer a question wants, and what a sentence holding one looks like.
 # Where: a sentence naming a local place (the index's harvested names).
 _WHERE = re.compile(r"在哪|哪里|哪儿|哪个地方|什么地方|啥地方|地址|位置|地点|去哪")
@@ -85,24 +105,22 @@ _PERSON = re.compile(r"(?:书记|主任|区长|主席|部长|局长|院长|校�
 # Which ones: a sentence listing several (优秀共产党员、优秀党务工作者、先进基层党组织).
 _WHICH_ONES = re.compile(r"哪些|哪几|有什么|有啥|都有")
 _LIST = re.compile(r"[^、，,。；;]{1,25}、[^、，,。；;]{1,25}、")
-_WANTS = (("number", _WHICH_NUMBER), ("frequency", _HOW_OFTEN), ("hours", _WHAT_HOURS),
-          ("time", _WHEN),
-          ("place", _WHERE), ("cost", _HOW_MUCH), ("person", _WHO), ("list", _WHICH_ONES))
-_ANSWER_PATTERNS = {"number": _PHONE, "frequency": _FREQUENCY, "hours": _HOURS, "time": _TIME,
-                    "cost": _PRICE, "person": _PERSON, "list": _LIST}
-# Kinds whose sentence gains only PLACE_BONUS (a list is one answer form among others).
-_SOFT_KINDS = ("list",)
+# The first whose question pattern matches is the kind asked for. A list gains only
+# PLACE_BONUS: it is one answer form among others.
+_KINDS = (_Kind("number", _WHICH_NUMBER, _PHONE, lacking="required"),
+          _Kind("frequency", _HOW_OFTEN, _FREQUENCY, lacking="learned"),
+          _Kind("hours", _WHAT_HOURS, _HOURS, lacking="required"),
+          _Kind("time", _WHEN, _TIME, lacking="learned"),
+          _Kind("place", _WHERE, None, bonus=PLACE_BONUS),
+          _Kind("cost", _HOW_MUCH, _PRICE, lacking="required"),
+          _Kind("person", _WHO, _PERSON),
+          _Kind("list", _WHICH_ONES, _LIST, bonus=PLACE_BONUS))
 # A question naming a place (港湾社区, 航海东路, 郑州市) asks about that place: a passage
 # about another one is not its answer, however much else it shares.
 _PLACE_NAME_ENDS = ("社区", "街道", "小区", "村", "镇", "乡", "县", "市", "省", "路", "街")
 # A test for the kind of answer asked for: the bonus share a sentence gains (0: none).
 PlaceTest = Callable[[str], float]
 _WORD_CHARS = re.compile(r"\w")
-# A sentence naming a place gains this share of the weightiest word's weight (在哪)...
-PLACE_BONUS = 0.5
-# ...and one with a date, a frequency or a number, asked for, this share: a sentence
-# without the date does not answer 什么时候, however many of the words it holds.
-KIND_BONUS = 2.0
 # A follow-up's context (the previous question) counts, but less than the words typed.
 CONTEXT_WEIGHT = 0.5
 
@@ -211,7 +229,7 @@ class _Question:
     text: str  # normalised
     words: list[_Word]
     query: dict[str, float]
-    wants: str | None  # the kind of answer asked for: place, time, frequency, number
+    wants: _Kind | None  # the kind of answer asked for: a place, a date, a number...
     shares: dict[int, float] = field(default_factory=dict)  # window coverage by chunk
     text_shares: dict[str, float] = field(default_factory=dict)  # ... by window text
     texts: dict[int, str] = field(default_factory=dict)  # normalised chunk texts read
@@ -302,10 +320,10 @@ class Searcher:
     def _parse(self, question: str) -> _Question:
         """Find the question's words and build its weighted BM25 query."""
         normal = normalize_for_search(question)
-        wants = next((kind for kind, asks in _WANTS if asks.search(normal)), None)
+        wants = next((kind for kind in _KINDS if kind.asks.search(normal)), None)
         with self._lock:
             plain_words = self.tokenizer.words(normal, normalised=True)
-            if wants == "cost":
+            if wants is not None and wants.name == "cost":
                 plain_words = [w for w in plain_words if w not in _COST_WORDS] or plain_words
             has_cjk = bool(_CJK.search(question))
             words = self._words([w for w in plain_words
@@ -349,7 +367,7 @@ class Searcher:
         runner_coverage = (self._window_share(parsed, int(docs[others[0]]))
                            if len(others) else 0.0)
         gap, size = (float(scores[0]) - runner_up) / maximum, math.log1p(self.bm25.corpus_size)
-        lacks_kind = _kind_missing(parsed, window)
+        lacking = _kind_missing(parsed, window)
         return Features(gap=gap, coverage=coverage, unseen=unseen, rare_found=rare_found,
                         pairs=_pair_share(words, found, window),
                         run=_longest_run(parsed.text, window),
@@ -357,9 +375,8 @@ class Searcher:
                         score=float(scores[0]) / maximum, missing=missing / heaviest,
                         runner_coverage=runner_coverage, size=size, unseen_size=unseen * size,
                         gap_size=gap * size, coverage_size=coverage * size,
-                        kind_missing=float(lacks_kind and parsed.wants in ("time", "frequency")),
-                        detail_missing=float(lacks_kind
-                                             and parsed.wants in ("number", "cost", "hours")),
+                        kind_missing=float(lacking == "learned"),
+                        detail_missing=float(lacking == "required"),
                         place_missing=float(any(f < 1.0 and self._names_place(w.text)
                                                 for w, f in zip(words, found, strict=True))))
 
@@ -484,7 +501,7 @@ class Searcher:
                 extra, after, extra_rating = candidate, neighbour > doc, rating
         if extra and extra_rating[1] > value:
             bold = extra
-        elif parsed.wants == "place" and place is not None:
+        elif parsed.wants is not None and parsed.wants.name == "place" and place is not None:
             bold = self._with_the_place(parsed, doc, sentence, place)
         return _make_hit(article, chunk, rank, score, coverage, bold, extra, after)
 
@@ -497,9 +514,9 @@ class Searcher:
         previous one, only within one paragraph: the two read as one answer.
         """
         written, normalised = self._sentences(parsed, doc)
-        if sentence not in written or place(normalised[written.index(sentence)]):
+        i = written.index(sentence) if sentence in written else -1
+        if i < 0 or place(normalised[i]):
             return sentence
-        i = written.index(sentence)
         text = self.index.chunks.text(doc)
         for j in (i + 1, i - 1):
             if 0 <= j < len(written) and place(normalised[j]):
@@ -536,15 +553,17 @@ class Searcher:
         return remembered
 
     def _kind_test(self, parsed: _Question) -> PlaceTest | None:
-        pattern = _ANSWER_PATTERNS.get(parsed.wants or "")
+        kind = parsed.wants
+        if kind is None:
+            return None
+        bonus, pattern = kind.bonus, kind.answer
         if pattern is not None:
-            bonus = PLACE_BONUS if parsed.wants in _SOFT_KINDS else KIND_BONUS
             return lambda sentence: bonus if pattern.search(sentence) else 0.0
         names = self._names
-        if parsed.wants != "place" or names is None:
+        if names is None:
             return None
         asked = "".join(w.text for w in parsed.words)
-        return lambda sentence: PLACE_BONUS if any(
+        return lambda sentence: bonus if any(
             m[0] not in asked for m in names.finditer(sentence)) else 0.0
 
     def _words(self, plain_words: list[str]) -> list[_Word]:
@@ -641,10 +660,12 @@ def _longest_run(question: str, text: str) -> float:
     return best / len(letters)
 
 
-def _kind_missing(parsed: _Question, window: str) -> bool:
-    """True if the question asks for a date, a frequency or a number the window lacks."""
-    pattern = _ANSWER_PATTERNS.get(parsed.wants or "")
-    return pattern is not None and pattern.search(window) is None
+def _kind_missing(parsed: _Question, window: str) -> str | None:
+    """How the gate weighs the kind asked for (`_Kind.lacking`) if the window lacks it."""
+    kind = parsed.wants
+    if kind is None or kind.answer is None or kind.answer.search(window) is not None:
+        return None
+    return kind.lacking
 
 
 def _pair_share(words: list[_Word], found: list[float], text: str) -> float:
