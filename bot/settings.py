@@ -1,7 +1,8 @@
 """Every setting of linli, read from the environment and an optional `.env` file.
 
 The file is `--env-file FILE`, else `LINLI_ENV_FILE`, else `.env` in the current directory
-if there is one; the environment wins over the file.
+if there is one; the environment wins over the file. Telegram-free: may import pydantic-settings,
+`bot.records` and `corpus`.
 """
 
 import os

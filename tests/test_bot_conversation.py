@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from bot.channels.telegram.deep_link import decode_payload, encode_question, question_link
 from bot.cli import main
 from bot.conversation import Conversation
-from bot.deep_link import decode_payload, encode_question, question_link
 from tests.helpers.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram, html_problem
 from tests.helpers.harness import ADMIN_ID, RESIDENT_ID, Harness
 
