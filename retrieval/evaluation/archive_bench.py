@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.models import Article
-from retrieval.bench import _cpu_count, _time_queries, read_cmrc
+from retrieval.evaluation.bench import _cpu_count, _time_queries, read_cmrc
 
 # Run a command and print its wall time and peak resident memory (its own, not ours).
 _TIMED = """
@@ -70,7 +70,7 @@ def measure_searching(corpus: str, data_dir: str, questions_file: str,
 
     from retrieval.index import index_dir_for, refresh_index
     from retrieval.search import Searcher, freeze_loaded_objects
-    from retrieval.tokenize import Tokenizer
+    from retrieval.text.tokenize import Tokenizer
 
     jieba.setLogLevel(logging.WARNING)
     started = time.perf_counter()
@@ -115,7 +115,7 @@ def archive_run(articles: list[Article], questions: list[str], n_files: int) -> 
         row["start_to_first_answer"] = _timed([*_linli(), "search", questions[0]], env)
         (root / "questions.json").write_text(json.dumps(questions, ensure_ascii=False),
                                              encoding="utf-8")
-        code = ("import json, sys; from retrieval.archive_bench import measure_searching; "
+        code = ("import json, sys; from retrieval.evaluation.archive_bench import measure_searching; "
                 "print(json.dumps(measure_searching(*sys.argv[1:])))")
         done = subprocess.run([sys.executable, "-c", code, str(corpus), str(data),
                                str(root / "questions.json"), str(paths[0])],

@@ -31,7 +31,7 @@ from corpus.models import Article, CorpusError, Section
 from retrieval.bm25 import BM25Params
 from retrieval.index import Index, build_index, refresh_index
 from retrieval.search import Searcher, Tuning, freeze_loaded_objects
-from retrieval.tokenize import Tokenizer
+from retrieval.text.tokenize import Tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -117,8 +117,8 @@ def _plain(text: str) -> list[str]:
 
 def split_half(data: Path) -> dict[str, object]:
     """The shipped answer gate on CMRC 2018 split in halves (see retrieval/calibrate.py)."""
-    from retrieval.calibrate import collect, rates, split_halves
-    from retrieval.gate import Gate
+    from retrieval.evaluation.calibrate import collect, rates, split_halves
+    from retrieval.search.gate import Gate
 
     articles, queries = read_cmrc(data)
     gate = Gate.load()

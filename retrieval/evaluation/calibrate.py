@@ -23,8 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corpus.models import Article
-from retrieval.bench import read_cmrc
-from retrieval.gate import Features, Gate
+from retrieval.evaluation.bench import read_cmrc
+from retrieval.search.gate import Features, Gate
 from retrieval.index import build_index
 from retrieval.search import Searcher
 

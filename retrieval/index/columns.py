@@ -2,6 +2,7 @@
 
 Validating 100,000 chunk objects, or decoding 50 MB of text, at start-up takes
 seconds; these load in milliseconds and make an object only when a hit needs it.
+May import corpus's models and `retrieval.index.store` (the array writer).
 """
 
 import json
@@ -15,14 +16,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corpus.models import Article, Chunk, Section
+from retrieval.index.store import save_array
 
 T = TypeVar("T")
 COLUMNS = ("article", "ordinal", "start", "end", "section")
-
-
-def save_array(path: Path, array: NDArray[Any]) -> None:
-    """Write one array as a .npy file (no pickle)."""
-    np.save(path, np.ascontiguousarray(array), allow_pickle=False)
 
 
 def map_array(path: Path) -> NDArray[Any]:

@@ -13,8 +13,8 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import TypeVar
 
-from retrieval.lexicon import harvest_names
-from retrieval.tokenize import Tokenizer, normalize_for_search
+from retrieval.text.lexicon import harvest_names
+from retrieval.text.tokenize import Tokenizer, normalize_for_search
 
 logger = logging.getLogger(__name__)
 

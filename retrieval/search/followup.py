@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from retrieval.search import Answer, Outcome, Searcher
-from retrieval.tokenize import normalize_for_search
+from retrieval.text.tokenize import normalize_for_search
 
 FOLLOWUP_MAX_CHARS = 15
 FOLLOWUP_MARGIN = 0.05

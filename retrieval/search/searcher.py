@@ -16,13 +16,13 @@ from pydantic import BaseModel, ConfigDict
 from corpus.chunk import quoted_sentence_spans
 from corpus.models import Article, Chunk
 from retrieval.bm25 import BM25
-from retrieval.commonness import weight_factor
-from retrieval.gate import CLOSEST_FLOOR, COVERAGE_FLOOR, Features, Gate
+from retrieval.text.commonness import weight_factor
+from retrieval.search.gate import CLOSEST_FLOOR, COVERAGE_FLOOR, Features, Gate
 from retrieval.index import Index
-from retrieval.lexicon import read_synonyms
-from retrieval.recency import newer_first
-from retrieval.tokenize import Tokenizer, normalize_for_search
-from retrieval.typos import HomophoneFixer
+from retrieval.text.lexicon import read_synonyms
+from retrieval.search.recency import newer_first
+from retrieval.text.tokenize import Tokenizer, normalize_for_search
+from retrieval.text.typos import HomophoneFixer
 
 MAX_QUESTION_CHARS = 200
 # Synonyms count, but less than the words the resident typed.

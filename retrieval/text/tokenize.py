@@ -18,7 +18,7 @@ from typing import Any
 import opencc
 
 from corpus.text import normalize_text
-from retrieval import lexicon
+from retrieval.text import lexicon
 from retrieval.collector import collection_paused
 
 # jieba imports pkg_resources only to find its own files, and that import takes 0.15 s
