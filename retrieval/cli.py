@@ -23,8 +23,8 @@ from retrieval.index import (
 # Searching and evaluating are imported by the commands that use them: `linli index`
 # does without them (a tenth of a second of its start).
 if TYPE_CHECKING:
-    from retrieval.search.gate import Gate
     from retrieval.search import Answer, Hit
+    from retrieval.search.gate import Gate
 
 logger = logging.getLogger(__name__)
 BOLD, RESET = "\033[1m", "\033[0m"
@@ -296,8 +296,8 @@ def eval_command(args: argparse.Namespace) -> int:
         format_report,
         read_questions,
     )
-    from retrieval.search.followup import resolve_answer
     from retrieval.search import Searcher
+    from retrieval.search.followup import resolve_answer
 
     try:
         questions = read_questions(args.questions)
@@ -323,7 +323,7 @@ def eval_command(args: argparse.Namespace) -> int:
 
 
 def bench_command(args: argparse.Namespace) -> int:
-    """Run the CMRC 2018 benchmark (see retrieval/bench.py)."""
+    """Run the CMRC 2018 benchmark (see retrieval/evaluation/bench.py)."""
     from retrieval.evaluation.bench import run_bench
 
     if args.files:

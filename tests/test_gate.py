@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from corpus import load_corpus
-from retrieval import calibrate
-from retrieval.commonness import write_common_words
-from retrieval.gate import Gate
+from retrieval.evaluation import calibrate
+from retrieval.search.gate import Gate
+from retrieval.text.commonness import write_common_words
 from tests.conftest import BUNDLED_CORPUS
 
 

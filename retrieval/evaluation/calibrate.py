@@ -23,10 +23,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corpus.models import Article
-from retrieval.evaluation.bench import read_cmrc
-from retrieval.search.gate import Features, Gate
+from retrieval.evaluation.cmrc import read_cmrc
 from retrieval.index import build_index
-from retrieval.search import Searcher
+from retrieval.search import Features, Gate, Searcher
 
 logger = logging.getLogger(__name__)
 

@@ -114,8 +114,8 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
     """Load the saved index if it matches the corpus; otherwise update it, save and report.
 
     Only files whose size or time changed since the last scan are read (see
-    `retrieval/manifest.py`), and only their articles' passages are tokenised and
-    spliced into the saved arrays (see `retrieval/splice.py`); a full rebuild is left
+    `retrieval/index/manifest.py`), and only their articles' passages are tokenised and
+    spliced into the saved arrays (see `retrieval/index/splice.py`); a full rebuild is left
     for what splicing cannot reproduce exactly (new local names, a broken file whose
     last good version stays, two files for one id). A file that no longer loads keeps
     its last good version (from `keep_from`, the index in service, or else the saved
