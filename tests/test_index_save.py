@@ -19,17 +19,21 @@ class Crash(Exception):
     """Stands for the process dying at this point of the save."""
 
 
-def _crash_at(call: int, real: Callable[..., object]) -> Callable[..., object]:
-    """Wrap `real` so that its `call`-th call crashes instead of running."""
-    calls = [0]
+class Crasher:
+    """Crash the `step`-th call of all the functions it wraps, counted together."""
 
-    def wrapped(*args: object, **kwargs: object) -> object:
-        calls[0] += 1
-        if calls[0] == call:
-            raise Crash(f"crash at call {call}")
-        return real(*args, **kwargs)
+    def __init__(self, step: int) -> None:
+        self.step, self.calls = step, 0
 
-    return wrapped
+    def wrap(self, real: Callable[..., object]) -> Callable[..., object]:
+        """Return `real`, crashing instead of running at the chosen step."""
+        def wrapped(*args: object, **kwargs: object) -> object:
+            self.calls += 1
+            if self.calls == self.step:
+                raise Crash(f"crash at step {self.step}")
+            return real(*args, **kwargs)
+
+        return wrapped
 
 
 def _saved_and_new(corpus_dir: Path, index_dir: Path) -> tuple[Index, Index]:
@@ -49,7 +53,7 @@ def test_a_crash_in_the_middle_of_writing_the_new_index_leaves_the_old_one_servi
     before = serving.answer(QUESTION)
     assert before.answered and QUESTION[-2:] in before.hits[0].best_sentence
     # The save dies at the fourth array file of the new index, three written before it.
-    monkeypatch.setattr(index_model, "save_array", _crash_at(4, index_model.save_array))
+    monkeypatch.setattr(index_model, "save_array", Crasher(4).wrap(index_model.save_array))
     with pytest.raises(Crash):
         new.save(index_dir)
     monkeypatch.undo()
@@ -70,35 +74,10 @@ def test_a_crash_at_any_step_of_putting_the_new_index_in_place_leaves_one_whole_
     # deletes files is crashed in turn.
     index_dir = tmp_path / "index"
     old, new = _saved_and_new(corpus_dir, index_dir)
-    calls = [0]
-
-    def counted(real: Callable[..., object]) -> Callable[..., object]:
-        def wrapped(*args: object, **kwargs: object) -> object:
-            calls[0] += 1
-            if calls[0] == step:
-                raise Crash(f"crash at step {step}")
-            return real(*args, **kwargs)
-        return wrapped
-
-    started = False
-
-    def publishing(real: Callable[..., object]) -> Callable[..., object]:
-        def wrapped(*args: object, **kwargs: object) -> object:
-            # Only the steps after the new folder is written count (the writing is above).
-            return counted(real)(*args, **kwargs) if started else real(*args, **kwargs)
-        return wrapped
-
-    real_write = Index._write
-
-    def written(self: Index, folder: Path) -> None:
-        nonlocal started
-        real_write(self, folder)
-        started = True
-
-    monkeypatch.setattr(Index, "_write", written)
-    monkeypatch.setattr(os, "replace", publishing(os.replace))
+    crasher = Crasher(step)  # writing the new folder (a fresh build) moves no file
+    monkeypatch.setattr(os, "replace", crasher.wrap(os.replace))
     for name in ("rmtree", "copytree", "copy2", "copyfile", "move"):
-        monkeypatch.setattr(shutil, name, publishing(getattr(shutil, name)))
+        monkeypatch.setattr(shutil, name, crasher.wrap(getattr(shutil, name)))
     try:
         new.save(index_dir)
         crashed = False
