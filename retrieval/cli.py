@@ -1,4 +1,7 @@
-"""`linli search | index | eval | bench`: retrieval from the command line, for developers."""
+"""`linli search | index | eval | bench`: retrieval from the command line, for developers.
+
+May import all of retrieval/ (the heavy parts inside the commands) and corpus.
+"""
 
 import argparse
 import json

@@ -4,6 +4,7 @@ The CMRC 2018 contexts are written as N Markdown article files (copied under new
 as `retrieval.evaluation.bench.replicate` does) into a temporary corpus folder; then `linli index`
 and `linli search` run as processes, with LINLI_DATA_DIR and LINLI_CORPUS_DIR pointing
 at temporary folders, and the figures are what those processes took.
+May import corpus and all of retrieval/ but the CLI (the CLI runs as a process).
 """
 
 import json

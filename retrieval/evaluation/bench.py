@@ -5,6 +5,7 @@ Quality: every CMRC 2018 question against the contexts it was written on
 Speed: contexts split into sentence chunks and replicated under new ids up to
 each size; index build, load, memory, and query latency (tokenising included),
 with bm25s on the same tokens as a reference when it is installed.
+May import corpus, rank-bm25, bm25s, jieba and all of retrieval/ but the CLI.
 """
 
 import functools

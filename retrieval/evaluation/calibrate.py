@@ -10,6 +10,7 @@ scored with weights fitted on the other alone, so the figures are not in-sample 
 A district starts with a few articles: the fit also sees corpora of `SMALL_GROUP`
 contexts (their own questions present, as many others absent), so the gate learns
 how the corpus's size shifts its features; the threshold is chosen on the halves.
+May import corpus, numpy, the CMRC reader, `retrieval.index` and `retrieval.search`.
 """
 
 import logging

@@ -15,6 +15,7 @@ A follow-up the corpus cannot answer gets an honest no that names the topic, or 
 closest match when that passage is about the topic (never one about something else).
 Anything else is a complete new question, and it becomes the context for the next
 one. `linli eval` measures the rule on the follow-up pairs of the evaluation file.
+May import `retrieval.search` (the searcher and its models) and `retrieval.text`.
 """
 
 import re

@@ -4,6 +4,7 @@ A four-article corpus has never seen 开始, 还有 or 附近, so by its own cou
 rare as 理发; the general document frequencies jieba ships (jieba/analyse/idf.txt, from a
 large mixed corpus) know better. `retrieval/data/common_words.txt` keeps the words whose
 general IDF is below GENERAL_IDF_KEPT; regenerate it with `python -m retrieval.text.commonness`.
+Imports only the standard library (jieba, to regenerate the list).
 """
 
 import sys

@@ -1,4 +1,7 @@
-"""Turn text into the normalised jieba tokens that the index and the questions share."""
+"""Turn text into the normalised jieba tokens that the index and the questions share.
+
+May import jieba, opencc, corpus's text, `retrieval.text.lexicon` and `retrieval.collector`.
+"""
 
 import bisect
 import hashlib
