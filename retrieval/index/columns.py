@@ -126,6 +126,7 @@ class ChunkTable(_OnDemand[Chunk]):
             title=article.title, section=None if section < 0 else self.sections[section],
             ordinal=int(self.ordinal[i]), text=self._body(a)[start:end], start=start, end=end)
 
+
 class TextColumn(_OnDemand[str]):
     """Many texts kept as one UTF-8 byte string (or a mapped file) and offsets."""
 

@@ -49,6 +49,7 @@ from retrieval.index.store import (
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass
 class Index:
     """Everything search needs, in memory."""

@@ -35,6 +35,7 @@ from retrieval.text.tokenize import fingerprint
 
 logger = logging.getLogger(__name__)
 
+
 def _diff(old: dict[str, str], new: dict[str, str], report: RefreshReport) -> None:
     report.added = sorted(set(new) - set(old))
     report.removed = sorted(set(old) - set(new))

@@ -66,6 +66,7 @@ class Passages:
         if text is None:
             text = parsed.texts[doc] = self.index.searchable[doc]
         return text
+
     def sentences(self, parsed: Question, doc: int) -> tuple[list[str], list[str]]:
         """A chunk's sentences as written and normalised, split once per question."""
         if doc not in parsed.sentences:
@@ -73,41 +74,43 @@ class Passages:
                                                      self.searchable(parsed, doc))
         return parsed.sentences[doc]
 
+
 def describe(parsed: Question, docs: np.ndarray, scores: np.ndarray, bm25: BM25,
              passages: Passages, names_place: Callable[[str], bool]) -> Features:
-        """Describe the best passage for the gate."""
-        maximum = bm25.max_score(parsed.query) or 1.0
-        articles = passages.index.chunks.article[docs]
-        others = np.flatnonzero(articles != articles[0])
-        runner_up = float(scores[others[0]]) if len(others) else 0.0
-        window = passages.window_text(parsed, int(docs[0]))
-        words = parsed.words
-        found = [w.match(window) for w in words]  # each word looked for once
-        total = sum(w.weight for w in words)
-        # The window's text is at hand: its coverage seeds the memo the hits read.
-        coverage = parsed.shares[int(docs[0])] = parsed.text_shares[window] = (
-            sum(w.weight * f for w, f in zip(words, found, strict=True)) / total if total else 0.0)
-        unseen = sum(w.weight for w in words if not w.known) / total
-        rarest = sorted(range(len(words)), key=lambda i: -words[i].weight)[:2]
-        rare_found = sum(found[i] for i in rarest) / len(rarest)
-        heaviest = max(w.weight for w in words) or 1.0
-        missing = max((w.weight for w, f in zip(words, found, strict=True) if f < 1.0),
-                      default=0.0)
-        runner_coverage = (passages.window_share(parsed, int(docs[others[0]]))
-                           if len(others) else 0.0)
-        gap, size = (float(scores[0]) - runner_up) / maximum, math.log1p(bm25.corpus_size)
-        lacking = kind_missing(parsed.wants, window)
-        return Features(gap=gap, coverage=coverage, unseen=unseen, rare_found=rare_found,
-                        pairs=pair_share(words, found, window),
-                        run=longest_run(parsed.text, window),
-                        words=math.log1p(len(parsed.words)),
-                        score=float(scores[0]) / maximum, missing=missing / heaviest,
-                        runner_coverage=runner_coverage, size=size, unseen_size=unseen * size,
-                        gap_size=gap * size, coverage_size=coverage * size,
-                        kind_missing=float(lacking == "learned"),
-                        detail_missing=float(lacking == "required"),
-                        place_missing=float(any(f < 1.0 and names_place(w.text)
-                                                for w, f in zip(words, found, strict=True))))
+    """Describe the best passage for the gate."""
+    maximum = bm25.max_score(parsed.query) or 1.0
+    articles = passages.index.chunks.article[docs]
+    others = np.flatnonzero(articles != articles[0])
+    runner_up = float(scores[others[0]]) if len(others) else 0.0
+    window = passages.window_text(parsed, int(docs[0]))
+    words = parsed.words
+    found = [w.match(window) for w in words]  # each word looked for once
+    total = sum(w.weight for w in words)
+    # The window's text is at hand: its coverage seeds the memo the hits read.
+    coverage = parsed.shares[int(docs[0])] = parsed.text_shares[window] = (
+        sum(w.weight * f for w, f in zip(words, found, strict=True)) / total if total else 0.0)
+    unseen = sum(w.weight for w in words if not w.known) / total
+    rarest = sorted(range(len(words)), key=lambda i: -words[i].weight)[:2]
+    rare_found = sum(found[i] for i in rarest) / len(rarest)
+    heaviest = max(w.weight for w in words) or 1.0
+    missing = max((w.weight for w, f in zip(words, found, strict=True) if f < 1.0),
+                  default=0.0)
+    runner_coverage = (passages.window_share(parsed, int(docs[others[0]]))
+                       if len(others) else 0.0)
+    gap, size = (float(scores[0]) - runner_up) / maximum, math.log1p(bm25.corpus_size)
+    lacking = kind_missing(parsed.wants, window)
+    return Features(gap=gap, coverage=coverage, unseen=unseen, rare_found=rare_found,
+                    pairs=pair_share(words, found, window),
+                    run=longest_run(parsed.text, window),
+                    words=math.log1p(len(parsed.words)),
+                    score=float(scores[0]) / maximum, missing=missing / heaviest,
+                    runner_coverage=runner_coverage, size=size, unseen_size=unseen * size,
+                    gap_size=gap * size, coverage_size=coverage * size,
+                    kind_missing=float(lacking == "learned"),
+                    detail_missing=float(lacking == "required"),
+                    place_missing=float(any(f < 1.0 and names_place(w.text)
+                                            for w, f in zip(words, found, strict=True))))
+
 
 def longest_run(question: str, text: str) -> float:
     """Return the longest stretch of the question's words found as written, / its length."""
@@ -122,6 +125,7 @@ def longest_run(question: str, text: str) -> float:
             best = end - start
     return best / len(letters)
 
+
 def pair_share(words: list[Word], found: list[float], text: str) -> float:
     """Return the share of the words' character pairs in `text`; a word found counts whole.
 
@@ -134,6 +138,7 @@ def pair_share(words: list[Word], found: list[float], text: str) -> float:
         total += len(pairs)
         held += len(pairs) if share == 1.0 else sum(p in text for p in pairs)
     return held / total if total else 0.0
+
 
 def information_share(words: list[Word], text: str) -> float:
     """Return the share of the question's information (IDF-weighted words) that `text` holds."""

@@ -89,6 +89,7 @@ class Question:
     sentences: dict[int, tuple[list[str], list[str]]] = field(default_factory=dict)
     kinds: dict[str, float] = field(default_factory=dict)
 
+
 class QuestionReader:
     """Parse questions against one index (its tokens, names and characters); thread-safe."""
 

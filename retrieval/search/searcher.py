@@ -105,6 +105,7 @@ class Searcher:
         """The question's meaningful words in order: (word, weight, known to the index)."""
         return [(w.text, w.weight, w.known)
                 for w in self.reader.parse(question[:MAX_QUESTION_CHARS]).words]
+
     def _hits(self, parsed: Question, docs: np.ndarray, scores: np.ndarray, k: int,
               per_article: bool, relevant_only: bool = True) -> list[Hit]:
         hits: list[Hit] = []
@@ -195,6 +196,7 @@ class Searcher:
             bold = with_the_place(*self.passages.sentences(parsed, doc),
                                   self.index.chunks.text(doc), sentence, place)
         return _make_hit(article, chunk, rank, score, coverage, bold, extra, after)
+
     def article(self, article_id: str) -> Article | None:
         """Return an article of the index by id, if it is still there."""
         position = self._positions.get(article_id)
