@@ -82,9 +82,10 @@ def _result(present: bool, rank: int | None, confidence: float, floors: bool, *,
 # Four questions with their article, three without, at the gate's threshold 0.63:
 HAND = [
     _result(True, 1, 0.90, True, first_right=True, shown_right=True, span=True),  # right
-    _result(True, 5, 0.70, True, span=False),  # answered with another article first
-    _result(True, None, 0.50, True, first_right=True, shown_right=True, span=True),  # closest
-    _result(True, 6, 0.20, False, span=False),  # nothing
+    # Answered with another article first, whose passage holds the answer too.
+    _result(True, 5, 0.70, True, span=True),
+    _result(True, 2, 0.50, True, first_right=True, shown_right=True, span=True),  # closest
+    _result(True, 7, 0.20, False, span=False),  # nothing
     _result(False, None, 0.80, True),  # absent, answered
     _result(False, None, 0.40, True),  # absent, answered only from 0.40 down
     _result(False, None, 0.99, False),  # absent, kept out by the floors whatever the threshold
@@ -93,9 +94,9 @@ HAND = [
 
 def test_the_figures_on_a_case_checked_by_hand() -> None:
     assert figures(HAND) == pytest.approx({
-        "r@1": 1 / 4, "r@5": 2 / 4, "mrr@10": (1 + 1 / 5 + 1 / 6) / 4,
+        "r@1": 1 / 4, "r@5": 3 / 4, "mrr@10": (1 + 1 / 5 + 1 / 2 + 1 / 7) / 4,
         "shown_first_right": 2 / 4, "answered_right": 1 / 4, "answered_wrong": 1 / 4,
-        "absent_answered": 1 / 3, "span_shown": 2 / 4, "span_answered": 1 / 4})
+        "absent_answered": 1 / 3, "span_shown": 3 / 4, "span_answered": 2 / 4})
 
 
 def test_the_trade_off_on_a_case_checked_by_hand() -> None:
