@@ -19,11 +19,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from platformdirs import user_cache_dir
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 import corpus
 import retrieval
-from corpus.models import ArticleFormatError, CorpusError, check_date
+from corpus.models import CorpusError, check_date
 from corpus.newspaper import PageArticle, render_markdown
 from corpus.text import normalize_text
 from retrieval.bm25 import BM25Params
@@ -32,22 +33,25 @@ from retrieval.index import refresh_index
 from retrieval.search import Searcher
 
 ARTICLES, QUESTIONS = "articles.jsonl", "questions.jsonl"
-# Bump when the article files are written differently: the cached corpora are rewritten.
-WRITER_VERSION = 1
+WRITER_VERSION = 1  # bump when article files are written differently: caches are rewritten
 K = 3  # passages asked for: `linli search`'s default and the bot's sources per question
 RANKED = 10  # articles ranked for R@1, R@5 and MRR@10
 THRESHOLDS = tuple(round(0.30 + 0.05 * step, 2) for step in range(14))  # 0.30 .. 0.95
-KEPT_INDEXES = 3  # index folders kept per set (one per version of the code)
+KEPT_INDEXES = 3  # index folders kept per set (one per version of the index's code)
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
 FORMAT_HINT = ('articles.jsonl lines are {"id", "title", "date", "source", "text"}, '
                'questions.jsonl lines {"q", "in", "article_id", "answers"}')
-
-
+_ROOTS = {package.__name__: Path(str(package.__file__)).parent for package in (corpus, retrieval)}
 _Line = TypeVar("_Line", bound=BaseModel)
 
 
 class GovDataError(CorpusError):
     """A gov set folder or one of its lines cannot be read."""
+
+
+def paragraphs(text: str) -> list[str]:
+    """Split an article's text into its paragraphs (blank lines between them)."""
+    return [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
 
 
 class GovArticle(BaseModel):
@@ -59,7 +63,15 @@ class GovArticle(BaseModel):
     title: str = Field(min_length=1)
     date: str = ""
     source: str = ""
-    text: str = Field(min_length=1)
+    text: str
+
+    @model_validator(mode="after")
+    def _usable(self) -> "GovArticle":
+        if self.date:  # an empty date is none: the article file leaves it out
+            check_date(self.date)
+        if not paragraphs(self.text):
+            raise ValueError("text is blank; give the article's text")
+        return self
 
 
 class GovQuestion(BaseModel):
@@ -86,82 +98,60 @@ class GovSet:
 
 def set_folders(folder: Path) -> list[Path]:
     """Return `folder` if it is a set, else its sub-folders that are sets."""
-    if not folder.is_dir():
-        raise GovDataError(f"{folder}: not found; give a folder holding {ARTICLES} and "
-                           f"{QUESTIONS}, or a folder of such folders")
-    if (folder / ARTICLES).exists() or (folder / QUESTIONS).exists():
-        return [folder]
-    found = sorted(sub for sub in folder.iterdir()
-                   if (sub / ARTICLES).exists() or (sub / QUESTIONS).exists())
+    def is_set(path: Path) -> bool:
+        return (path / ARTICLES).exists() or (path / QUESTIONS).exists()
+
+    found = [folder] if is_set(folder) else sorted(
+        sub for sub in folder.iterdir() if is_set(sub)) if folder.is_dir() else []
     if not found:
-        raise GovDataError(f"{folder}: holds no {ARTICLES} and {QUESTIONS}, nor any folder "
-                           "that does; give a gov set folder such as gov/policy")
+        raise GovDataError(f"{folder}: not found, or holds no {ARTICLES} and {QUESTIONS} nor a "
+                           "folder that does; give a gov set folder (gov/policy) or their parent")
     return found
 
 
-def _lines(path: Path) -> tuple[list[tuple[int, str]], bytes]:
+def _read(path: Path, model: type[_Line]) -> tuple[list[tuple[int, _Line]], bytes]:
     if not path.is_file():
         raise GovDataError(f"{path}: not found; a gov set folder holds {ARTICLES} and "
                            f"{QUESTIONS}")
-    data = path.read_bytes()
+    data, rows = path.read_bytes(), []
     try:
-        text = data.decode("utf-8")
+        lines = data.decode("utf-8").splitlines()
     except UnicodeDecodeError as err:
-        line = data[:err.start].count(b"\n") + 1
-        raise GovDataError(f"{path}:{line}: not UTF-8; save the file as UTF-8") from None
-    return [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()], data
-
-
-def _parse(model: type[_Line], path: Path, number: int, line: str) -> _Line:
-    try:
-        return model.model_validate_json(line)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise GovDataError(f"{path}:{number}: {where + ': ' if where else ''}{first['msg']}; "
-                           f"{FORMAT_HINT}") from None
+        at = data[:err.start].count(b"\n") + 1
+        raise GovDataError(f"{path}:{at}: not UTF-8; save the file as UTF-8") from None
+    for number, line in enumerate(lines, 1):
+        try:
+            rows += [(number, model.model_validate_json(line))] if line.strip() else []
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise GovDataError(f"{path}:{number}: {where + ': ' if where else ''}"
+                               f"{first['msg']}; {FORMAT_HINT}") from None
+    if not rows:
+        raise GovDataError(f"{path}: no lines; a gov set needs articles and questions")
+    return rows, data
 
 
 def read_set(folder: Path) -> GovSet:
     """Read a set folder; raise GovDataError naming the file and line of a bad line."""
     articles_path, questions_path = folder / ARTICLES, folder / QUESTIONS
-    article_lines, data = _lines(articles_path)
-    question_lines, _ = _lines(questions_path)
-    articles: list[GovArticle] = []
+    articles, data = _read(articles_path, GovArticle)
+    questions, _ = _read(questions_path, GovQuestion)
     lines: dict[str, int] = {}
-    for number, line in article_lines:
-        article = _parse(GovArticle, articles_path, number, line)
+    for number, article in articles:
         if article.id in lines:
             raise GovDataError(f"{articles_path}:{number}: id '{article.id}' is also on line "
                                f"{lines[article.id]}; give each article its own id")
-        if article.date:
-            try:
-                check_date(article.date)
-            except ArticleFormatError as err:
-                raise GovDataError(f"{articles_path}:{number}: {err}; or leave it empty") from None
-        if not paragraphs(article.text):
-            raise GovDataError(f"{articles_path}:{number}: text is blank; give the article's text")
         lines[article.id] = number
-        articles.append(article)
-    questions = []
-    for number, line in question_lines:
-        question = _parse(GovQuestion, questions_path, number, line)
+    for number, question in questions:
         if question.present != (question.article_id in lines):
             state = "is not" if question.present else "is"
             raise GovDataError(f"{questions_path}:{number}: in is {str(question.present).lower()}"
                                f" but article_id '{question.article_id}' {state} in "
                                f"{ARTICLES}; correct `in` or the id")
-        questions.append(question)
-    if not articles or not questions:
-        empty = articles_path if not articles else questions_path
-        raise GovDataError(f"{empty}: no lines; a gov set needs articles and questions")
     digest = hashlib.sha256(f"{WRITER_VERSION}\n".encode() + data).hexdigest()
-    return GovSet(folder.name, folder, articles, questions, digest)
-
-
-def paragraphs(text: str) -> list[str]:
-    """Split an article's text into its paragraphs (blank lines between them)."""
-    return [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return GovSet(folder.name, folder, [a for _, a in articles], [q for _, q in questions],
+                  digest)
 
 
 def file_stem(article_id: str) -> str:
@@ -203,34 +193,29 @@ def _imports(path: Path, name: str) -> set[str]:
                 parent = package.split(".")[:len(package.split(".")) - node.level + 1]
                 base = ".".join([*parent, *([base] if base else [])])
             found |= {base, *(f"{base}.{alias.name}" for alias in node.names)}
-    return {n for n in found if n.partition(".")[0] in ("corpus", "retrieval")}
-
-
-_ROOTS = {package.__name__: Path(str(package.__file__)).parent for package in (corpus, retrieval)}
+    return {n for n in found if n.partition(".")[0] in _ROOTS}
 
 
 def index_sources() -> list[Path]:
     """The modules `refresh_index` reaches by imports: the code that builds an index."""
-    roots, seen, todo = _ROOTS, set(), [refresh_index.__module__]
+    seen: set[Path] = set()
+    todo = [refresh_index.__module__]
     while todo:
-        name = todo.pop()
-        parts = name.split(".")
-        folder = roots[parts[0]].joinpath(*parts[1:])
+        parts = (name := todo.pop()).split(".")
+        folder = _ROOTS[parts[0]].joinpath(*parts[1:])
         path = next((p for p in (folder.with_suffix(".py"), folder / "__init__.py")
                      if p.is_file()), None)
         todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # its packages run too
-        if path is None or path in seen:
-            continue
-        seen.add(path)
-        todo += sorted(_imports(path, name))
+        if path is not None and path not in seen:
+            seen.add(path)
+            todo += sorted(_imports(path, name))
     return sorted(seen)
 
 
 def index_digest() -> str:
-    """Hash the index's code and every data file: a change rebuilds the index.
+    """Hash the index's code and every data file: a change rebuilds the set's index.
 
-    A change to searching alone (retrieval/search.py) keeps the saved index, as it
-    keeps the bot's.
+    A change to searching alone (retrieval/search.py) keeps it, as it keeps the bot's.
     """
     digest = hashlib.sha256()
     data = [p for root in _ROOTS.values() for p in root.rglob("*")
@@ -243,12 +228,12 @@ def index_digest() -> str:
 
 @dataclass(frozen=True)
 class Built:
-    """The index of one set and what it took."""
+    """The index of one set, how long it took, and two searchers over it."""
 
     searcher: Searcher
     floors_only: Searcher  # the same index with threshold 0: what each threshold answers
     ids: dict[str, str]  # the index's article id -> the set's id
-    built: bool
+    built: bool  # built now (else loaded from the cache)
     seconds: float
     passages: int
 
@@ -260,9 +245,9 @@ def open_set(gov: GovSet, work: Path, gate: Gate, params: BM25Params | None = No
     folder = work / f"{gov.name}-{gov.digest[:16]}"
     corpus_dir = write_corpus(gov, folder)
     key = hashlib.sha256(f"{index_digest()} {params}".encode()).hexdigest()[:16]
-    index_dir = folder / f"index-{key}"
-    index, report = refresh_index(corpus_dir, index_dir, params=params, progress=progress)
-    os.utime(index_dir)
+    index, report = refresh_index(corpus_dir, folder / f"index-{key}", params=params,
+                                  progress=progress)
+    os.utime(folder / f"index-{key}")
     for old in sorted(folder.glob("index-*"), key=lambda p: p.stat().st_mtime)[:-KEPT_INDEXES]:
         shutil.rmtree(old, ignore_errors=True)
     ids = {file_stem(a.id): a.id for a in gov.articles}
@@ -323,29 +308,27 @@ def _share(count: float, total: int) -> float | None:
 
 def at_threshold(results: list[Result], threshold: float) -> dict[str, float | None]:
     """Answered right / wrong (of the present) and absent answered, had the gate used this."""
-    present = [r for r in results if r.present]
+    present = sum(r.present for r in results)
     answered = [r for r in results if r.floors and r.confidence >= threshold]
     right = sum(r.present and r.first_right for r in answered)
-    return {"threshold": threshold,
-            "answered_right": _share(right, len(present)),
-            "answered_wrong": _share(sum(r.present for r in answered) - right, len(present)),
+    return {"threshold": threshold, "answered_right": _share(right, present),
+            "answered_wrong": _share(sum(r.present for r in answered) - right, present),
             "absent_answered": _share(sum(not r.present for r in answered),
-                                      len(results) - len(present))}
+                                      len(results) - present)}
 
 
 def figures(results: list[Result]) -> dict[str, float | None]:
     """The set's figures at the gate's own threshold."""
     present = [r for r in results if r.present]
-    absent = len(results) - len(present)
-    spans = [r for r in present if r.span is not None]
-    n = len(present)
+    spans, n = [r for r in present if r.span is not None], len(present)
     return {"r@1": _share(sum(r.rank == 1 for r in present), n),
             "r@5": _share(sum(r.rank is not None and r.rank <= 5 for r in present), n),
             "mrr@10": _share(sum(1 / r.rank for r in present if r.rank), n),
             "shown_first_right": _share(sum(r.shown_right for r in present), n),
             "answered_right": _share(sum(r.answered and r.first_right for r in present), n),
             "answered_wrong": _share(sum(r.answered and not r.first_right for r in present), n),
-            "absent_answered": _share(sum(r.answered for r in results if not r.present), absent),
+            "absent_answered": _share(sum(r.answered for r in results if not r.present),
+                                      len(results) - n),
             "span_shown": _share(sum(bool(r.span) for r in spans), len(spans)),
             "span_answered": _share(sum(bool(r.span) and r.answered for r in spans), len(spans))}
 
@@ -365,6 +348,7 @@ class SetReport:
     passages: int
     questions: int
     present: int
+    absent: int
     spans: int  # present questions that give an answer span
     threshold: float
     index_built: bool
@@ -372,15 +356,6 @@ class SetReport:
     questions_seconds: float
     figures: dict[str, float | None]
     curve: list[dict[str, float | None]]
-
-    @property
-    def absent(self) -> int:
-        """The questions whose article is not in the set."""
-        return self.questions - self.present
-
-    def to_json(self) -> dict[str, object]:
-        """The report as `--json` prints it."""
-        return {**asdict(self), "absent": self.absent}
 
 
 def measure(gov: GovSet, work: Path, gate: Gate, params: BM25Params | None = None,
@@ -390,26 +365,21 @@ def measure(gov: GovSet, work: Path, gate: Gate, params: BM25Params | None = Non
     built = open_set(gov, work, gate, params, progress)
     asked = time.perf_counter()
     results = [ask(built, q) for q in gov.questions]
-    seconds = time.perf_counter() - asked
-    report = SetReport(gov.name, str(gov.folder), len(gov.articles), built.passages,
-                       len(results), sum(r.present for r in results),
-                       sum(r.span is not None for r in results), gate.threshold, built.built,
-                       round(built.seconds, 2), round(seconds, 2), figures(results),
-                       curve(results, gate.threshold))
-    return report, results
+    seconds, present = time.perf_counter() - asked, sum(r.present for r in results)
+    return SetReport(gov.name, str(gov.folder), len(gov.articles), built.passages, len(results),
+                     present, len(results) - present, sum(r.span is not None for r in results),
+                     gate.threshold, built.built, round(built.seconds, 2), round(seconds, 2),
+                     figures(results), curve(results, gate.threshold)), results
 
 
-_LABELS = (("r@1", "right article first, gate ignored (R@1)"),
-           ("r@5", "right article in the top 5 (R@5)"),
-           ("mrr@10", "MRR@10"),
-           ("shown_first_right", "the passage shown first is the right article's "
-                                 "(answered or closest match)"),
-           ("answered_right", "answered right (answered, the right article first)"),
-           ("answered_wrong", "answered wrong (answered, another article first)"),
-           ("absent_answered", "absent answered (share of the questions without their "
-                               "article that get an answer)"),
-           ("span_shown", "answer span in the passage shown (answered or closest match)"),
-           ("span_answered", "answered, with the answer span in the passage shown"))
+_LABELS = {"r@1": "right article first, gate ignored (R@1)", "mrr@10": "MRR@10",
+           "r@5": "right article in the top 5 (R@5)",
+           "shown_first_right": "passage shown first is the right article's (answered or closest)",
+           "answered_right": "answered right (answered, the right article first)",
+           "answered_wrong": "answered wrong (answered, another article first)",
+           "absent_answered": "absent answered (of the questions without their article)",
+           "span_shown": "answer span in the passage shown (answered or closest match)",
+           "span_answered": "answered, with the answer span in the passage shown"}
 
 
 def _rate(value: object) -> str:
@@ -418,14 +388,14 @@ def _rate(value: object) -> str:
 
 def format_set(report: SetReport) -> str:
     """Render one set's report for a terminal."""
-    index = "built" if report.index_built else "loaded"
     lines = [f"{report.name} ({report.folder}): {report.articles} articles, "
              f"{report.passages} passages, {report.questions} questions "
              f"({report.present} with their article, {report.absent} without)",
-             f"  index {index} in {report.index_seconds:.2f} s, questions asked in "
+             f"  index {'built' if report.index_built else 'loaded'} in "
+             f"{report.index_seconds:.2f} s, questions asked in "
              f"{report.questions_seconds:.2f} s; answer threshold {report.threshold:.2f}"]
-    lines += [f"  {_rate(report.figures[key]):>6}  {label}" for key, label in _LABELS
-              if report.figures[key] is not None or not key.startswith("span")]
+    lines += [f"  {_rate(value):>6}  {_LABELS[key]}" for key, value in report.figures.items()
+              if value is not None or not key.startswith("span")]
     lines.append("  threshold  answered right  answered wrong  absent answered")
     for row in report.curve:
         mark = "  (the gate's)" if row["threshold"] == report.threshold else ""
@@ -444,35 +414,25 @@ def write_chart(reports: Iterable[SetReport], path: Path) -> None:
 
     figure, axes = plt.subplots(figsize=(7, 4.5), dpi=100)
     for report in reports:
-        rows, threshold = report.curve, report.threshold
-        xs = [100 * (r["absent_answered"] or 0) for r in rows]
-        ys = [100 * (r["answered_right"] or 0) for r in rows]
+        xs = [100 * (row["absent_answered"] or 0) for row in report.curve]
+        ys = [100 * (row["answered_right"] or 0) for row in report.curve]
         line, = axes.plot(xs, ys, marker=".", label=report.name)
-        for x, y, row in zip(xs, ys, rows, strict=True):
-            if row["threshold"] == threshold:
+        for x, y, row in zip(xs, ys, report.curve, strict=True):
+            gates = row["threshold"] == report.threshold
+            if gates:
                 axes.plot([x], [y], "o", color=line.get_color(), markersize=9)
-                axes.annotate(f"{threshold:.2f}", (x, y), textcoords="offset points",
-                              xytext=(6, -12))
-            elif row["threshold"] in (0.3, 0.5, 0.8, 0.95):
+            if gates or row["threshold"] in (0.3, 0.5, 0.8, 0.95):
                 axes.annotate(f"{row['threshold']:.2f}", (x, y), textcoords="offset points",
-                              xytext=(4, 4), fontsize=8, color=line.get_color())
+                              xytext=(6, -12) if gates else (4, 4), fontsize=10 if gates else 8)
     axes.axvline(5, color="grey", linestyle="--", linewidth=1, label="5% absent answered")
-    axes.set_xlabel("questions without their article that get an answer (%)")
-    axes.set_ylabel("questions answered with the right article (%)")
-    axes.set_title("linli on the gov sets: the answer threshold's trade-off")
+    axes.set(xlabel="questions without their article that get an answer (%)",
+             ylabel="questions answered with the right article (%)", ylim=(0, 100),
+             title="linli on the gov sets: the answer threshold's trade-off")
     axes.set_xlim(left=0)
-    axes.set_ylim(0, 100)
     axes.legend(loc="lower right")
     figure.tight_layout()
     figure.savefig(path, format="png")
     plt.close(figure)
-
-
-def default_work() -> Path:
-    """The per-user cache folder for the written articles and their indexes."""
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("linli")) / "gov"
 
 
 def run_gov(folder: Path, gate: Gate, *, work: Path | None = None,
@@ -484,22 +444,23 @@ def run_gov(folder: Path, gate: Gate, *, work: Path | None = None,
     sets = [read_set(sub) for sub in set_folders(folder)]  # every file checked before any work
     reports, lines = [], []
     for gov in sets:
-        report, results = measure(gov, work or default_work(), gate, params, progress)
+        report, results = measure(gov, work or Path(user_cache_dir("linli")) / "gov", gate,
+                                  params, progress)
         reports.append(report)
         lines += [json.dumps({"set": gov.name, "q": q.q, "in": q.present,
                               "article_id": q.article_id, **asdict(r)}, ensure_ascii=False)
-                  for q, r in zip(gov.questions, results, strict=True)]
+                  + "\n" for q, r in zip(gov.questions, results, strict=True)]
         if not as_json:
             print(format_set(report), flush=True)
     if details:
-        details.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        details.write_text("".join(lines), encoding="utf-8")
     if chart:
         write_chart(reports, chart)
     seconds = round(time.perf_counter() - started, 2)
     if as_json:
-        print(json.dumps({"sets": [r.to_json() for r in reports], "seconds": seconds},
+        print(json.dumps({"sets": [asdict(r) for r in reports], "seconds": seconds},
                          ensure_ascii=False))
     else:
-        print(f"{len(reports)} set(s) in {seconds:.2f} s" +
-              (f"; chart: {chart}" if chart else "") + (f"; details: {details}" if details else ""))
+        print(f"{len(reports)} set(s) in {seconds:.2f} s" + (f"; chart: {chart}" if chart else "")
+              + (f"; details: {details}" if details else ""))
     return 0

@@ -62,6 +62,7 @@ QUESTION = '{"q": "示例吗", "in": true, "article_id": "a", "answers": []}'
     ([ARTICLE, '{"id": "b", "title": "示例"}'], [QUESTION], "articles.jsonl:2", "text"),
     ([ARTICLE, ARTICLE], [QUESTION], "articles.jsonl:2", "also on line 1"),
     ([ARTICLE.replace("2030-01", "2030-13")], [QUESTION], "articles.jsonl:1", "not a date"),
+    ([ARTICLE.replace("示例文本。", " \\n\\n ")], [QUESTION], "articles.jsonl:1", "text is blank"),
     ([ARTICLE], [QUESTION.replace('"a"', '"z"')], "questions.jsonl:1", "'z' is not in"),
     ([ARTICLE], [QUESTION.replace("true", "false")], "questions.jsonl:1", "'a' is in"),
 ])
