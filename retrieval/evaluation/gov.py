@@ -4,7 +4,10 @@ A set is a folder holding `articles.jsonl` (`id`, `title`, `date`, `source`, `te
 paragraphs separated by blank lines) and `questions.jsonl` (`q`, `in`, `article_id`,
 `answers`). Its articles are written as ordinary article files into a cache folder,
 indexed by `refresh_index` as `linli index` does, and every question is asked through
-the real `Searcher`, as `linli search --json` asks it. Imports corpus and retrieval.
+the real `Searcher`, as `linli search --json` asks it.
+
+May import corpus, pydantic, platformdirs, matplotlib (for the chart), `retrieval.bm25`,
+`retrieval.index` and `retrieval.search`.
 """
 
 import ast
@@ -28,9 +31,8 @@ from corpus.models import CorpusError, check_date
 from corpus.newspaper import PageArticle, render_markdown
 from corpus.text import normalize_text
 from retrieval.bm25 import BM25Params
-from retrieval.gate import Gate
 from retrieval.index import refresh_index
-from retrieval.search import Searcher
+from retrieval.search import Gate, Searcher
 
 ARTICLES, QUESTIONS = "articles.jsonl", "questions.jsonl"
 WRITER_VERSION = 1  # bump when article files are written differently: caches are rewritten
@@ -215,7 +217,7 @@ def index_sources() -> list[Path]:
 def index_digest() -> str:
     """Hash the index's code and every data file: a change rebuilds the set's index.
 
-    A change to searching alone (retrieval/search.py) keeps it, as it keeps the bot's.
+    A change to searching alone (retrieval/search/) keeps it, as it keeps the bot's.
     """
     digest = hashlib.sha256()
     data = [p for root in _ROOTS.values() for p in root.rglob("*")
