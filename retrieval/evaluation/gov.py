@@ -33,6 +33,7 @@ from corpus.text import normalize_text
 from retrieval.bm25 import BM25Params
 from retrieval.index import refresh_index
 from retrieval.search import Gate, Searcher
+from retrieval.search.selftest import corpus_gate
 
 ARTICLES, QUESTIONS = "articles.jsonl", "questions.jsonl"
 WRITER_VERSION = 1  # bump when article files are written differently: caches are rewritten
@@ -241,8 +242,12 @@ class Built:
 
 
 def open_set(gov: GovSet, work: Path, gate: Gate, params: BM25Params | None = None,
-             progress: Callable[[int, int], None] | None = None) -> Built:
-    """Write (or reuse) the set's article files and build (or load) their index."""
+             progress: Callable[[int, int], None] | None = None,
+             selftest: bool = False) -> Built:
+    """Write (or reuse) the set's article files and build (or load) their index.
+
+    `selftest`: the gate takes the corpus's own threshold, as `linli search` does.
+    """
     started = time.perf_counter()
     folder = work / f"{gov.name}-{gov.digest[:16]}"
     corpus_dir = write_corpus(gov, folder)
@@ -257,6 +262,8 @@ def open_set(gov: GovSet, work: Path, gate: Gate, params: BM25Params | None = No
         shown = "; ".join(str(p) for p in report.problems[:3]) or "the ids differ"
         raise GovDataError(f"{corpus_dir}: {len(index.article_ids)} of {len(ids)} articles "
                            f"indexed ({shown}); delete {folder} and run again")
+    if selftest:  # from the set's articles only, never its questions
+        gate = corpus_gate(Searcher(index, gate=gate), folder / f"index-{key}")
     return Built(Searcher(index, gate=gate), Searcher(index, gate=gate.with_threshold(0.0)),
                  ids, report.rebuilt, time.perf_counter() - started, report.chunks)
 
@@ -361,10 +368,11 @@ class SetReport:
 
 
 def measure(gov: GovSet, work: Path, gate: Gate, params: BM25Params | None = None,
-            progress: Callable[[int, int], None] | None = None,
+            progress: Callable[[int, int], None] | None = None, selftest: bool = False,
             ) -> tuple[SetReport, list[Result]]:
     """Build the set's index, ask every question, and report, with each question's result."""
-    built = open_set(gov, work, gate, params, progress)
+    built = open_set(gov, work, gate, params, progress, selftest)
+    gate = built.searcher.gate
     asked = time.perf_counter()
     results = [ask(built, q) for q in gov.questions]
     seconds, present = time.perf_counter() - asked, sum(r.present for r in results)
@@ -440,14 +448,14 @@ def write_chart(reports: Iterable[SetReport], path: Path) -> None:
 def run_gov(folder: Path, gate: Gate, *, work: Path | None = None,
             params: BM25Params | None = None, as_json: bool = False,
             chart: Path | None = None, details: Path | None = None,
-            progress: Callable[[int, int], None] | None = None) -> int:
+            progress: Callable[[int, int], None] | None = None, selftest: bool = False) -> int:
     """Measure every set under `folder`; print the reports, draw the chart, write the details."""
     started = time.perf_counter()
     sets = [read_set(sub) for sub in set_folders(folder)]  # every file checked before any work
     reports, lines = [], []
     for gov in sets:
         report, results = measure(gov, work or Path(user_cache_dir("linli")) / "gov", gate,
-                                  params, progress)
+                                  params, progress, selftest)
         reports.append(report)
         lines += [json.dumps({"set": gov.name, "q": q.q, "in": q.present,
                               "article_id": q.article_id, **asdict(r)}, ensure_ascii=False)

@@ -1,0 +1,121 @@
+"""The corpus self-test: probes from the corpus's own sentences, the threshold it sets, its cache."""
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from corpus.models import Article, Section
+from retrieval.index import build_index
+from retrieval.search import Gate, Searcher
+from retrieval.search import selftest
+from retrieval.search.selftest import (
+    MIN_ARTICLES,
+    SelfTest,
+    corpus_gate,
+    corpus_threshold,
+    probes,
+    self_test,
+)
+
+_CHARS = ("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同"
+          "工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起"
+          "小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平"
+          "形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意")
+
+
+def distinct_corpus(count: int = 60) -> list[Article]:
+    """Articles whose sentences share no rare word: an absent one has no stand-in."""
+    chars = list(_CHARS)
+    random.Random(7).shuffle(chars)
+    return [Article(id=f"a{i}", title=f"第{i}号通知", sections=(Section(paragraphs=(
+        f"{''.join(chars[i * 3:(i + 1) * 3])}服务站由社区志愿者负责日常管理和环境维护工作。",)),))
+        for i in range(count)]
+
+
+def twin_corpus(count: int = 60) -> list[Article]:
+    """Articles in pairs that differ in one word (甲/乙号楼): each one's twin stands in."""
+    chars = list(_CHARS)
+    random.Random(7).shuffle(chars)
+    return [Article(id=f"a{i}", title=f"第{i}号通知", sections=(Section(paragraphs=(
+        f"{'甲乙'[i % 2]}号楼{''.join(chars[(i // 2) * 3:(i // 2 + 1) * 3])}服务站由社区志愿者负责日常"
+        "管理和环境维护工作。",)),)) for i in range(count)]
+
+
+def test_probes_are_the_corpus_own_sentences_and_the_same_each_time() -> None:
+    index = build_index(distinct_corpus())
+    chosen = probes(index)
+    assert chosen == probes(build_index(distinct_corpus()))
+    assert len(chosen) == 60 and len({p.article for p in chosen}) == 60
+    for probe in chosen:  # nothing invented: each probe is in its own article's text
+        assert probe.text in index.searchable[int(
+            next(i for i, a in enumerate(index.chunks.article) if a == probe.article))]
+
+
+def test_a_corpus_whose_absent_articles_have_stand_ins_raises_its_threshold() -> None:
+    gate = Gate.load()
+    assert gate.selftest_target is not None
+    twins = self_test(Searcher(build_index(twin_corpus()), gate=gate), gate)
+    distinct = self_test(Searcher(build_index(distinct_corpus()), gate=gate), gate)
+    # Removed, an article of the twins is "answered" by its twin; a distinct one by nothing.
+    assert twins.absent_answered(gate, gate.threshold) > 0.5
+    assert distinct.absent_answered(gate, gate.threshold) < 0.2
+    assert twins.present_right(gate.threshold) > 0.9 and distinct.present_right(
+        gate.threshold) > 0.9
+    assert (corpus_threshold(gate, twins, gate.selftest_target)
+            > corpus_threshold(gate, distinct, gate.selftest_target) >= gate.threshold)
+
+
+def test_a_sentence_printed_in_two_articles_is_not_a_probe_of_an_absent_one() -> None:
+    gate = Gate.load()
+    same = [Article(id=f"a{i}", title=f"第{i}号", sections=(Section(paragraphs=(
+        "本社区服务站由社区志愿者负责日常管理和环境维护工作。",)),)) for i in range(MIN_ARTICLES)]
+    assert self_test(Searcher(build_index(same), gate=gate), gate).absent == []
+
+
+def test_the_threshold_is_the_lowest_keeping_absent_probes_at_the_target() -> None:
+    gate = Gate((0.0,) * len(Gate.load().weights), 0.0, 0.60, 0.10)
+    test = SelfTest(present=[0.9] * 10, absent=[0.95, 0.85, 0.75, 0.65, 0.1, 0.1, 0.1, 0.1,
+                                                0.1, 0.1])
+    assert test.absent_answered(gate, 0.60) == pytest.approx(0.4)
+    assert corpus_threshold(gate, test, 0.10) == 0.86  # 0.85 still answers two of ten
+    assert corpus_threshold(gate, test, 0.40) == 0.60  # never below the shipped one
+    assert corpus_threshold(gate, SelfTest([], [0.999] * 4), 0.0) == 0.99
+
+
+def test_corpus_gate_is_cached_beside_the_index_and_skips_small_corpora(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = Gate.load()
+    runs: list[int] = []
+    real = selftest.self_test
+
+    def counted(searcher: Searcher, used: Gate, count: int = selftest.PROBES) -> SelfTest:
+        runs.append(1)
+        return real(searcher, used, count)
+
+    monkeypatch.setattr(selftest, "self_test", counted)
+    searcher = Searcher(build_index(twin_corpus()), gate=gate)
+    first = corpus_gate(searcher, tmp_path)
+    assert first.threshold > gate.threshold and runs == [1]
+    saved = json.loads((tmp_path / selftest.CACHE_NAME).read_text(encoding="utf-8"))
+    assert saved["threshold"] == first.threshold
+    assert corpus_gate(searcher, tmp_path) == first and runs == [1]  # read from the cache
+    (tmp_path / selftest.CACHE_NAME).write_text("{broken", encoding="utf-8")
+    assert corpus_gate(searcher, tmp_path) == first and runs == [1, 1]  # recomputed
+    small = Searcher(build_index(twin_corpus(MIN_ARTICLES - 2)), gate=gate)
+    assert corpus_gate(small, tmp_path / "small") is gate and runs == [1, 1]
+    untargeted = Gate(gate.weights, gate.bias, gate.threshold)  # a gate file without one
+    assert corpus_gate(Searcher(build_index(twin_corpus()), gate=untargeted),
+                       tmp_path / "old") is untargeted
+
+
+def test_the_gate_file_keeps_the_selftest_target(tmp_path: Path) -> None:
+    gate = Gate((0.5,) * len(Gate.load().weights), -1.0, 0.7, 0.044)
+    path = tmp_path / "gate.json"
+    path.write_text(gate.to_json(), encoding="utf-8")
+    assert Gate.load(path) == gate
+    assert gate.with_threshold(0.8).selftest_target == 0.044
+    assert Gate.load().selftest_target == json.loads(
+        Path(__file__).parent.parent.joinpath("retrieval", "data", "gate.json").read_text(
+            encoding="utf-8"))["selftest_target"]
