@@ -129,7 +129,7 @@ def write_chart(reports: Iterable[SetReport], path: Path) -> None:
         for x, y, row in zip(xs, ys, report.curve, strict=True):
             if row["threshold"] in (0.3, 0.5, 0.8, 0.95, report.threshold):
                 axes.annotate(f"{row['threshold']:.2f}", (x, y), textcoords="offset points",
-                              xytext=(4, 4))
+                              xytext=(6, -14) if row["threshold"] == report.threshold else (4, 4))
         at = [row["threshold"] for row in report.curve].index(report.threshold)  # the gate's
         axes.plot([xs[at]], [ys[at]], "o", color=line.get_color(), markersize=9)
     axes.axvline(5, color="grey", linestyle="--", linewidth=1, label="5% absent answered")
