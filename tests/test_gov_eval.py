@@ -8,16 +8,13 @@ from bot.cli import main
 from corpus.load import load_corpus
 from retrieval.evaluation.gov import (
     GovDataError,
-    Result,
-    at_threshold,
-    curve,
-    figures,
     index_sources,
     normalise_span,
     read_set,
     set_folders,
     write_corpus,
 )
+from retrieval.evaluation.gov_figures import Result, at_threshold, curve, figures
 
 ROOT = Path(__file__).resolve().parent.parent
 GOV = ROOT / "tests" / "data" / "gov"  # two tiny made-up sets

@@ -6,18 +6,17 @@ paragraphs separated by blank lines) and `questions.jsonl` (`q`, `in`, `article_
 indexed by `refresh_index` as `linli index` does, and every question is asked through
 the real `Searcher`, as `linli search --json` asks it.
 
-May import corpus, pydantic, platformdirs, matplotlib (for the chart), `retrieval.bm25`,
-`retrieval.index` and `retrieval.search`.
+The figures and their rendering are in `gov_figures`. May import corpus, pydantic,
+platformdirs, `retrieval.bm25`, `retrieval.index`, `retrieval.search` and `gov_figures`.
 """
 
-import ast
 import hashlib
 import json
 import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -31,6 +30,14 @@ from corpus.models import CorpusError, check_date
 from corpus.newspaper import PageArticle, render_markdown
 from corpus.text import normalize_text
 from retrieval.bm25 import BM25Params
+from retrieval.evaluation.gov_figures import (
+    Result,
+    SetReport,
+    curve,
+    figures,
+    format_set,
+    write_chart,
+)
 from retrieval.index import refresh_index
 from retrieval.search import Gate, Searcher
 from retrieval.search.selftest import corpus_gate
@@ -39,7 +46,6 @@ ARTICLES, QUESTIONS = "articles.jsonl", "questions.jsonl"
 WRITER_VERSION = 1  # bump when article files are written differently: caches are rewritten
 K = 3  # passages asked for: `linli search`'s default and the bot's sources per question
 RANKED = 10  # articles ranked for R@1, R@5 and MRR@10
-THRESHOLDS = tuple(round(0.30 + 0.05 * step, 2) for step in range(14))  # 0.30 .. 0.95
 KEPT_INDEXES = 3  # index folders kept per set (one per version of the index's code)
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
 FORMAT_HINT = ('articles.jsonl lines are {"id", "title", "date", "source", "text"}, '
@@ -183,36 +189,16 @@ def write_corpus(gov: GovSet, folder: Path) -> Path:
     return target
 
 
-def _imports(path: Path, name: str) -> set[str]:
-    """The corpus and retrieval modules a module imports (at its top or in a function)."""
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parent = package.split(".")[:len(package.split(".")) - node.level + 1]
-                base = ".".join([*parent, *([base] if base else [])])
-            found |= {base, *(f"{base}.{alias.name}" for alias in node.names)}
-    return {n for n in found if n.partition(".")[0] in _ROOTS}
-
-
 def index_sources() -> list[Path]:
-    """The modules `refresh_index` reaches by imports: the code that builds an index."""
-    seen: set[Path] = set()
-    todo = [refresh_index.__module__]
-    while todo:
-        parts = (name := todo.pop()).split(".")
-        folder = _ROOTS[parts[0]].joinpath(*parts[1:])
-        path = next((p for p in (folder.with_suffix(".py"), folder / "__init__.py")
-                     if p.is_file()), None)
-        todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # its packages run too
-        if path is not None and path not in seen:
-            seen.add(path)
-            todo += sorted(_imports(path, name))
-    return sorted(seen)
+    """The code that builds an index: what retrieval/index/ may import, and itself.
+
+    (corpus, `retrieval.bm25`, `retrieval.collector`, `retrieval.text`: its package says
+    so, and never `retrieval.search`.)
+    """
+    parts = [_ROOTS["corpus"], *(_ROOTS["retrieval"] / name for name in (
+        "__init__.py", "bm25.py", "collector.py", "text", "index"))]
+    return sorted(path for part in parts for path in ([part] if part.is_file()
+                                                     else part.rglob("*.py")))
 
 
 def index_digest() -> str:
@@ -238,7 +224,6 @@ class Built:
     ids: dict[str, str]  # the index's article id -> the set's id
     built: bool  # built now (else loaded from the cache)
     seconds: float
-    passages: int
 
 
 def open_set(gov: GovSet, work: Path, gate: Gate, params: BM25Params | None = None,
@@ -265,21 +250,7 @@ def open_set(gov: GovSet, work: Path, gate: Gate, params: BM25Params | None = No
     if selftest:  # from the set's articles only, never its questions
         gate = corpus_gate(Searcher(index, gate=gate), folder / f"index-{key}")
     return Built(Searcher(index, gate=gate), Searcher(index, gate=gate.with_threshold(0.0)),
-                 ids, report.rebuilt, time.perf_counter() - started, report.chunks)
-
-
-@dataclass(frozen=True)
-class Result:
-    """One question asked: what the ranking and the answer gave."""
-
-    present: bool  # its article is in the set
-    rank: int | None  # the gold article's place among the ranked articles (gate ignored)
-    answered: bool  # answered at the gate's threshold (not a closest match, not nothing)
-    shown_right: bool  # the passage shown first (answered or closest match) is the gold article's
-    confidence: float
-    floors: bool  # past the gate's floors: answered at any threshold up to its confidence
-    first_right: bool  # the passage answered first, past the floors, is the gold article's
-    span: bool | None  # the passage shown holds the answer span (None: no span given)
+                 ids, report.rebuilt, time.perf_counter() - started)
 
 
 def normalise_span(text: str) -> str:
@@ -311,62 +282,6 @@ def ask(built: Built, question: GovQuestion) -> Result:
                   floors, first is not None and built.ids[first.article_id] == gold, span)
 
 
-def _share(count: float, total: int) -> float | None:
-    return count / total if total else None
-
-
-def at_threshold(results: list[Result], threshold: float) -> dict[str, float | None]:
-    """Answered right / wrong (of the present) and absent answered, had the gate used this."""
-    present = sum(r.present for r in results)
-    answered = [r for r in results if r.floors and r.confidence >= threshold]
-    right = sum(r.present and r.first_right for r in answered)
-    return {"threshold": threshold, "answered_right": _share(right, present),
-            "answered_wrong": _share(sum(r.present for r in answered) - right, present),
-            "absent_answered": _share(sum(not r.present for r in answered),
-                                      len(results) - present)}
-
-
-def figures(results: list[Result]) -> dict[str, float | None]:
-    """The set's figures at the gate's own threshold."""
-    present = [r for r in results if r.present]
-    spans, n = [r for r in present if r.span is not None], len(present)
-    return {"r@1": _share(sum(r.rank == 1 for r in present), n),
-            "r@5": _share(sum(r.rank is not None and r.rank <= 5 for r in present), n),
-            "mrr@10": _share(sum(1 / r.rank for r in present if r.rank), n),
-            "shown_first_right": _share(sum(r.shown_right for r in present), n),
-            "answered_right": _share(sum(r.answered and r.first_right for r in present), n),
-            "answered_wrong": _share(sum(r.answered and not r.first_right for r in present), n),
-            "absent_answered": _share(sum(r.answered for r in results if not r.present),
-                                      len(results) - n),
-            "span_shown": _share(sum(bool(r.span) for r in spans), len(spans)),
-            "span_answered": _share(sum(bool(r.span) and r.answered for r in spans), len(spans))}
-
-
-def curve(results: list[Result], threshold: float) -> list[dict[str, float | None]]:
-    """The trade-off as the threshold moves (0.30 to 0.95, and the gate's own)."""
-    return [at_threshold(results, t) for t in sorted({*THRESHOLDS, threshold})]
-
-
-@dataclass
-class SetReport:
-    """One set measured: its sizes, timings, figures and trade-off curve."""
-
-    name: str
-    folder: str
-    articles: int
-    passages: int
-    questions: int
-    present: int
-    absent: int
-    spans: int  # present questions that give an answer span
-    threshold: float
-    index_built: bool
-    index_seconds: float
-    questions_seconds: float
-    figures: dict[str, float | None]
-    curve: list[dict[str, float | None]]
-
-
 def measure(gov: GovSet, work: Path, gate: Gate, params: BM25Params | None = None,
             progress: Callable[[int, int], None] | None = None, selftest: bool = False,
             ) -> tuple[SetReport, list[Result]]:
@@ -376,73 +291,11 @@ def measure(gov: GovSet, work: Path, gate: Gate, params: BM25Params | None = Non
     asked = time.perf_counter()
     results = [ask(built, q) for q in gov.questions]
     seconds, present = time.perf_counter() - asked, sum(r.present for r in results)
-    return SetReport(gov.name, str(gov.folder), len(gov.articles), built.passages, len(results),
+    return SetReport(gov.name, str(gov.folder), len(gov.articles),
+                     len(built.searcher.index.chunks), len(results),
                      present, len(results) - present, sum(r.span is not None for r in results),
                      gate.threshold, built.built, round(built.seconds, 2), round(seconds, 2),
                      figures(results), curve(results, gate.threshold)), results
-
-
-_LABELS = {"r@1": "right article first, gate ignored (R@1)", "mrr@10": "MRR@10",
-           "r@5": "right article in the top 5 (R@5)",
-           "shown_first_right": "passage shown first is the right article's (answered or closest)",
-           "answered_right": "answered right (answered, the right article first)",
-           "answered_wrong": "answered wrong (answered, another article first)",
-           "absent_answered": "absent answered (of the questions without their article)",
-           "span_shown": "answer span in the passage shown (answered or closest match)",
-           "span_answered": "answered, with the answer span in the passage shown"}
-
-
-def _rate(value: object) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else "-"
-
-
-def format_set(report: SetReport) -> str:
-    """Render one set's report for a terminal."""
-    lines = [f"{report.name} ({report.folder}): {report.articles} articles, "
-             f"{report.passages} passages, {report.questions} questions "
-             f"({report.present} with their article, {report.absent} without)",
-             f"  index {'built' if report.index_built else 'loaded'} in "
-             f"{report.index_seconds:.2f} s, questions asked in "
-             f"{report.questions_seconds:.2f} s; answer threshold {report.threshold:.2f}"]
-    lines += [f"  {_rate(value):>6}  {_LABELS[key]}" for key, value in report.figures.items()
-              if value is not None or not key.startswith("span")]
-    lines.append("  threshold  answered right  answered wrong  absent answered")
-    for row in report.curve:
-        mark = "  (the gate's)" if row["threshold"] == report.threshold else ""
-        lines.append(f"  {row['threshold'] or 0:9.2f}  {_rate(row['answered_right']):>14}  "
-                     f"{_rate(row['answered_wrong']):>14}  {_rate(row['absent_answered']):>15}"
-                     f"{mark}")
-    return "\n".join(lines)
-
-
-def write_chart(reports: Iterable[SetReport], path: Path) -> None:
-    """Draw answered right against absent answered as the threshold moves, one line a set."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=100)
-    for report in reports:
-        xs = [100 * (row["absent_answered"] or 0) for row in report.curve]
-        ys = [100 * (row["answered_right"] or 0) for row in report.curve]
-        line, = axes.plot(xs, ys, marker=".", label=report.name)
-        for x, y, row in zip(xs, ys, report.curve, strict=True):
-            gates = row["threshold"] == report.threshold
-            if gates:
-                axes.plot([x], [y], "o", color=line.get_color(), markersize=9)
-            if gates or row["threshold"] in (0.3, 0.5, 0.8, 0.95):
-                axes.annotate(f"{row['threshold']:.2f}", (x, y), textcoords="offset points",
-                              xytext=(6, -12) if gates else (4, 4), fontsize=10 if gates else 8)
-    axes.axvline(5, color="grey", linestyle="--", linewidth=1, label="5% absent answered")
-    axes.set(xlabel="questions without their article that get an answer (%)",
-             ylabel="questions answered with the right article (%)", ylim=(0, 100),
-             title="linli on the gov sets: the answer threshold's trade-off")
-    axes.set_xlim(left=0)
-    axes.legend(loc="lower right")
-    figure.tight_layout()
-    figure.savefig(path, format="png")
-    plt.close(figure)
 
 
 def run_gov(folder: Path, gate: Gate, *, work: Path | None = None,
