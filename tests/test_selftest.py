@@ -1,4 +1,4 @@
-"""The corpus self-test: probes from the corpus's own sentences, the threshold it sets, its cache."""
+"""The corpus self-test: probes from the corpus's own sentences, its threshold, its cache."""
 
 import json
 import random
@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from corpus.models import Article, Section
-from retrieval.index import build_index
-from retrieval.search import Gate, Searcher
-from retrieval.search import selftest
+from retrieval.index import Index, build_index
+from retrieval.search import Gate, Searcher, selftest
 from retrieval.search.selftest import (
     MIN_ARTICLES,
     SelfTest,
+    cache_file,
     corpus_gate,
     corpus_threshold,
     probes,
@@ -39,8 +39,8 @@ def twin_corpus(count: int = 60) -> list[Article]:
     chars = list(_CHARS)
     random.Random(7).shuffle(chars)
     return [Article(id=f"a{i}", title=f"第{i}号通知", sections=(Section(paragraphs=(
-        f"{'甲乙'[i % 2]}号楼{''.join(chars[(i // 2) * 3:(i // 2 + 1) * 3])}服务站由社区志愿者负责日常"
-        "管理和环境维护工作。",)),)) for i in range(count)]
+        f"{'甲乙'[i % 2]}号楼{''.join(chars[(i // 2) * 3:(i // 2 + 1) * 3])}服务站由社区志愿者"
+        "负责日常管理和环境维护工作。",)),)) for i in range(count)]
 
 
 def test_probes_are_the_corpus_own_sentences_and_the_same_each_time() -> None:
@@ -95,14 +95,18 @@ def test_corpus_gate_is_cached_beside_the_index_and_skips_small_corpora(
         return real(searcher, used, count)
 
     monkeypatch.setattr(selftest, "self_test", counted)
-    searcher = Searcher(build_index(twin_corpus()), gate=gate)
-    first = corpus_gate(searcher, tmp_path)
+    folder = tmp_path / "index"
+    build_index(twin_corpus()).save(folder)
+    searcher = Searcher(Index.load(folder), gate=gate)
+    first = corpus_gate(searcher)  # cached beside the folder it was loaded from
     assert first.threshold > gate.threshold and runs == [1]
-    saved = json.loads((tmp_path / selftest.CACHE_NAME).read_text(encoding="utf-8"))
+    saved = json.loads(cache_file(folder).read_text(encoding="utf-8"))
     assert saved["threshold"] == first.threshold
-    assert corpus_gate(searcher, tmp_path) == first and runs == [1]  # read from the cache
-    (tmp_path / selftest.CACHE_NAME).write_text("{broken", encoding="utf-8")
-    assert corpus_gate(searcher, tmp_path) == first and runs == [1, 1]  # recomputed
+    Index.load(folder)  # the saved index is still whole: nothing was written into it
+    assert corpus_gate(Searcher(Index.load(folder), gate=gate)) == first
+    assert runs == [1]  # read from the cache
+    cache_file(folder).write_text("{broken", encoding="utf-8")
+    assert corpus_gate(searcher, folder) == first and runs == [1, 1]  # recomputed
     small = Searcher(build_index(twin_corpus(MIN_ARTICLES - 2)), gate=gate)
     assert corpus_gate(small, tmp_path / "small") is gate and runs == [1, 1]
     untargeted = Gate(gate.weights, gate.bias, gate.threshold)  # a gate file without one

@@ -40,7 +40,7 @@ from retrieval.evaluation.gov_figures import (
 )
 from retrieval.index import refresh_index
 from retrieval.search import Gate, Searcher
-from retrieval.search.selftest import corpus_gate
+from retrieval.search.selftest import cache_file, corpus_gate
 
 ARTICLES, QUESTIONS = "articles.jsonl", "questions.jsonl"
 WRITER_VERSION = 1  # bump when article files are written differently: caches are rewritten
@@ -240,8 +240,10 @@ def open_set(gov: GovSet, work: Path, gate: Gate, params: BM25Params | None = No
     index, report = refresh_index(corpus_dir, folder / f"index-{key}", params=params,
                                   progress=progress)
     os.utime(folder / f"index-{key}")
-    for old in sorted(folder.glob("index-*"), key=lambda p: p.stat().st_mtime)[:-KEPT_INDEXES]:
+    for old in sorted((p for p in folder.glob("index-*") if p.is_dir()),
+                      key=lambda p: p.stat().st_mtime)[:-KEPT_INDEXES]:
         shutil.rmtree(old, ignore_errors=True)
+        cache_file(old).unlink(missing_ok=True)
     ids = {file_stem(a.id): a.id for a in gov.articles}
     if report.problems or set(index.article_ids) != set(ids):
         shown = "; ".join(str(p) for p in report.problems[:3]) or "the ids differ"

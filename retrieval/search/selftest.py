@@ -36,7 +36,12 @@ MIN_ARTICLES = 50
 # policy set and 17 on CMRC; a probe is a sentence's first PROBE_CHARS characters.
 PROBE_CHARS = 22
 MIN_SENTENCE_CHARS = 12  # shorter sentences are headings and sign-offs, not statements
-CACHE_NAME = "selftest.json"
+CACHE_SUFFIX = ".selftest.json"  # beside the index folder: the folder holds only its files
+
+
+def cache_file(index_dir: Path) -> Path:
+    """Where the self-test of the index saved in `index_dir` is cached."""
+    return index_dir.with_name(index_dir.name + CACHE_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -133,14 +138,18 @@ def cache_key(index: Index, gate: Gate) -> str:
                                       _code_digest()]).encode()).hexdigest()[:24]
 
 
-def corpus_gate(searcher: Searcher, cache_dir: Path | None = None,
+def corpus_gate(searcher: Searcher, index_dir: Path | None = None,
                 log: Callable[[str], None] | None = None) -> Gate:
-    """Return the searcher's gate with this corpus's threshold (the self-test's, cached)."""
+    """Return the searcher's gate with this corpus's threshold (the self-test's, cached).
+
+    `index_dir`: where the index is saved (default: where it was loaded from); the
+    result is cached beside it, never inside (a saved index's folder is checked whole).
+    """
     gate, index = searcher.gate, searcher.index
     if gate.selftest_target is None or len(index.article_ids) < MIN_ARTICLES:
         return gate
-    folder = cache_dir or index.cache_dir
-    cache = folder / CACHE_NAME if folder is not None else None
+    folder = index_dir or index.cache_dir
+    cache = cache_file(folder) if folder is not None else None
     key = cache_key(index, gate)
     if cache is not None and cache.is_file():
         try:
@@ -158,7 +167,7 @@ def corpus_gate(searcher: Searcher, cache_dir: Path | None = None,
     (log or logger.info)(message)
     if cache is not None:
         try:
-            partial = cache.with_name(f"{CACHE_NAME}.{os.getpid()}")
+            partial = cache.with_name(f"{cache.name}.{os.getpid()}")
             partial.write_text(json.dumps({"key": key, "threshold": threshold,
                                            "probes": len(test.absent),
                                            **asdict(test)}),
