@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.live_index import LiveIndex
 from corpus.models import Article, Section
 from retrieval.index import Index, build_index
 from retrieval.search import Gate, Searcher, selftest
@@ -123,3 +124,23 @@ def test_the_gate_file_keeps_the_selftest_target(tmp_path: Path) -> None:
     assert Gate.load().selftest_target == json.loads(
         Path(__file__).parent.parent.joinpath("retrieval", "data", "gate.json").read_text(
             encoding="utf-8"))["selftest_target"]
+
+
+def test_the_bot_takes_its_corpus_threshold_in_the_background_unless_one_is_set(
+        tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for article in twin_corpus():
+        (corpus / f"{article.id}.md").write_text(
+            f"---\ntitle: {article.title}\n---\n\n{article.sections[0].paragraphs[0]}\n",
+            encoding="utf-8")
+    live = LiveIndex(corpus, tmp_path / "data")
+    live.load()
+    assert live.selftest_thread is not None
+    live.selftest_thread.join()
+    shipped = Gate.load()
+    assert live.current().gate.threshold > shipped.threshold
+    assert cache_file(live.index_dir).is_file()
+    fixed = LiveIndex(corpus, tmp_path / "data2", answer_threshold=0.5)
+    fixed.load()
+    assert fixed.selftest_thread is None and fixed.current().gate.threshold == 0.5
