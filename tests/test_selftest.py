@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from bot.live_index import LiveIndex
 from corpus.models import Article, Section
 from retrieval.index import Index, build_index
@@ -162,3 +163,31 @@ def test_the_bot_takes_its_corpus_threshold_in_the_background_unless_one_is_set(
     fixed = LiveIndex(corpus, tmp_path / "data2", answer_threshold=0.5)
     fixed.load()
     assert fixed.selftest_thread is None and fixed.current().gate.threshold == 0.5
+
+
+def test_linli_search_uses_the_corpus_threshold_unless_told_not_to(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = tmp_path / "twins"
+    corpus.mkdir()
+    for article in twin_corpus():
+        (corpus / f"{article.id}.md").write_text(
+            f"---\ntitle: {article.title}\n---\n\n{article.sections[0].paragraphs[0]}\n",
+            encoding="utf-8")
+    question = "甲号楼" + twin_corpus()[0].sections[0].paragraphs[0][3:9] + "谁负责管理"
+
+    def ask(*options: str) -> tuple[dict[str, object], str]:
+        assert main(["search", question, "--json", "--corpus", str(corpus), *options]) == 0
+        out, err = capsys.readouterr()
+        return json.loads(out), err
+
+    def caches() -> list[Path]:
+        return sorted((tmp_path / "data").rglob("*" + selftest.CACHE_SUFFIX))
+
+    assert "self-test:" not in ask("--no-selftest")[1] and caches() == []
+    monkeypatch.setenv("LINLI_ANSWER_THRESHOLD", "0.2")  # set by the operator: kept
+    answer, err = ask()
+    assert "self-test:" not in err and answer["answered"] is True and caches() == []
+    monkeypatch.delenv("LINLI_ANSWER_THRESHOLD")
+    assert "self-test:" in ask()[1] and len(caches()) == 1
+    assert "self-test:" not in ask()[1]  # read from its cache
