@@ -1,0 +1,1 @@
+"""The doors residents come in by: each channel renders the Telegram-free conversation."""
