@@ -53,6 +53,8 @@ async def read_body(request: web.Request) -> dict[str, Any] | web.Response:
         return error(403, refused)
     try:
         body = await request.json()
+    except web.HTTPRequestEntityTooLarge:
+        return error(413, TOO_LONG)
     except (ValueError, UnicodeDecodeError):
         return error(400, BAD_REQUEST)
     if not isinstance(body, dict):

@@ -19,7 +19,7 @@ from bot.channels.text import MAX_INPUT_CHARS
 from bot.conversation import Conversation
 
 STATIC = resources.files("bot.channels.web") / "static"
-ASSETS = {"chat.css": "text/css", "chat.js": "text/javascript"}
+ASSETS = {"chat.css": "text/css", "chat.js": "text/javascript", "icon.svg": "image/svg+xml"}
 CACHE = "public, max-age=300"  # a new release reaches residents within minutes
 PAGE_KEY: web.AppKey[Template] = web.AppKey("page", Template)
 
@@ -33,7 +33,8 @@ def render_page(template: Template, examples: list[str], embedded: bool) -> str:
     """Fill the page template: the welcome and the example questions, escaped."""
     items = "\n".join(f'<li><button type="button" class="suggestion">{html.escape(q)}'
                       "</button></li>" for q in examples)
-    return template.substitute(welcome=html.escape(replies.WELCOME), examples=items,
+    return template.substitute(welcome=html.escape(replies.WELCOME).replace("\n", "<br>"),
+                               examples=items,
                                max_chars=MAX_INPUT_CHARS,
                                body_class="embedded" if embedded else "standalone")
 

@@ -23,7 +23,8 @@ from bot.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY = 16 * 1024  # a question is at most 4,096 characters; nothing posted is bigger
+# A question is at most 4,096 characters: 24 KiB as JSON's \uXXXX escapes, the most it takes.
+MAX_BODY = 64 * 1024
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8080
 
 

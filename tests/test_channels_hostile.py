@@ -1,0 +1,99 @@
+"""The web API and WeChat under a flood, and what they keep: no address, no raw id."""
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.helpers.fake_wechat import FakeWeChat
+from tests.helpers.web import WebServer
+
+FLOOD = 1000
+CONCURRENT = 50  # the flooding client's connections at once
+
+
+async def flood(count: int, send: "asyncio.Future[None] | None", request: object) -> list[int]:
+    """Send `count` requests, CONCURRENT at a time; return their statuses."""
+    gate = asyncio.Semaphore(CONCURRENT)
+    statuses: list[int] = []
+
+    async def one() -> None:
+        async with gate:
+            statuses.append(await request())  # type: ignore[operator]
+
+    await asyncio.gather(*(one() for _ in range(count)))
+    return statuses
+
+
+async def timed(coroutine: object) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = await coroutine  # type: ignore[misc]
+    return time.perf_counter() - started, result
+
+
+@pytest.mark.slow
+async def test_web_flood_from_one_client_leaves_another_answered_within_2_s(
+        web: WebServer) -> None:
+    async def flooder() -> int:
+        async with web.session.post(f"{web.url}/api/ask", json={
+                "question": "哪里可以下棋", "conversation": "F" * 22},
+                headers={"X-Real-IP": "192.0.2.66"}) as response:
+            await response.read()
+            return response.status
+
+    flooding = asyncio.ensure_future(flood(FLOOD, None, flooder))
+    await asyncio.sleep(0.3)  # the flood is under way
+    async with aiohttp.ClientSession() as neighbour:
+        async def ask() -> dict[str, object]:
+            async with neighbour.post(f"{web.url}/api/ask", json={
+                    "question": "老年人活动区在哪里？", "conversation": "N" * 22},
+                    headers={"X-Real-IP": "192.0.2.77"}) as response:
+                assert response.status == 200
+                return await response.json()  # type: ignore[no-any-return]
+
+        seconds, body = await timed(ask())
+    assert not flooding.done(), "the flood was over before the neighbour asked"
+    statuses = await asyncio.wait_for(flooding, 120)
+    assert seconds < 2.0, f"the neighbour waited {seconds:.2f} s"
+    assert body["outcome"] == "answered"  # type: ignore[index]
+    assert len(statuses) == FLOOD and statuses.count(429) >= FLOOD - 30
+
+
+@pytest.mark.slow
+async def test_wechat_flood_from_one_openid_leaves_another_answered_within_2_s(
+        web: WebServer) -> None:
+    async with FakeWeChat(f"{web.url}/wechat") as wechat, \
+            FakeWeChat(f"{web.url}/wechat") as other:
+        async def flooder() -> int:
+            reply = await wechat.send_text("oFlooder", "哪里可以下棋")
+            return reply.status if "稍等" not in reply.content else 429
+
+        flooding = asyncio.ensure_future(flood(FLOOD, None, flooder))
+        await asyncio.sleep(0.3)
+        seconds, reply = await timed(other.send_text("oNeighbour", "老年人活动区在哪里？"))
+        assert not flooding.done(), "the flood was over before the neighbour asked"
+        statuses = await asyncio.wait_for(flooding, 120)
+    assert seconds < 2.0, f"the neighbour waited {seconds:.2f} s"
+    assert "【" in reply.content and "📰《" in reply.content  # type: ignore[attr-defined]
+    assert statuses.count(429) >= FLOOD - 10  # the flooder was slowed down, not answered
+
+
+async def test_no_address_conversation_id_or_openid_is_stored_or_logged(
+        web: WebServer, caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    caplog.set_level(logging.DEBUG)
+    conversation_id, address, openid = "Secret_conversation_7319", "192.0.2.123", "oSecretOpenId99"
+    await web.ask("老年人活动区在哪里？", conversation_id, client=address)
+    await web.ask("怎么办理社保卡", conversation_id, client=address)
+    async with FakeWeChat(f"{web.url}/wechat") as wechat:
+        await wechat.send_text(openid, "老年人活动区在哪里？", encrypted=True)
+        await wechat.send_text(openid, "老年人活动区在哪里？", signature="0" * 40)
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "data").glob("linli.sqlite3*"))
+    assert b"CREATE TABLE questions" in stored and "老年人活动区".encode() in stored
+    logged = caplog.text
+    for secret in (conversation_id, address, openid):
+        assert secret.encode() not in stored, secret
+        assert secret not in logged, secret
+    assert "question answered=True" in logged
