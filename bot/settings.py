@@ -19,6 +19,7 @@ from corpus.cli import BUNDLED_CORPUS
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 _WECHAT_TOKEN = re.compile(r"^[A-Za-z0-9]{3,32}$")
 _AES_KEY = re.compile(r"^[A-Za-z0-9+/]{43}$")
+_FRAME_SOURCE = re.compile(r"^('self'|'none'|https?://[A-Za-z0-9*.-]+(:[0-9]{1,5})?)$")
 ENV_FILE_VARIABLE = "LINLI_ENV_FILE"
 DEFAULT_ENV_FILE = Path(".env")
 
@@ -81,6 +82,17 @@ class Settings(BaseSettings):
     linli_wechat_aes_key: SecretStr | None = Field(
         default=None, description="the EncodingAESKey, 43 characters (secret; safe mode)")
     _env_file: Path | None = PrivateAttr(default=None)
+
+    @field_validator("linli_web_embed_origins")
+    @classmethod
+    def _origins_are_csp_sources(cls, value: str) -> str:
+        sources = value.split()
+        bad = [s for s in sources if not _FRAME_SOURCE.match(s)]
+        if bad or not sources:
+            raise ValueError(f"'{bad[0] if bad else value}' is not a site to allow; write "
+                             "'self' and addresses like https://www.example.gov.cn, "
+                             "separated by spaces")
+        return " ".join(sources)
 
     @field_validator("linli_web_trusted_proxies", mode="before")
     @classmethod

@@ -7,6 +7,7 @@ the endpoint is checked against WeChat's side, not against itself.
 import base64
 import hashlib
 import os
+import ssl as ssl_module
 import struct
 import time
 import xml.etree.ElementTree as ET
@@ -48,14 +49,15 @@ class FakeWeChat:
     """Post followers' messages to a linli endpoint as WeChat's servers do."""
 
     def __init__(self, url: str, token: str = TOKEN, aes_key: str = AES_KEY,
-                 app_id: str = APP_ID) -> None:
-        self.url, self.token, self.app_id = url, token, app_id
+                 app_id: str = APP_ID, ssl: ssl_module.SSLContext | None = None) -> None:
+        self.url, self.token, self.app_id, self.ssl = url, token, app_id, ssl
         self.key = base64.b64decode(aes_key + "=")
         self._ids = count(7_000_000_000_000_000_001)
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> "FakeWeChat":
-        self._session = aiohttp.ClientSession()
+        connector = aiohttp.TCPConnector(ssl=self.ssl) if self.ssl else None
+        self._session = aiohttp.ClientSession(connector=connector)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
