@@ -158,3 +158,37 @@ async def test_pictures_get_a_hint_and_other_events_get_success(wechat: FakeWeCh
     click = await wechat.post(wechat.message_xml("oOpenIdA", "event", Event="unsubscribe"),
                               "oOpenIdA")
     assert click.status == 200 and click.body == "success"
+
+
+async def test_a_voice_message_is_read_as_wechats_recognised_text(wechat: FakeWeChat) -> None:
+    voice = wechat.message_xml("oOpenIdA", "voice", MediaId="m1", Format="amr",
+                               Recognition="老年人活动区在哪里")
+    reply = await wechat.post(voice, "oOpenIdA")
+    assert f"【{BOLD}】" in reply.content
+    unrecognised = await wechat.post(wechat.message_xml("oOpenIdA", "voice", MediaId="m2"),
+                                     "oOpenIdA")
+    assert "文字" in unrecognised.content
+
+
+async def test_hostile_wechat_messages_get_a_clean_reply_or_a_refusal(
+        web: WebServer, wechat: FakeWeChat) -> None:
+    empty = await wechat.send_text("oOpenIdH", "   ")
+    assert empty.status == 200 and "文字" in empty.content
+    # XML can carry tabs, DEL and C1 controls; the C0 ones make the body no XML: refused.
+    controls = await wechat.send_text("oOpenIdH", "\t哪里\x7f可以\x85下棋\r\n\u202e")
+    clean = await wechat.send_text("oOpenIdI", "哪里可以下棋")
+    assert controls.content == clean.content and "📰《" in clean.content
+    assert (await wechat.send_text("oOpenIdH", "\x07哪里\x1b可以下棋")).status == 403
+    long = await wechat.send_text("oOpenIdJ", "量血压" * 700, encrypted=True)
+    assert long.content.startswith("（问题较长，只按前") and len(long.content.encode()) <= 2048
+    bidi = await wechat.send_text("oOpenIdK", "\u202e怎么办理社保卡\u2066")
+    assert "\u202e" not in bidi.content and "\u2066" not in bidi.content
+    bomb = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa">'
+            '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><xml><ToUserName>x</ToUserName>'
+            '<FromUserName>oOpenIdH</FromUserName><MsgType>text</MsgType>'
+            '<Content>&b;</Content></xml>')
+    assert (await wechat.post(bomb, "oOpenIdH")).status == 403
+    assert (await wechat.post("<xml><Content>no sender</Content></xml>", "o")).status == 403
+    assert (await wechat.post("not xml at all", "o")).status == 403
+    assert (await wechat.post("<xml><Encrypt>garbage</Encrypt></xml>", "o",
+                              encrypted=False)).status == 403

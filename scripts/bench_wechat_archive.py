@@ -1,0 +1,128 @@
+"""Time WeChat's replies from `linli web` on an archive of N article files (default 33,000).
+
+The archive is written as `linli bench --files` writes it (CMRC 2018 contexts as Markdown
+files), indexed with `linli index`, then `linli web` is started as a process and a fake of
+WeChat's servers posts signed (and, for half, encrypted) messages to /wechat. Each figure
+is the HTTP round trip WeChat would wait for; its limit is 5 s.
+
+    .venv/bin/python scripts/bench_wechat_archive.py --data /work/shared/bench-data/cmrc2018
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from retrieval.archive_bench import write_archive  # noqa: E402
+from retrieval.bench import read_cmrc  # noqa: E402
+from tests.helpers import fake_wechat  # noqa: E402
+
+LINLI = str(Path(sys.executable).parent / "linli")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def wait_until_serving(url: str, process: asyncio.subprocess.Process) -> None:
+    async with aiohttp.ClientSession() as session:
+        while True:
+            if process.returncode is not None:
+                raise RuntimeError("linli web stopped")
+            try:
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.1)
+
+
+async def timed_reply(wechat: fake_wechat.FakeWeChat, openid: str, text: str,
+                      encrypted: bool) -> tuple[float, str]:
+    started = time.perf_counter()
+    reply = await wechat.send_text(openid, text, encrypted)
+    if reply.status != 200:
+        raise RuntimeError(f"/wechat answered {reply.status}: {reply.body[:200]}")
+    return time.perf_counter() - started, reply.content
+
+
+async def measure(corpus: Path, data: Path, questions: list[str]) -> dict[str, object]:
+    port = free_port()
+    env = {**os.environ, "LINLI_CORPUS_DIR": str(corpus), "LINLI_DATA_DIR": str(data),
+           "LINLI_USER_KEY": "bench-key-" + "x" * 20, "LINLI_WECHAT_TOKEN": fake_wechat.TOKEN,
+           "LINLI_WECHAT_APP_ID": fake_wechat.APP_ID,
+           "LINLI_WECHAT_AES_KEY": fake_wechat.AES_KEY}
+    started = time.perf_counter()
+    subprocess.run([LINLI, "index"], env=env, check=True, capture_output=True)
+    row: dict[str, object] = {"linli_index_s": round(time.perf_counter() - started, 2)}
+    started = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        LINLI, "web", "--port", str(port), env=env, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_until_serving(f"{url}/static/chat.css", process)
+        row["start_to_serving_s"] = round(time.perf_counter() - started, 2)
+        async with fake_wechat.FakeWeChat(f"{url}/wechat") as wechat:
+            first, text = await timed_reply(wechat, "oBench0", "怎么办理社保卡呢喵喵", False)
+            row["first_honest_no_s"] = round(first, 3)  # computes the example questions
+            row["first_honest_no_is_honest"] = text.startswith("抱歉") and "📰" not in text
+            row["first_honest_no_has_examples"] = "\n1. " in text
+            seconds = []
+            for i, question in enumerate(questions):
+                # A new follower every 9 questions keeps under the 10-a-minute limit.
+                took, _ = await timed_reply(wechat, f"oBench{1 + i // 9}", question, i % 2 == 1)
+                seconds.append(took)
+            took, full = await timed_reply(wechat, f"oBench{1 + (len(questions) - 1) // 9}",
+                                           "全文", True)
+            row["full_text_s"] = round(took, 3)
+        seconds.sort()
+        row |= {"questions": len(seconds),
+                "reply_p50_ms": round(statistics.median(seconds) * 1000, 1),
+                "reply_p95_ms": round(seconds[int(len(seconds) * 0.95) - 1] * 1000, 1),
+                "reply_max_ms": round(seconds[-1] * 1000, 1),
+                "replies_over_5_s": sum(s > 5 for s in seconds)}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await process.communicate()
+    return row
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="the CMRC 2018 folder")
+    parser.add_argument("--files", type=int, default=33_000)
+    parser.add_argument("--questions", type=int, default=200)
+    args = parser.parse_args()
+    articles, queries = read_cmrc(args.data)
+    questions = [q["question"] for q in queries][: args.questions]
+    with tempfile.TemporaryDirectory(prefix="linli-wechat-bench-") as folder:
+        corpus, data = Path(folder, "corpus"), Path(folder, "data")
+        corpus.mkdir()
+        write_archive(articles, args.files, corpus)
+        row = asyncio.run(measure(corpus, data, questions))
+    row = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+                      f"{platform.python_version()}", "files": args.files, **row}
+    print(json.dumps(row, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
