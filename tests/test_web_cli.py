@@ -1,4 +1,4 @@
-"""`linli web` and `linli run --web`: their defaults, their errors, a real process stopped cleanly."""
+"""`linli web` and `linli run --web`: defaults, errors, a real process stopped cleanly."""
 
 import asyncio
 import signal
