@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from bot.app import open_conversation
 from bot.channels.web.api import CONVERSATION_KEY
@@ -16,6 +17,7 @@ from tests.conftest import web_settings
 from tests.helpers.articles import write_article
 from tests.helpers.browser import Page, browser
 from tests.helpers.web import KEY, WebServer, running_web
+from tests.test_channels_agree import free_port
 
 A4 = "学党史润初心 办实事解民忧"
 BOLD = "吸引李大爷前来下棋的好地方,正是管城区橡树玫瑰社区首个建成的老年人活动区。"
@@ -153,3 +155,68 @@ async def test_keyboard_only_ask_open_the_article_and_vote(web: WebServer) -> No
             "您的问题"
         await page.tab_to("提问", most=5)  # from the reply, forward to the form again
         assert page.errors() == []
+
+
+DISTRICT_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<title>管城区人民政府</title></head><body><h1>管城区人民政府</h1><p>政务公开……</p>
+<script src="{linli}/embed.js" async></script></body></html>"""
+
+
+async def no_icon(_: web.Request) -> web.Response:
+    return web.Response(status=204)
+
+
+async def district_site(linli: str) -> tuple[web.AppRunner, str]:
+    """Another origin: the district's site, with the one embed line in its page."""
+    async def page(_: web.Request) -> web.Response:
+        return web.Response(text=DISTRICT_PAGE.format(linli=linli), content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    app.router.add_get("/favicon.ico", no_icon)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("allowed", [True, False], ids=["site allowed", "not allowed"])
+async def test_one_line_embed_opens_the_page_on_the_districts_site(
+        corpus_dir: Path, tmp_path: Path, allowed: bool) -> None:
+    linli_port = free_port()
+    linli = f"http://127.0.0.1:{linli_port}"
+    runner, district = await district_site(linli)
+    origins = f"'self' {district}" if allowed else "'self'"
+    settings = web_settings(corpus_dir, tmp_path / "data", linli_web_embed_origins=origins)
+    records = open_records(settings.database_path, KEY)
+    conversation = await asyncio.to_thread(open_conversation, settings, records)
+    try:
+        async with running_web(conversation, settings, port=linli_port), browser() as page:
+            await page.open(district + "/")
+            await page.wait_for("document.querySelector('button[aria-controls]')")
+            await page.js("document.querySelector('button[aria-controls]').click()")
+            assert await page.js("document.querySelector('iframe').hidden") is False
+            assert await page.js("document.querySelector('button[aria-controls]')"
+                                 ".getAttribute('aria-expanded')") == "true"
+            await asyncio.sleep(1.0)  # the frame loads
+            frame = await page.frame_context("/?embed=1")
+            if not allowed:  # the browser refuses to show linli in another site's frame
+                assert frame is None  # the frame holds Chromium's error page instead
+                assert any("frame-ancestors" in e for e in page.errors()), page.errors()
+                return
+            assert frame is not None
+            await page.wait_for("document.readyState === 'complete'")
+            assert await page.js("document.body.className", frame) == "embedded"
+            await page.js("document.getElementById('question').value = '哪里可以下棋';"
+                          "document.querySelector('#ask button[type=submit]').click()", frame)
+            for _ in range(100):
+                if await page.js("!!document.querySelector('#log .passage strong')", frame):
+                    break
+                await asyncio.sleep(0.1)
+            assert await page.js("document.querySelector('#log .citation .title')"
+                                 ".textContent", frame) == f"《{A4}》"
+            assert page.errors() == []
+    finally:
+        await runner.cleanup()
+        records.close()

@@ -62,10 +62,11 @@ class Page:
             raise RuntimeError(f"{method}: {message['error']}")
         return message.get("result", {})
 
-    async def js(self, expression: str) -> Any:
-        """Evaluate JavaScript in the page and return its (JSON) value."""
+    async def js(self, expression: str, context: int | None = None) -> Any:
+        """Evaluate JavaScript in the page (or a frame's context) and return its value."""
+        where = {"contextId": context} if context is not None else {}
         result = await self.send("Runtime.evaluate", expression=expression,
-                                 returnByValue=True, awaitPromise=True)
+                                 returnByValue=True, awaitPromise=True, **where)
         if "exceptionDetails" in result:
             raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -79,6 +80,16 @@ class Page:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"timed out waiting for {expression}")
             await asyncio.sleep(0.05)
+
+    async def frame_context(self, url_part: str) -> int | None:
+        """A context to run script in the child frame whose URL holds `url_part`, or None."""
+        tree = (await self.send("Page.getFrameTree"))["frameTree"]
+        for child in tree.get("childFrames", []):
+            if url_part in child["frame"]["url"]:
+                world = await self.send("Page.createIsolatedWorld",
+                                        frameId=child["frame"]["id"])
+                return int(world["executionContextId"])
+        return None
 
     async def open(self, url: str, width: int = 1280, height: int = 900,
                    mobile: bool = False) -> None:

@@ -45,12 +45,12 @@ class WebServer:
 
 @asynccontextmanager
 async def running_web(conversation: Conversation, settings: Settings,
-                      key: bytes = KEY) -> AsyncIterator[WebServer]:
-    """Serve the web app on a free port of 127.0.0.1 until the block ends."""
+                      key: bytes = KEY, port: int = 0) -> AsyncIterator[WebServer]:
+    """Serve the web app on 127.0.0.1 (a free port unless given) until the block ends."""
     app = build_web_app(conversation, settings, key)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     host, port = runner.addresses[0][:2]
     try:
