@@ -27,8 +27,8 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval.archive_bench import write_archive  # noqa: E402
-from retrieval.bench import read_cmrc  # noqa: E402
+from retrieval.evaluation.archive_bench import write_archive  # noqa: E402
+from retrieval.evaluation.cmrc import read_cmrc  # noqa: E402
 from tests.helpers import fake_wechat  # noqa: E402
 
 LINLI = str(Path(sys.executable).parent / "linli")

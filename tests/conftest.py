@@ -8,6 +8,7 @@ import pytest
 from bot.app import open_conversation
 from bot.records import open_records
 from bot.settings import Settings, load_settings
+from corpus.paths import BUNDLED_CORPUS
 from tests.helpers import fake_wechat
 from tests.helpers.fake_telegram import FakeTelegram
 from tests.helpers.harness import Harness, bot_settings, running_bot
@@ -17,7 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # The sample newspaper page (shared/seeds/000_e3e9c234e3938044.txt), kept with the tests
 # so that a clone runs them anywhere.
 SEED_PAGE = ROOT / "tests" / "data" / "seed_page_000_e3e9c234e3938044.txt"
-BUNDLED_CORPUS = ROOT / "corpus" / "articles"
 
 
 @pytest.fixture(autouse=True)
