@@ -97,3 +97,23 @@ async def test_no_address_conversation_id_or_openid_is_stored_or_logged(
         assert secret.encode() not in stored, secret
         assert secret not in logged, secret
     assert "question answered=True" in logged
+
+
+async def test_a_bug_gets_an_apology_and_a_log_line_without_the_address(
+        web: WebServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    from bot.channels.web.api import CONVERSATION_KEY
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(web.app[CONVERSATION_KEY], "ask", broken)
+    status, body = await web.ask("哪里可以下棋", client="192.0.2.55")
+    assert status == 500 and body["error"] == "抱歉，出了点问题，请稍后再试。"
+    async with FakeWeChat(f"{web.url}/wechat") as wechat:
+        reply = await wechat.send_text("oOpenIdBug", "哪里可以下棋")
+    assert reply.status == 200 and reply.content == "抱歉，出了点问题，请稍后再试。"
+    assert "RuntimeError: a bug" in caplog.text and "error while handling POST /api/ask" in \
+        caplog.text
+    assert "127.0.0.1" not in caplog.text and "192.0.2.55" not in caplog.text
+    assert "oOpenIdBug" not in caplog.text

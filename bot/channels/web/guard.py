@@ -7,6 +7,8 @@ May import aiohttp and the standard library.
 
 import hashlib
 import hmac
+import json
+import logging
 import secrets
 import time
 from collections import OrderedDict, deque
@@ -21,6 +23,8 @@ CLIENT_LIMIT = 30  # questions a minute from one address (a household or an offi
 CLIENT_WINDOW = 60.0
 MAX_CLIENTS = 10_000  # addresses remembered; the least recent are forgotten first
 JSON = "application/json"
+
+logger = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -54,6 +58,26 @@ def security_headers(frame_ancestors: str) -> Middleware:
             raise
         apply(request, response.headers)
         return response
+
+    return middleware
+
+
+def unexpected_errors(apology: str) -> Middleware:
+    """A middleware that logs a failure without the client's address and apologises.
+
+    aiohttp's own handler would log "Error handling request from <address>".
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except Exception:
+            logger.exception("error while handling %s %s", request.method, request.path)
+            return web.json_response({"error": apology}, status=500,
+                                     dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
     return middleware
 

@@ -14,9 +14,10 @@ from contextlib import suppress
 from aiohttp import web
 from telegram.ext import Application
 
+from bot import replies
 from bot.app import HEARTBEAT_FILE, HEARTBEAT_SECONDS, open_conversation
 from bot.channels.web import api, page
-from bot.channels.web.guard import ClientLimits, security_headers
+from bot.channels.web.guard import ClientLimits, security_headers, unexpected_errors
 from bot.conversation import Conversation
 from bot.records import open_records
 from bot.settings import Settings, SettingsError
@@ -42,7 +43,8 @@ def records_key(settings: Settings) -> bytes:
 def build_web_app(conversation: Conversation, settings: Settings, key: bytes) -> web.Application:
     """The aiohttp application: page, assets, API, and /wechat when it is configured."""
     app = web.Application(client_max_size=MAX_BODY,
-                          middlewares=[security_headers(settings.linli_web_embed_origins)])
+                          middlewares=[security_headers(settings.linli_web_embed_origins),
+                                       unexpected_errors(replies.APOLOGY)])
     app[api.CONVERSATION_KEY] = conversation
     app[api.LIMITS_KEY] = ClientLimits(settings.linli_web_trusted_proxies)
     app[api.USER_KEY] = key
@@ -63,11 +65,11 @@ async def start_site(app: web.Application, host: str, port: int) -> web.AppRunne
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     logger.info("serving the web page on http://%s:%d/%s", host, port,
-                " and WeChat on /wechat" if settings_has_wechat(app) else "")
+                " and WeChat on /wechat" if serves_wechat(app) else "")
     return runner
 
 
-def settings_has_wechat(app: web.Application) -> bool:
+def serves_wechat(app: web.Application) -> bool:
     """Tell whether the app serves /wechat."""
     return any(r.resource is not None and r.resource.canonical == "/wechat"
                for r in app.router.routes())
@@ -100,7 +102,7 @@ def run_web(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PO
 
     app.cleanup_ctx.append(beating)
     logger.info("serving the web page on http://%s:%d/%s", host, port,
-                " and WeChat on /wechat" if settings_has_wechat(app) else "")
+                " and WeChat on /wechat" if serves_wechat(app) else "")
     web.run_app(app, host=host, port=port, access_log=None, print=None)
     logger.info("stopped")
     return 0

@@ -37,7 +37,6 @@ CHANNEL = "wechat"
 REPLY_SECONDS = 4.0  # WeChat waits 5 s for the passive reply, then retries
 TIMESTAMP_SLACK = 600  # seconds a signed request's timestamp may be off (replays are refused)
 SUCCESS = "success"  # WeChat's word for "received, no reply"
-ENDPOINT_KEY: web.AppKey["WeChatEndpoint"] = web.AppKey("wechat", object)  # type: ignore[arg-type]
 
 
 class WeChatEndpoint:
@@ -78,7 +77,7 @@ class WeChatEndpoint:
             return web.Response(text=SUCCESS, content_type="text/plain")
         body = text_reply(message, content)
         if encrypted and self.safe is not None:
-            body = self.seal(body, query.get("nonce", ""))
+            body = self.seal(self.safe, body, query.get("nonce", ""))
         return web.Response(text=body, content_type="application/xml")
 
     def read(self, body: bytes, query: Any, encrypted: bool) -> Message:
@@ -96,12 +95,11 @@ class WeChatEndpoint:
             fields = parse_xml(self.safe.decrypt(ciphertext).encode("utf-8"))
         return parse_message(fields)
 
-    def seal(self, body: str, nonce: str) -> str:
+    def seal(self, safe: SafeMode, body: str, nonce: str) -> str:
         """Encrypt and sign a reply for safe mode."""
-        assert self.safe is not None  # the caller checked: safe mode is configured
         timestamp = str(int(time.time()))
         nonce = nonce if nonce.isdigit() and len(nonce) <= 32 else str(secrets.randbelow(10**9))
-        ciphertext = self.safe.encrypt(body)
+        ciphertext = safe.encrypt(body)
         return encrypted_reply(ciphertext, signature(self.token, timestamp, nonce, ciphertext),
                                timestamp, nonce)
 
@@ -117,6 +115,9 @@ class WeChatEndpoint:
             logger.warning("a WeChat reply took over %.0f s; told the follower to ask again",
                            REPLY_SECONDS)
             return wechat_text.SLOW_SEARCH
+        except Exception:  # a bug must not leave the follower with WeChat's "无法提供服务"
+            logger.exception("error while answering a WeChat message")
+            return replies.APOLOGY
 
     async def respond(self, message: Message) -> str:
         """What to answer a message or an event ('' for none)."""
@@ -174,6 +175,9 @@ class WeChatEndpoint:
         part = parts[min(follower.next_part, len(parts) - 1)]
         follower.next_part = (follower.next_part + 1) % len(parts)
         return part
+
+
+ENDPOINT_KEY: web.AppKey[WeChatEndpoint] = web.AppKey("wechat", WeChatEndpoint)
 
 
 def fresh(timestamp: str, now: float | None = None) -> bool:
