@@ -59,3 +59,13 @@ async def test_linli_web_serves_without_a_token_and_stops_on_sigterm(
     assert f"serving the web page on http://127.0.0.1:{port}/ and WeChat on /wechat" in log
     assert fake_wechat.TOKEN not in log and "oOpenIdCli" not in log
     assert (tmp_path / "data" / "heartbeat").exists()  # `linli health` works for it too
+
+
+def test_wechat_secrets_are_secret_strings_and_redacted_from_logs() -> None:
+    from bot.settings import load_settings
+
+    settings = load_settings(linli_wechat_token=fake_wechat.TOKEN,
+                             linli_wechat_app_id=fake_wechat.APP_ID,
+                             linli_wechat_aes_key=fake_wechat.AES_KEY)
+    assert fake_wechat.TOKEN not in repr(settings) and fake_wechat.AES_KEY not in repr(settings)
+    assert {fake_wechat.TOKEN, fake_wechat.AES_KEY} <= set(settings.secrets())
