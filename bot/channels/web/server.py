@@ -21,6 +21,7 @@ from bot.channels.web.guard import ClientLimits, security_headers, unexpected_er
 from bot.conversation import Conversation
 from bot.records import open_records
 from bot.settings import Settings, SettingsError
+from corpus.load import check_corpus_dir
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +86,10 @@ async def heartbeat(settings: Settings) -> None:
 
 def run_web(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
     """`linli web`: serve the page (and WeChat) until SIGINT or SIGTERM."""
-    from bot.logs import install_redaction
+    from bot.ops.logs import install_redaction
 
     install_redaction(settings.secrets())
+    check_corpus_dir(settings.linli_corpus_dir)  # before the records are opened
     key = records_key(settings)
     conversation = open_conversation(settings, open_records(settings.database_path, key))
     app = build_web_app(conversation, settings, key)

@@ -4,7 +4,7 @@ Per follower (their user number, never the OpenID): the example questions last o
 (a reply of 1, 2 or 3 picks one) and the article last answered from (全文 pages through
 it), for CONTEXT_SECONDS like the follow-up context. Per message: the reply being made,
 so that WeChat's retries of a message (after 5 s without a reply) get it, not a second
-search. May import bot.context (the follow-up context) and the standard library.
+search. May import bot.context (the follow-up contexts) and the standard library.
 """
 
 import asyncio
@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.followup import CONTEXT_SECONDS, MAX_CONTEXTS
+from bot.context import CONTEXT_SECONDS, MAX_CONTEXTS
 
 MAX_PENDING = 1000  # replies kept for retries; WeChat retries within 15 s
 
