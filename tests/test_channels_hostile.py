@@ -3,7 +3,9 @@
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp
 import pytest
@@ -11,26 +13,27 @@ import pytest
 from tests.helpers.fake_wechat import FakeWeChat
 from tests.helpers.web import WebServer
 
+T = TypeVar("T")
 FLOOD = 1000
 CONCURRENT = 50  # the flooding client's connections at once
 
 
-async def flood(count: int, send: "asyncio.Future[None] | None", request: object) -> list[int]:
+async def flood(count: int, request: Callable[[], Awaitable[int]]) -> list[int]:
     """Send `count` requests, CONCURRENT at a time; return their statuses."""
     gate = asyncio.Semaphore(CONCURRENT)
     statuses: list[int] = []
 
     async def one() -> None:
         async with gate:
-            statuses.append(await request())  # type: ignore[operator]
+            statuses.append(await request())
 
     await asyncio.gather(*(one() for _ in range(count)))
     return statuses
 
 
-async def timed(coroutine: object) -> tuple[float, object]:
+async def timed(coroutine: Awaitable[T]) -> tuple[float, T]:
     started = time.perf_counter()
-    result = await coroutine  # type: ignore[misc]
+    result = await coroutine
     return time.perf_counter() - started, result
 
 
@@ -44,7 +47,7 @@ async def test_web_flood_from_one_client_leaves_another_answered_within_2_s(
             await response.read()
             return response.status
 
-    flooding = asyncio.ensure_future(flood(FLOOD, None, flooder))
+    flooding = asyncio.ensure_future(flood(FLOOD, flooder))
     await asyncio.sleep(0.3)  # the flood is under way
     async with aiohttp.ClientSession() as neighbour:
         async def ask() -> dict[str, object]:
@@ -52,13 +55,14 @@ async def test_web_flood_from_one_client_leaves_another_answered_within_2_s(
                     "question": "老年人活动区在哪里？", "conversation": "N" * 22},
                     headers={"X-Real-IP": "192.0.2.77"}) as response:
                 assert response.status == 200
-                return await response.json()  # type: ignore[no-any-return]
+                body: dict[str, object] = await response.json()
+                return body
 
         seconds, body = await timed(ask())
     assert not flooding.done(), "the flood was over before the neighbour asked"
     statuses = await asyncio.wait_for(flooding, 120)
     assert seconds < 2.0, f"the neighbour waited {seconds:.2f} s"
-    assert body["outcome"] == "answered"  # type: ignore[index]
+    assert body["outcome"] == "answered"
     assert len(statuses) == FLOOD and statuses.count(429) >= FLOOD - 30
 
 
@@ -71,13 +75,13 @@ async def test_wechat_flood_from_one_openid_leaves_another_answered_within_2_s(
             reply = await wechat.send_text("oFlooder", "哪里可以下棋")
             return reply.status if "稍等" not in reply.content else 429
 
-        flooding = asyncio.ensure_future(flood(FLOOD, None, flooder))
+        flooding = asyncio.ensure_future(flood(FLOOD, flooder))
         await asyncio.sleep(0.3)
         seconds, reply = await timed(other.send_text("oNeighbour", "老年人活动区在哪里？"))
         assert not flooding.done(), "the flood was over before the neighbour asked"
         statuses = await asyncio.wait_for(flooding, 120)
     assert seconds < 2.0, f"the neighbour waited {seconds:.2f} s"
-    assert "【" in reply.content and "📰《" in reply.content  # type: ignore[attr-defined]
+    assert "【" in reply.content and "📰《" in reply.content
     assert statuses.count(429) >= FLOOD - 10  # the flooder was slowed down, not answered
 
 

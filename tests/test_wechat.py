@@ -71,12 +71,13 @@ async def test_safe_mode_message_with_a_forged_msg_signature_is_refused(
     timestamp, nonce = str(int(time.time())), "123"
     ciphertext = wechat.encrypt(xml)
     body = f"<xml><Encrypt><![CDATA[{ciphertext}]]></Encrypt></xml>"
-    assert wechat._session is not None
     query = {"signature": sign(wechat.token, timestamp, nonce), "timestamp": timestamp,
              "nonce": nonce, "encrypt_type": "aes", "msg_signature": "0" * 40}
-    async with wechat._session.post(wechat.url, params=query, data=body) as response:
-        assert response.status == 403
+    assert await wechat.post_raw(body, query) == 403
     assert questions_recorded(web) == 0
+    good = query | {"msg_signature": sign(wechat.token, timestamp, nonce, ciphertext)}
+    assert await wechat.post_raw(body, good) == 200  # the same message, signed, is answered
+    assert questions_recorded(web) == 1
 
 
 async def test_follow_up_by_the_same_openid_is_read_in_context_and_not_by_another(

@@ -121,6 +121,12 @@ class FakeWeChat:
             fields = read_xml(self.decrypt(fields["Encrypt"]))
         return WeChatReply(status, text, fields)
 
+    async def post_raw(self, body: str, query: dict[str, str]) -> int:
+        """Post a body with a query of one's own making (a forgery); return the status."""
+        assert self._session is not None
+        async with self._session.post(self.url, params=query, data=body.encode()) as response:
+            return response.status
+
     async def send_text(self, openid: str, content: str, encrypted: bool = False,
                         **options: Any) -> WeChatReply:
         """A follower sends a text message."""
