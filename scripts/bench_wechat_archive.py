@@ -86,10 +86,8 @@ async def measure(corpus: Path, data: Path, questions: list[str]) -> dict[str, o
         await wait_until_serving(f"{url}/static/chat.css", process)
         row["start_to_serving_s"] = round(time.perf_counter() - started, 2)
         async with fake_wechat.FakeWeChat(f"{url}/wechat") as wechat:
-            first, text = await timed_reply(wechat, "oBench0", "怎么办理社保卡呢喵喵", False)
-            row["first_honest_no_s"] = round(first, 3)  # computes the example questions
-            row["first_honest_no_is_honest"] = text.startswith("抱歉") and "📰" not in text
-            row["first_honest_no_has_examples"] = "\n1. " in text
+            first, _ = await timed_reply(wechat, "oBench0", questions[0], False)
+            row["first_reply_s"] = round(first, 3)
             seconds = []
             for i, question in enumerate(questions):
                 # A new follower every 9 questions keeps under the 10-a-minute limit.
