@@ -84,6 +84,10 @@ def run_bot(settings: Settings, webhook: str | None = None, listen: str | None =
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().level))
     options = webhook_options(settings, webhook, listen or "127.0.0.1:8443") if webhook else None
     web_address = parse_listen(web, "--web") if web else None
+    if web_address:
+        from bot.channels.web.server import check_settings
+
+        check_settings(settings)
     # A missing corpus folder is reported at once, not after Telegram answers.
     check_corpus_dir(settings.linli_corpus_dir)
     username = asyncio.run(wait_for_telegram(settings))

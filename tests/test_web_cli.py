@@ -69,3 +69,12 @@ def test_wechat_secrets_are_secret_strings_and_redacted_from_logs() -> None:
                              linli_wechat_aes_key=fake_wechat.AES_KEY)
     assert fake_wechat.TOKEN not in repr(settings) and fake_wechat.AES_KEY not in repr(settings)
     assert {fake_wechat.TOKEN, fake_wechat.AES_KEY} <= set(settings.secrets())
+
+
+def test_half_of_safe_mode_stops_linli_web_naming_the_missing_setting(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("LINLI_WECHAT_TOKEN", fake_wechat.TOKEN)
+    monkeypatch.setenv("LINLI_WECHAT_AES_KEY", fake_wechat.AES_KEY)
+    assert main(["web"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "error: LINLI_WECHAT_APP_ID is not set: safe mode needs both")

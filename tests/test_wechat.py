@@ -193,3 +193,26 @@ async def test_hostile_wechat_messages_get_a_clean_reply_or_a_refusal(
     assert (await wechat.post("not xml at all", "o")).status == 403
     assert (await wechat.post("<xml><Encrypt>garbage</Encrypt></xml>", "o",
                               encrypted=False)).status == 403
+
+
+async def test_a_search_slower_than_wechat_waits_gets_a_reply_in_time(
+        web: WebServer, wechat: FakeWeChat, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.channels.wechat import endpoint
+
+    conversation = web.app[ENDPOINT_KEY].conversation
+    ask = conversation.ask
+
+    def slow(*args: object, **kwargs: object) -> object:
+        time.sleep(1.0)
+        return ask(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(endpoint, "REPLY_SECONDS", 0.2)  # WeChat's 5 s, scaled down
+    monkeypatch.setattr(conversation, "ask", slow)
+    started = time.perf_counter()
+    reply = await wechat.send_text("oOpenIdSlow", "老年人活动区在哪里？", msg_id=777)
+    assert time.perf_counter() - started < 1.0
+    assert reply.content == wechat_text.SLOW_SEARCH
+    await asyncio.sleep(1.0)  # the search finishes; a retry of the message gets its answer
+    again = await wechat.send_text("oOpenIdSlow", "老年人活动区在哪里？", msg_id=777)
+    assert f"【{BOLD}】" in again.content
+    assert questions_recorded(web) == 1

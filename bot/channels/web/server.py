@@ -84,12 +84,21 @@ async def heartbeat(settings: Settings) -> None:
         await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
+def check_settings(settings: Settings) -> None:
+    """Fail at once, naming the setting, on what would stop the server later."""
+    check_corpus_dir(settings.linli_corpus_dir)  # before the records are opened
+    if settings.linli_wechat_token is not None:
+        from bot.channels.wechat.endpoint import account
+
+        account(settings)
+
+
 def run_web(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
     """`linli web`: serve the page (and WeChat) until SIGINT or SIGTERM."""
     from bot.ops.logs import install_redaction
 
     install_redaction(settings.secrets())
-    check_corpus_dir(settings.linli_corpus_dir)  # before the records are opened
+    check_settings(settings)
     key = records_key(settings)
     conversation = open_conversation(settings, open_records(settings.database_path, key))
     app = build_web_app(conversation, settings, key)

@@ -29,7 +29,7 @@ from bot.channels.wechat.messages import (
 )
 from bot.channels.wechat.session import Follower, Followers, Pending
 from bot.conversation import Conversation, article_key
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -186,15 +186,29 @@ def fresh(timestamp: str, now: float | None = None) -> bool:
     return timestamp.isdigit() and abs(int(timestamp) - now) <= TIMESTAMP_SLACK
 
 
+def account(settings: Settings) -> tuple[str, SafeMode | None]:
+    """The account's Token and safe mode from the settings; SettingsError if they are half set."""
+    if settings.linli_wechat_token is None:
+        raise SettingsError("LINLI_WECHAT_TOKEN is not set; copy the Token from the official "
+                            "account's server settings")
+    token = settings.linli_wechat_token.get_secret_value().strip()
+    aes, app_id = settings.linli_wechat_aes_key, settings.linli_wechat_app_id
+    if (aes is None) != (app_id is None):
+        missing = "LINLI_WECHAT_APP_ID" if app_id is None else "LINLI_WECHAT_AES_KEY"
+        raise SettingsError(f"{missing} is not set: safe mode needs both the AppID and the "
+                            "EncodingAESKey (or set neither for plain mode)")
+    if aes is None or app_id is None:
+        return token, None
+    try:
+        return token, SafeMode(aes.get_secret_value().strip(), app_id.get_secret_value().strip())
+    except ValueError as err:
+        raise SettingsError(f"LINLI_WECHAT_AES_KEY: {err}") from None
+
+
 def add_routes(app: web.Application, conversation: Conversation, settings: Settings,
                user_key: bytes) -> None:
     """Serve /wechat for the account in the settings (its Token must be set)."""
-    if settings.linli_wechat_token is None:
-        raise ValueError("LINLI_WECHAT_TOKEN is not set")
-    token = settings.linli_wechat_token.get_secret_value().strip()
-    aes, app_id = settings.linli_wechat_aes_key, settings.linli_wechat_app_id
-    safe = (SafeMode(aes.get_secret_value().strip(), app_id.get_secret_value().strip())
-            if aes is not None and app_id is not None else None)
+    token, safe = account(settings)
     endpoint = WeChatEndpoint(conversation, token, safe, user_key, settings.linli_log_questions)
     app[ENDPOINT_KEY] = endpoint
     app.router.add_get("/wechat", endpoint.check)
