@@ -2,7 +2,8 @@
 
 aiohttp serves them: it runs on asyncio like python-telegram-bot, so `linli run --web`
 serves Telegram and the page from one process and one event loop. May import the web and
-WeChat channels, bot.app, bot.records, bot.settings and aiohttp.
+WeChat channels, bot.app (open_conversation, the heartbeat), bot.records, bot.settings,
+bot.ops.logs, corpus.load and aiohttp; python-telegram-bot's Application only as a type.
 """
 
 import asyncio
@@ -11,8 +12,9 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import suppress
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
-from telegram.ext import Application
 
 from bot import replies
 from bot.app import HEARTBEAT_FILE, HEARTBEAT_SECONDS, open_conversation
@@ -22,6 +24,9 @@ from bot.conversation import Conversation
 from bot.records import open_records
 from bot.settings import Settings, SettingsError
 from corpus.load import check_corpus_dir
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
 
 logger = logging.getLogger(__name__)
 
@@ -119,19 +124,19 @@ def run_web(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PO
     return 0
 
 
-def serve_beside(application: Application, conversation: Conversation, settings: Settings,
+def serve_beside(application: "Application", conversation: Conversation, settings: Settings,
                  host: str, port: int) -> None:
     """`linli run --web`: start the web server with the bot, on its loop; stop it with it."""
     # The bot has a token, so the key is the bot's: Telegram's ids and the web's hash alike.
     app = build_web_app(conversation, settings, settings.user_key())
     started, stopped = application.post_init, application.post_stop
 
-    async def post_init(application: Application) -> None:
+    async def post_init(application: "Application") -> None:
         if started:
             await started(application)
         application.bot_data["web_runner"] = await start_site(app, host, port)
 
-    async def post_stop(application: Application) -> None:
+    async def post_stop(application: "Application") -> None:
         runner = application.bot_data.pop("web_runner", None)
         if runner is not None:
             await runner.cleanup()
