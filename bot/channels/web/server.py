@@ -11,7 +11,6 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import suppress
-
 from typing import TYPE_CHECKING
 
 from aiohttp import web
