@@ -218,7 +218,7 @@ def search_command(args: argparse.Namespace) -> int:
     from retrieval.search import MAX_QUESTION_CHARS
 
     index, _ = open_index(args)
-    searcher = _searcher(args, index)
+    searcher = _searcher(args, index, run=False)
     color = sys.stdout.isatty()
     for asked in _questions(args.question):
         question, empty = asked[:MAX_QUESTION_CHARS], not _WORD.search(asked)
@@ -272,8 +272,11 @@ def format_question(asked: str) -> str:
             f"of {len(asked)} characters are searched)")
 
 
-def _searcher(args: argparse.Namespace, index: Index) -> "Searcher":
-    """A searcher with the corpus's own threshold, unless one is set or --no-selftest."""
+def _searcher(args: argparse.Namespace, index: Index, run: bool = True) -> "Searcher":
+    """A searcher with the corpus's own threshold, unless one is set or --no-selftest.
+
+    `run`: False takes it from the self-test's cache only (`linli search`).
+    """
     from retrieval.search import Searcher
     from retrieval.search.selftest import corpus_gate
 
@@ -281,7 +284,7 @@ def _searcher(args: argparse.Namespace, index: Index) -> "Searcher":
     if not _threshold_set(args) and not getattr(args, "no_selftest", False):
         corpus = args.corpus or args.default_corpus
         searcher.gate = corpus_gate(searcher, index_dir_for(args.settings.linli_data_dir, corpus),
-                                    log=lambda line: print(line, file=sys.stderr))
+                                    log=lambda line: print(line, file=sys.stderr), run=run)
     return searcher
 
 

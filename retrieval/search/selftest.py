@@ -143,11 +143,13 @@ def cache_key(index: Index, gate: Gate) -> str:
 
 
 def corpus_gate(searcher: Searcher, index_dir: Path | None = None,
-                log: Callable[[str], None] | None = None) -> Gate:
+                log: Callable[[str], None] | None = None, run: bool = True) -> Gate:
     """Return the searcher's gate with this corpus's threshold (the self-test's, cached).
 
     `index_dir`: where the index is saved (default: where it was loaded from); the
     result is cached beside it, never inside (a saved index's folder is checked whole).
+    `run`: False reads the cache only (the shipped gate if there is none): a one-off
+    `linli search` must not spend seconds on a test the bot runs in the background.
     """
     gate, index = searcher.gate, searcher.index
     if gate.selftest_target is None or len(index.article_ids) < MIN_ARTICLES:
@@ -162,6 +164,8 @@ def corpus_gate(searcher: Searcher, index_dir: Path | None = None,
                 return gate.with_threshold(float(saved["threshold"]))
         except (ValueError, KeyError, TypeError, OSError):
             pass  # a broken cache is recomputed
+    if not run:
+        return gate
     test = self_test(searcher, gate)
     threshold = corpus_threshold(gate, test, gate.selftest_target)
     message = (f"self-test: {len(test.absent)} probes; absent answered "
