@@ -21,6 +21,7 @@ from bot.conversation import Conversation
 from bot.live_index import LiveIndex
 from bot.records import Records, open_records
 from bot.settings import Settings
+from bot.staff.loop import StaffLoop
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ def open_conversation(settings: Settings, records: Records | None = None) -> Con
                 "rebuilt" if report.rebuilt else "loaded")
     if records is None:
         records = open_records(settings.database_path, settings.user_key())
-    return Conversation(live, records, stale_months=settings.linli_stale_months)
+    return Conversation(live, records, stale_months=settings.linli_stale_months,
+                        staff=StaffLoop(records, settings.linli_notify_days))
 
 
 def build_application(settings: Settings, conversation: Conversation) -> Application:

@@ -52,6 +52,12 @@ def add_bot_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     stats.add_argument("--chart", type=Path, metavar="FILE.png",
                        help="also draw questions per day and share answered")
     stats.set_defaults(handler=stats_command)
+    pending = commands.add_parser("pending", help="questions waiting for a staff answer, "
+                                  "grouped, most asked first")
+    pending.add_argument("--days", type=retrieval_cli.positive_int, default=30,
+                         help="how many days back (default 30)")
+    pending.add_argument("--json", action="store_true", help="print JSON")
+    pending.set_defaults(handler=pending_command)
     backup = commands.add_parser("backup", help="copy the records database while the bot runs")
     backup.add_argument("out", type=Path, help="the backup file to write, e.g. linli-2021-06.db")
     backup.set_defaults(handler=backup_command)
@@ -107,6 +113,13 @@ def stats_command(args: argparse.Namespace) -> int:
     from bot.report import stats_command as report
 
     return report(args.settings, args.days, args.json, args.chart)
+
+
+def pending_command(args: argparse.Namespace) -> int:
+    """Print the staff queue."""
+    from bot.staff.pending_cli import pending_command as show
+
+    return show(args.settings, args.days, args.json)
 
 
 def backup_command(args: argparse.Namespace) -> int:

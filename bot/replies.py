@@ -11,6 +11,7 @@ from retrieval.search import Hit
 
 MAX_MESSAGE = MessageLimit.MAX_TEXT_LENGTH  # 4096 characters
 MAX_CALLBACK_BYTES = 64
+STAFF_FOLDER = "答复"  # the corpus sub-folder of staff answers (article ids start with it)
 
 WELCOME = ("您好！我是“邻里”社区服务小助手。我根据已收录的本地新闻报道回答问题，"
            "每条回答都摘自原文并注明出处。\n直接发送您的问题，比如：")
@@ -92,7 +93,8 @@ def citation(hit_or_article: Hit | Article, section: str | None = None,
     """
     article = hit_or_article
     date = format_date(article.date) or UNDATED
-    lines = [f"📰《{article.title}》"]
+    ident = article.article_id if isinstance(article, Hit) else article.id
+    lines = [f"{'📝' if is_staff_answer(ident) else '📰'}《{article.title}》"]
     if section:
         lines.append(f"　{section}")
     details = " · ".join(x for x in (article.source, date, article.byline) if x)
@@ -101,6 +103,11 @@ def citation(hit_or_article: Hit | Article, section: str | None = None,
     if article.url and links:
         lines.append(f"　{article.url}")
     return "\n".join(lines)
+
+
+def is_staff_answer(article_id: str) -> bool:
+    """Tell whether an article is a staff answer (a file in the corpus's 答复/ folder)."""
+    return article_id.startswith(f"{STAFF_FOLDER}/")
 
 
 def answer(hit: Hit, position: int, total: int, buttons: list[list[Button]],
