@@ -120,7 +120,9 @@ def answer(hit: Hit, position: int, total: int, buttons: list[list[Button]],
     old enough that its details may have changed, and a line says so.
     """
     text = hit.shown_text
-    before, found, after = text.partition(hit.best_sentence)
+    # A passage staff chose has no best sentence: it is shown without bold.
+    before, found, after = (text.partition(hit.best_sentence) if hit.best_sentence
+                            else (text, "", ""))
     body = [(before, False), (found, True), (after, False)] if found else [(text, False)]
     prefix = ([(TOPIC.format(topic=topic), False)] if topic else []) + (
         [(CLOSEST, False)] if closest else [])

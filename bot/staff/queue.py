@@ -74,9 +74,9 @@ WITH pending AS (
                                      AND f.value = -1))
       AND (p.words IS NULL OR q.asked_at > p.at OR p.words IN (SELECT value FROM changed))
 )
-SELECT g.words, q.question, g.newest, g.n, g.last, g.nothing, g.closest, g.down
+SELECT g.words, q.question, g.newest, g.n, g.last, g.honest_no, g.closest, g.down
 FROM (SELECT words, max(id) AS newest, count(*) AS n, max(asked_at) AS last,
-             sum(answered = 0 AND article_id IS NULL AND NOT down) AS nothing,
+             sum(answered = 0 AND article_id IS NULL AND NOT down) AS honest_no,
              sum(answered = 0 AND article_id IS NOT NULL AND NOT down) AS closest,
              sum(down) AS down
       FROM pending GROUP BY words) g JOIN questions q ON q.id = g.newest
