@@ -58,6 +58,19 @@ def add_bot_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
                          help="how many days back (default 30)")
     pending.add_argument("--json", action="store_true", help="print JSON")
     pending.set_defaults(handler=pending_command)
+    staff_bench = commands.add_parser(
+        "bench-staff", help="measure the staff loop: answer rate on the gov sets as the queue "
+        "is answered (--gov), or 保存 to the next answer on an archive (--data --files)")
+    staff_bench.add_argument("--gov", type=Path, metavar="DIR",
+                             help="the gov sets' folder (messages/, policy/) or one set")
+    staff_bench.add_argument("--data", type=Path, metavar="DIR",
+                             help="with --files: the CMRC 2018 folder the archive is made from")
+    staff_bench.add_argument("--files", type=retrieval_cli.positive_int, default=33000,
+                             help="with --data: article files in the archive (default 33000)")
+    staff_bench.add_argument("--runs", type=retrieval_cli.positive_int, default=5,
+                             help="with --data: staff answers saved and timed (default 5)")
+    staff_bench.add_argument("--json", action="store_true", help="print JSON")
+    staff_bench.set_defaults(handler=staff_bench_command)
     backup = commands.add_parser("backup", help="copy the records database while the bot runs")
     backup.add_argument("out", type=Path, help="the backup file to write, e.g. linli-2021-06.db")
     backup.set_defaults(handler=backup_command)
@@ -120,6 +133,20 @@ def pending_command(args: argparse.Namespace) -> int:
     from bot.staff.pending_cli import pending_command as show
 
     return show(args.settings, args.days, args.json)
+
+
+def staff_bench_command(args: argparse.Namespace) -> int:
+    """Measure the staff loop (see bot/staff/bench.py and bot/staff/save_bench.py)."""
+    if args.gov:
+        from bot.staff.bench import run_staff_loop
+
+        return run_staff_loop(args.gov, args.json)
+    if args.data:
+        from bot.staff.save_bench import run_save_bench
+
+        return run_save_bench(args.data, args.files, args.runs, args.json)
+    raise ValueError("bench-staff: give --gov DIR (the answer-rate curve) or --data DIR "
+                     "(保存 to the next answer on an archive of --files files)")
 
 
 def backup_command(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from bot.conversation import Conversation, article_key
 from bot.records import Records
 from bot.replies import Button, Reply, answer, is_staff_answer
 from bot.staff.answers import (
+    MAX_TITLE_CHARS,
     StaffAnswerError,
     StaffDraft,
     answer_id,
@@ -136,7 +137,8 @@ class Desk:
         words = words_of(self.records, question_id)
         if question is None or words is None:
             return DeskResult([Reply.text(EXPIRED)])
-        self.drafts[admin] = StaffDraft(question_id, words, check_title(question))
+        title = " ".join(question.split())[:MAX_TITLE_CHARS]  # editable: 改标题
+        self.drafts[admin] = StaffDraft(question_id, words, title)
         return DeskResult([Reply.text(ASK_TEXT.format(question=question))])
 
     def awaiting(self, admin: int) -> bool:
