@@ -123,7 +123,7 @@ class Loop:
                 written.add(words)
         self.live.reload_now()
         self.live.wait_saved()
-        for n, (_, qid, index) in enumerate(groups):
+        for n, (_, _, index) in enumerate(groups):
             if ADMIN + n in self.desk.written:
                 _, path = self.desk.written[ADMIN + n]
                 self.staff_gold[path.relative_to(self.live.corpus_dir).with_suffix("")
