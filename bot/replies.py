@@ -6,12 +6,11 @@ from dataclasses import dataclass, field
 from telegram.constants import MessageLimit
 
 from corpus.chunk import split_sentences
-from corpus.models import STAFF_FOLDER, Article, format_date, is_staff_answer
+from corpus.models import Article, format_date, is_staff_answer
 from retrieval.search import Hit
 
 MAX_MESSAGE = MessageLimit.MAX_TEXT_LENGTH  # 4096 characters
 MAX_CALLBACK_BYTES = 64
-__all__ = ["STAFF_FOLDER", "is_staff_answer"]  # re-exported for the staff loop's modules
 
 WELCOME = ("您好！我是“邻里”社区服务小助手。我根据已收录的本地新闻报道回答问题，"
            "每条回答都摘自原文并注明出处。\n直接发送您的问题，比如：")

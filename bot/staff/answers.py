@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from bot.replies import STAFF_FOLDER
 from bot.staff.pairings import whole_hit
 from corpus.importers.draft import Draft, build_article
 from corpus.importers.write import write_draft
 from corpus.load import article_id, parse_article_text
-from corpus.models import Article
+from corpus.models import STAFF_FOLDER, Article
 from retrieval.search import Hit
 
 MAX_TITLE_CHARS = 100

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.conversation import Conversation, article_key
 from bot.records import Records
-from bot.replies import Button, Reply, answer, is_staff_answer
+from bot.replies import Button, Reply, answer
 from bot.staff.answers import (
     MAX_TITLE_CHARS,
     StaffAnswerError,
@@ -37,7 +37,7 @@ from bot.staff.pairings import (
 )
 from bot.staff.queue import PendingGroup, pending_groups, words_of
 from corpus.importers.draft import ImportRefused
-from corpus.models import ArticleFormatError
+from corpus.models import ArticleFormatError, is_staff_answer
 
 logger = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from typing import Any
 from bot.conversation import Conversation
 from bot.live_index import LiveIndex
 from bot.records import Records
-from bot.replies import is_staff_answer
 from bot.staff.desk import Desk
 from bot.staff.loop import StaffLoop
+from corpus.models import is_staff_answer
 from retrieval.archive_bench import write_archive
 from retrieval.bench import read_cmrc
 
