@@ -1,8 +1,9 @@
 """Questions, answers and feedback in SQLite: what /stats and `linli stats` report.
 
-The tables of other concerns (the staff loop's, bot/staff/schema.py) live in the same
-database: `MIGRATIONS` adds them to an older database, and `Records.run` gives their
-modules the connection under the lock. Imports only bot.staff.schema (plain SQL).
+Telegram-free: the standard library and bot.staff.schema's plain SQL only, never
+`telegram` or a channel. The tables of other concerns (the staff loop's) live in the
+same database: `MIGRATIONS` adds them to an older database, and `Records.run` gives
+their modules the connection under the lock.
 """
 
 import hashlib

@@ -51,9 +51,11 @@ HELD_OUT = Path(__file__).parent / "data" / "eval_questions_heldout.jsonl"
 def test_held_out_questions_written_blind_stay_above_their_measured_floor() -> None:
     # 45 questions written from the articles without seeing the tuned set or the lexicons
     # (df823b5), committed before the changes they measure: 66.7% Hit@1, 93.3% no-answer
-    # then; measured 80.0% / 100% after.
+    # then; measured 80.0% / 100% after. 39 more written blind on 2026-12-04 (from the four
+    # articles and the file's format only), before the work on real questions: the 84
+    # together measured 72.9% Hit@1, 100% no-answer on main 25b97de.
     questions = read_questions(HELD_OUT)
     report = evaluate(Searcher(build_index(load_corpus(BUNDLED_CORPUS).articles)), questions)
     figures = report.figures()
-    assert figures["hit@1"] >= 0.8, report.misses
+    assert figures["hit@1"] >= 0.72, report.misses
     assert figures["no_answer_accuracy"] == 1.0, report.misses

@@ -38,7 +38,7 @@ def format_queue(groups: list[PendingGroup], days: int) -> str:
     return "\n".join(lines)
 
 
-def pending_command(settings: Settings, days: int, as_json: bool) -> int:
+def run_pending(settings: Settings, days: int, as_json: bool) -> int:
     """Print the queue."""
     groups = read_queue(settings, days)
     if as_json:

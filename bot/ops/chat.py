@@ -2,14 +2,15 @@
 
 The terminal is both a resident and the admin: /pending and its buttons work here, and
 the questions go into the bot's records database (LINLI_DATA_DIR/linli.sqlite3), so that
-`linli pending` and `linli stats` see them.
+`linli pending` and `linli stats` see them. May import the Telegram-free core of `bot`
+(and `bot.app` for `open_conversation`).
 """
 
 import re
 import sys
 from typing import TextIO
 
-from bot import admin, replies
+from bot import replies
 from bot.app import open_conversation
 from bot.conversation import INERT, Conversation
 from bot.records import open_records, user_key
@@ -66,7 +67,7 @@ class TerminalChat:
         for reply in result.replies:
             self.show(reply)
         if result.reload and self.desk is not None:
-            self.show(admin.reload_reply(self.conversation.live.reload_now()))
+            self.show(replies.reload_reply(self.conversation.live.reload_now()))
             self.deliver(self.desk.saved(CHAT_USER))
         for notification in result.notifications:
             print(f"（发给聊天 {notification.chat_id} 的通知）", file=self.out)
@@ -88,7 +89,7 @@ class TerminalChat:
         elif line == "/about":
             self.show(self.conversation.about())
         elif line == "/reload":
-            self.show(admin.reload_reply(self.conversation.live.reload_now()))
+            self.show(replies.reload_reply(self.conversation.live.reload_now()))
         else:
             self.show(self.conversation.ask(CHAT_USER, "private", line).reply)
 
