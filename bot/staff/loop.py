@@ -8,9 +8,8 @@ modules (never Telegram).
 import logging
 from dataclasses import dataclass
 
-from bot import replies
 from bot.records import Records
-from bot.replies import Button, Reply
+from bot.replies import Button, Reply, answer
 from bot.staff import notify
 from bot.staff.pairings import find_passage, pairing_of
 from bot.staff.queue import remember_words, words_key
@@ -21,6 +20,7 @@ logger = logging.getLogger(__name__)
 NOTIFY_BUTTON = "🔔 有答复时通知我"
 SUBSCRIBED = ("🔔 好的，工作人员答复后我会把答复发给您。为此只保存您的聊天编号，"
               "通知后或 {days} 天后即删除。")
+NOT_ASKER = "只有提问的人可以登记答复通知。"
 NOTIFIED = "🔔 您之前问过“{question}”，现在有了答复：\n\n"
 NOTIFIED_FOOTER = "\n（这条通知只发一次，您的聊天编号已删除。）"
 
@@ -64,7 +64,7 @@ class StaffLoop:
             " ON w.question_id = q.id WHERE q.id = ? AND q.user_hash = ?",
             (question_id, asker)).fetchone())
         if row is None:
-            return Reply(notice=replies.NOT_ASKER)
+            return Reply(notice=NOT_ASKER)
         notify.purge_expired(self.records, self.notify_days)
         notify.subscribe(self.records, str(row[1]), user_id, str(row[0]))
         logger.info("notification subscribed", extra={"user": asker})
@@ -77,7 +77,7 @@ class StaffLoop:
         waiting = notify.claim(self.records, words)
         result = []
         for subscription in waiting:
-            reply = replies.answer(hit, 1, 1, [])
+            reply = answer(hit, 1, 1, [])
             reply.pieces.insert(0, (NOTIFIED.format(question=subscription.question), False))
             reply.pieces.append((NOTIFIED_FOOTER, False))
             result.append(Notification(subscription.chat_id, reply))
