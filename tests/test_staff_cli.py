@@ -42,8 +42,8 @@ def test_the_loop_in_linli_chat_is_seen_by_linli_pending(
     queue = json.loads(capsys.readouterr().out)
     assert [g["question"] for g in queue] == ["停车场收费吗？", "社区食堂几点开门？"]
     assert all("user" not in key for g in queue for key in g)
-    out = chat(monkeypatch, capsys, [
-        "/pending", "3", "社区食堂每天11:00至13:00供应午餐。\\n周末休息。", "1", "食堂什么时候开门"])
+    answer_text = "社区食堂每天11:00至13:00供应午餐。\\n周末休息。"  # \n: a new paragraph
+    out = chat(monkeypatch, capsys, ["/pending", "3", answer_text, "1", "食堂什么时候开门"])
     assert "👀 预览：居民提问后将看到下面的回答" in out
     assert "（发给聊天 0 的通知）\n🔔 您之前问过“社区食堂几点开门？”，现在有了答复：" in out
     answer = out.split("> 食堂什么时候开门")[1]
@@ -71,7 +71,8 @@ def test_a_format_1_database_gains_the_staff_tables_and_keeps_its_questions(
         version = records.run(lambda db: db.execute(
             "SELECT value FROM meta WHERE key='schema'").fetchone()[0])
         assert version == str(SCHEMA_VERSION) == "2"
-        assert records.run(lambda db: db.execute("SELECT count(*) FROM pairings").fetchone()[0]) == 0
+        pairings = records.run(lambda db: db.execute("SELECT count(*) FROM pairings").fetchone())
+        assert pairings[0] == 0
     finally:
         records.close()
 
