@@ -159,8 +159,8 @@ class Records:
         self._db.execute("PRAGMA busy_timeout=5000")
         with self._lock:
             self._db.executescript(_SCHEMA)
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
-                             (str(SCHEMA_VERSION),))
+            # A new database starts at format 1, whose tables _SCHEMA made; then migrates.
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', '1')")
             self._migrate()
             self._drop_old_salt()
 
@@ -170,8 +170,6 @@ class Records:
         for target in range(version + 1, SCHEMA_VERSION + 1):
             self._db.executescript(MIGRATIONS[target])
             self._db.execute("UPDATE meta SET value=? WHERE key='schema'", (str(target),))
-        # A new database gets every table, whatever version it was stamped with.
-        self._db.executescript("".join(MIGRATIONS.values()))
 
     def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` on the database under the lock (for the tables other modules own)."""

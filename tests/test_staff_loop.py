@@ -98,6 +98,10 @@ async def test_cancel_leaves_nothing(bot: Harness) -> None:
     [edit] = await press(bot, preview, "取消", method="editMessageText")
     assert edit["text"] == f"已取消，对“{QUESTION}”的答复没有保存。"
     assert not (bot.settings.linli_corpus_dir / "答复").exists()
+    # 保存 under the old preview does nothing now.
+    [expired] = await press(bot, preview, "✅ 保存", method="answerCallbackQuery")
+    assert expired["text"] == "这个操作已经过期，请重新发送 /pending。"
+    assert not (bot.settings.linli_corpus_dir / "答复").exists()
     assert (await bot.ask(QUESTION, user_id=3001))["text"].startswith("抱歉")
     # The admin's next message is a question again, not an answer.
     assert "量血压" in (await admin_says(bot, "哪里可以免费量血压"))["text"]

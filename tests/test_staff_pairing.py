@@ -73,7 +73,9 @@ async def test_the_queue_is_never_shown_in_a_group(bot: Harness) -> None:
 
 async def test_an_admin_writing_an_answer_still_gets_answers_in_a_group(bot: Harness) -> None:
     await bot.ask(QUESTION)
-    await write_answer(bot, 1, ANSWER)  # a draft waits for 保存
-    await bot.telegram.send_text("/ask 哪里可以免费量血压", user_id=ADMIN_ID, chat_id=-100)
+    await press(bot, await pending(bot), "✍️ 回答 1")  # the bot waits for the answer's text
+    await bot.telegram.send_text("@linli_test_bot 哪里可以免费量血压", user_id=ADMIN_ID,
+                                 chat_id=-100)
     [reply] = await bot.telegram.wait_for("sendMessage")
     assert "量血压" in reply["text"] and "预览" not in reply["text"]
+    assert (await bot.ask(ANSWER, user_id=ADMIN_ID))["text"].startswith("👀 预览")  # still waiting
