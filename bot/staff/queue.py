@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.records import Records
 from retrieval.search import Searcher
-from retrieval.tokenize import normalize_for_search
+from retrieval.text.tokenize import normalize_for_search
 
 MAX_KEY_CHARS = 200
 

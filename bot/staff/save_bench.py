@@ -25,8 +25,8 @@ from bot.records import Records
 from bot.staff.desk import Desk
 from bot.staff.loop import StaffLoop
 from corpus.models import is_staff_answer
-from retrieval.archive_bench import write_archive
-from retrieval.bench import read_cmrc
+from retrieval.evaluation.archive_bench import write_archive
+from retrieval.evaluation.cmrc import read_cmrc
 
 ADMIN = 1
 # (question as first asked, the staff answer, the next resident's paraphrase)
