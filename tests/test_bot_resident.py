@@ -132,7 +132,8 @@ async def test_a_related_but_inexact_question_gets_the_closest_match_labelled_as
     text = reply["text"]
     assert text.startswith("没有找到确切的答案，这篇报道可能相关：")
     assert "儿童微乐园" in text and f"📰《{A4}》" in text
-    assert "📖 阅读全文" in labels(reply)[0] and labels(reply)[-1] == ["👍 有用", "👎 没用"]
+    assert "📖 阅读全文" in labels(reply)[0] and labels(reply)[1] == ["👍 有用", "👎 没用"]
+    assert labels(reply)[-1] == ["🔔 有答复时通知我"]  # a closest match is not an answer
     records = bot.app.bot_data["conversation"].records
     assert records.stats(7).questions == 1 and records.stats(7).answered == 0
 

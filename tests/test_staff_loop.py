@@ -95,11 +95,14 @@ async def test_the_title_can_be_edited_before_saving(bot: Harness) -> None:
 async def test_cancel_leaves_nothing(bot: Harness) -> None:
     await bot.ask(QUESTION)
     preview = await write_answer(bot, 1, ANSWER)
+    save_data = preview["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     [edit] = await press(bot, preview, "取消", method="editMessageText")
     assert edit["text"] == f"已取消，对“{QUESTION}”的答复没有保存。"
     assert not (bot.settings.linli_corpus_dir / "答复").exists()
-    # 保存 under the old preview does nothing now.
-    [expired] = await press(bot, preview, "✅ 保存", method="answerCallbackQuery")
+    assert "reply_markup" not in bot.telegram.messages[preview["message_id"]]  # buttons gone
+    # 保存 pressed anyway (an old client, a forged button) does nothing now.
+    await bot.telegram.press_data(preview, save_data, ADMIN_ID)
+    [expired] = await bot.telegram.wait_for("answerCallbackQuery")
     assert expired["text"] == "这个操作已经过期，请重新发送 /pending。"
     assert not (bot.settings.linli_corpus_dir / "答复").exists()
     assert (await bot.ask(QUESTION, user_id=3001))["text"].startswith("抱歉")

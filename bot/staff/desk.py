@@ -121,7 +121,7 @@ class Desk:
         if kind == "sp":
             return DeskResult([self.page(first)])
         if kind in ("ss", "se", "sc") and self.drafts.get(admin, None) is None:
-            return DeskResult([Reply(notice=EXPIRED, pieces=[(EXPIRED, False)])])
+            return DeskResult([Reply(notice=EXPIRED)])
         actions: dict[str, Callable[[], DeskResult]] = {
             "sa": lambda: self.begin(admin, first), "sl": lambda: self.candidates(first),
             "sd": lambda: self.designations(first),
