@@ -38,7 +38,6 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await reload_and_report(message, context)
 
 
-
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Questions today and this week, share answered, feedback, top unanswered."""
     message = update.effective_message
