@@ -79,3 +79,23 @@ async def test_an_admin_writing_an_answer_still_gets_answers_in_a_group(bot: Har
     [reply] = await bot.telegram.wait_for("sendMessage")
     assert "量血压" in reply["text"] and "预览" not in reply["text"]
     assert (await bot.ask(ANSWER, user_id=ADMIN_ID))["text"].startswith("👀 预览")  # still waiting
+
+
+async def test_a_pairing_whose_article_changed_is_flagged_and_no_longer_served(
+        bot: Harness) -> None:
+    first = await bot.ask(PLACE)
+    await press(bot, first, "👎 没用", user_id=1001, method="answerCallbackQuery")
+    [candidates] = await press(bot, await pending(bot), "🔗 选段落 1")
+    chosen = html.unescape(candidates["text"].split("\n2. ")[1].split("\n", 1)[1])[:12]
+    await bot.telegram.press(bot.telegram.last_message(), "用第 2 段", ADMIN_ID)
+    await bot.telegram.wait_for("sendMessage")
+    changed = next(p for p in bot.settings.linli_corpus_dir.glob("*.md")
+                   if chosen in p.read_text(encoding="utf-8"))
+    changed.write_text(changed.read_text(encoding="utf-8").replace(chosen, chosen + "（更新）"),
+                       encoding="utf-8")
+    await bot.telegram.send_text("/reload", user_id=ADMIN_ID)
+    await bot.telegram.wait_for("sendMessage", count=2)
+    line = (await pending(bot))["text"].splitlines()[1]
+    assert line.startswith(f"1. {PLACE}（1 次") and "⚠️ 原文已改动" in line
+    again = await bot.ask("老年人活动区在哪里", user_id=3001)
+    assert html.unescape(again["text"]) == html.unescape(first["text"])  # retrieval again
