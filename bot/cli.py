@@ -66,10 +66,11 @@ def add_bot_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     staff_bench = commands.add_parser(
         "bench-staff", help="measure the staff loop: answer rate on the gov sets as the queue "
         "is answered (--gov), or 保存 to the next answer on an archive (--data --files)")
-    staff_bench.add_argument("--gov", type=Path, metavar="DIR",
-                             help="the gov sets' folder (messages/, policy/) or one set")
-    staff_bench.add_argument("--data", type=Path, metavar="DIR",
-                             help="with --files: the CMRC 2018 folder the archive is made from")
+    source = staff_bench.add_mutually_exclusive_group(required=True)
+    source.add_argument("--gov", type=Path, metavar="DIR",
+                        help="the gov sets' folder (messages/, policy/) or one set")
+    source.add_argument("--data", type=Path, metavar="DIR",
+                        help="the CMRC 2018 folder the archive of --files files is made from")
     staff_bench.add_argument("--files", type=retrieval_cli.positive_int, default=33000,
                              help="with --data: article files in the archive (default 33000)")
     staff_bench.add_argument("--runs", type=retrieval_cli.positive_int, default=5,
@@ -126,12 +127,9 @@ def bench_staff_cli(args: argparse.Namespace) -> int:
         from bot.staff.bench import run_staff_loop
 
         return run_staff_loop(args.gov, args.json)
-    if args.data:
-        from bot.staff.save_bench import run_save_bench
+    from bot.staff.save_bench import run_save_bench
 
-        return run_save_bench(args.data, args.files, args.runs, args.json)
-    raise ValueError("bench-staff: give --gov DIR (the answer-rate curve) or --data DIR "
-                     "(保存 to the next answer on an archive of --files files)")
+    return run_save_bench(args.data, args.files, args.runs, args.json)
 
 
 def backup_cli(args: argparse.Namespace) -> int:

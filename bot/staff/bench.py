@@ -203,6 +203,9 @@ def format_loop(result: dict[str, Any]) -> str:
 
 def run_staff_loop(gov: Path, as_json: bool) -> int:
     """Measure each set under `gov` (or `gov` itself if it is one set)."""
+    if not gov.is_dir():
+        raise ValueError(f"{gov}: not a folder; give the gov sets' folder "
+                         "(../shared/bench-data/gov) or one set in it")
     folders = ([gov] if (gov / "questions.jsonl").exists()
                else sorted(p for p in gov.iterdir() if (p / "questions.jsonl").exists()))
     if not folders:
