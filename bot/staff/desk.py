@@ -189,7 +189,8 @@ class Desk:
             return DeskResult([Reply.text(f"❌ 答复没有保存：{err}")])
         del self.drafts[admin]
         self.written[admin] = (draft, path)
-        logger.info("staff answer written: %s", path.name, extra={"staff_answer": path.name})
+        # The file is named after the question: its name stays out of the log.
+        logger.info("staff answer written (%d characters)", len(draft.text or ""))
         note = f"📝 已保存为 {path.relative_to(self.corpus_dir).as_posix()}，正在重新加载……"
         return DeskResult([Reply(notice="已保存", edit=True, pieces=[(note, False)])],
                           reload=True)

@@ -85,6 +85,9 @@ async def deliver(message: Message, context: ContextTypes.DEFAULT_TYPE, admin: i
         elif reply.pieces:
             await send(message, reply)
     if result.reload:
+        live = desk_of(context).conversation.live
+        while live.reloading:  # another admin's /reload: the answer needs a reload after it
+            await asyncio.sleep(0.2)
         await reload_and_report(message, context)
         await deliver(message, context, admin,
                       await asyncio.to_thread(desk_of(context).saved, admin))
