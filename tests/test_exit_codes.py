@@ -92,7 +92,7 @@ FAILURES: dict[str, tuple[dict[str, str], list[str], str]] = {
     "search": ({}, ["老年人", "--corpus", "{tmp}/nope"], "corpus folder does not exist"),
     "stats": ({}, [], "no records yet"),
     "pending": ({}, [], "no records yet"),
-    "bench-staff": ({}, ["--gov", "{tmp}/nope"], "nope: not a folder"),
+    "bench-staff": ({}, ["--gov", "{tmp}/nope"], "nope: not found"),
 }
 
 

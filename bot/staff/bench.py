@@ -1,7 +1,8 @@
 """`linli bench-staff --gov DIR`: the staff loop measured on the government-service sets.
 
-For each set (messages/, policy/ of ../shared/bench-data/gov, read by path): its
-articles become a temporary corpus; every question is asked once through the bot's
+For each set (messages/, policy/ of ../shared/bench-data/gov, read by path, with
+`linli eval --gov`'s reader and writer, retrieval/evaluation/gov.py): its articles
+become a temporary corpus; every question is asked once through the bot's
 own `Conversation` (records in memory) and the queue is read from `Desk.queue`. Then,
 as 1%, 5% and 10% of the queue's groups (most asked first) get a staff answer through
 the desk's own flow (回答 -> text -> 保存 -> reload -> pairing), the questions outside
@@ -26,6 +27,14 @@ from bot.records import Records
 from bot.staff.desk import Desk
 from bot.staff.loop import StaffLoop
 from bot.staff.queue import words_of
+from retrieval.evaluation.gov import (
+    GovSet,
+    file_stem,
+    paragraphs,
+    read_set,
+    set_folders,
+    write_corpus,
+)
 
 LEVELS = (1, 5, 10)  # percent of the queue's groups answered
 ADMIN = 1  # the simulated admin's user id; residents are numbered from RESIDENTS
@@ -33,49 +42,27 @@ RESIDENTS = 1_000_000
 
 
 @dataclass(frozen=True)
-class GovQuestion:
+class StaffQuestion:
     """One question of a set, with what a simulated staff member would answer."""
 
     q: str
-    gold: str  # the gold article id (present in the set or not)
+    gold: str  # the gold article's id in the corpus (present in the set or not)
     answer: str | None  # the simulated staff answer, None if the set gives no text
 
 
-def read_set(folder: Path) -> tuple[list[dict[str, Any]], list[GovQuestion]]:
-    """Read a set's articles and questions, with each question's simulated answer."""
-    def lines(name: str) -> list[dict[str, Any]]:
-        path = folder / name
-        if not path.exists():
-            raise ValueError(f"{path}: not found; give the folder of a gov set "
-                             "(articles.jsonl, questions.jsonl)")
-        with path.open(encoding="utf-8") as stream:
-            return [json.loads(line) for line in stream if line.strip()]
-
-    articles = lines("articles.jsonl")
-    first = {a["id"]: a["text"].split("\n\n")[0].strip() for a in articles}
-    questions = [GovQuestion(q["q"], q["article_id"],
-                             (q["answers"][0] if q["answers"] else None)
-                             or (first.get(q["article_id"]) if q["in"] else None))
-                 for q in lines("questions.jsonl")]
-    return articles, questions
-
-
-def write_corpus(articles: list[dict[str, Any]], folder: Path) -> None:
-    """Write the set's articles as corpus files (a temporary folder: never the project)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for article in articles:
-        front = {"title": article["title"], "source": article.get("source") or None,
-                 "date": article.get("date") or None}
-        head = "".join(f"{k}: {json.dumps(v, ensure_ascii=False)}\n"
-                       for k, v in front.items() if v)
-        (folder / f"{article['id']}.md").write_text(f"---\n{head}---\n{article['text']}\n",
-                                                    encoding="utf-8")
+def staff_questions(gov: GovSet) -> list[StaffQuestion]:
+    """The set's questions, each with its simulated staff answer."""
+    first = {a.id: paragraphs(a.text)[0] for a in gov.articles}
+    return [StaffQuestion(q.q, file_stem(q.article_id),
+                          (q.answers[0] if q.answers else None)
+                          or (first.get(q.article_id) if q.present else None))
+            for q in gov.questions]
 
 
 class Loop:
     """One set's simulation: the bot, the desk, and where each staff answer came from."""
 
-    def __init__(self, corpus: Path, data: Path, questions: list[GovQuestion]) -> None:
+    def __init__(self, corpus: Path, data: Path, questions: list[StaffQuestion]) -> None:
         self.live = LiveIndex(corpus, data)
         self.live.load()
         self.records = Records(Path(":memory:"))
@@ -134,10 +121,10 @@ class Loop:
 
 def simulate(folder: Path) -> dict[str, Any]:
     """Run the loop on one set; return the figures at each level."""
-    articles, questions = read_set(folder)
+    gov = read_set(folder)
+    questions = staff_questions(gov)
     with tempfile.TemporaryDirectory(prefix="linli-staff-loop-") as tmp:
-        corpus = Path(tmp) / "corpus"
-        write_corpus(articles, corpus)
+        corpus = write_corpus(gov, Path(tmp))  # a temporary folder: never the project
         loop = Loop(corpus, Path(tmp) / "data", questions)
         everyone = list(range(len(questions)))
         first = loop.ask_all(everyone)
@@ -162,7 +149,7 @@ def simulate(folder: Path) -> dict[str, Any]:
             row["related_before"] = _rates(first, related)
             row["related_after"] = _rates(after, related)
             rows.append(row)
-    return {"set": folder.name, "questions": len(questions), "articles": len(articles),
+    return {"set": gov.name, "questions": len(questions), "articles": len(gov.articles),
             "queue_groups": len(queue), "queue_questions": sum(
                 1 for i in everyone if not first[i][0]), "levels": rows}
 
@@ -203,13 +190,7 @@ def format_loop(result: dict[str, Any]) -> str:
 
 def run_staff_loop(gov: Path, as_json: bool) -> int:
     """Measure each set under `gov` (or `gov` itself if it is one set)."""
-    if not gov.is_dir():
-        raise ValueError(f"{gov}: not a folder; give the gov sets' folder "
-                         "(../shared/bench-data/gov) or one set in it")
-    folders = ([gov] if (gov / "questions.jsonl").exists()
-               else sorted(p for p in gov.iterdir() if (p / "questions.jsonl").exists()))
-    if not folders:
-        raise ValueError(f"{gov}: no gov set (a folder with questions.jsonl) found")
+    folders = set_folders(gov)
     results = [simulate(folder) for folder in folders]
     if as_json:
         print(json.dumps(results, ensure_ascii=False, indent=1))
