@@ -123,3 +123,17 @@ async def test_a_broken_staff_answer_file_keeps_its_last_good_version(bot: Harne
     assert "the last good version stays in the index" in report["text"]
     reply = await bot.ask("食堂什么时候开门", user_id=3001)
     assert "社区食堂每天11:00至13:00供应午餐" in reply["text"]
+
+
+async def test_an_answer_is_removed_from_the_pending_history(bot: Harness) -> None:
+    await bot.ask(QUESTION)
+    await save(bot, await write_answer(bot, 1, ANSWER))
+    page = await pending(bot)
+    assert labels(page) == [["📚 已答复"]]
+    [history] = await press(bot, page, "📚 已答复")
+    assert f"1. {QUESTION} → 📝 工作人员答复 《{QUESTION}》" in history["text"]
+    await bot.telegram.press(bot.telegram.last_message(), "🗑 删除 1", ADMIN_ID)
+    await bot.telegram.wait_until_sent(
+        lambda texts: texts[-1].startswith("✅ 重新加载完成") and "删除（1）" in texts[-1])
+    assert not list((bot.settings.linli_corpus_dir / "答复").iterdir())
+    assert (await bot.ask(QUESTION, user_id=3001))["text"].startswith("抱歉")

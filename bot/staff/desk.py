@@ -26,10 +26,12 @@ from bot.staff.answers import (
     check_title,
     write_answer,
 )
+from bot.staff.history import history_page, remove
 from bot.staff.loop import Notification
 from bot.staff.pairings import (
     WHOLE,
     Kind,
+    all_pairings,
     changed_groups,
     find_passage,
     pair,
@@ -44,12 +46,13 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 5
 CANDIDATES = 3
 DESIGNATIONS = 8
-PATTERN = r"^s[pacelkdgs]:"  # the desk's buttons (sn: is the residents', in Conversation)
+PATTERN = r"^s[pacelkdgshx]:"  # the desk's buttons (sn: is the residents', in Conversation)
 _ID = r"[1-9][0-9]{0,17}"
 _BUTTONS = {kind: re.compile(rest) for kind, rest in (
     ("sp", r"([0-9]{1,4})"), ("sa", f"({_ID})"), ("sl", f"({_ID})"), ("sd", f"({_ID})"),
     ("sk", f"({_ID}):([0-9a-f]{{12}})"), ("sg", f"({_ID}):([0-9a-f]{{12}})"),
-    ("ss", f"({_ID})"), ("se", f"({_ID})"), ("sc", f"({_ID})"))}
+    ("ss", f"({_ID})"), ("se", f"({_ID})"), ("sc", f"({_ID})"), ("sh", r"([0-9]{1,4})"),
+    ("sx", r"([0-9a-f]{12})"))}
 ASK_TEXT = ("✍️ 请发送对“{question}”的答复（可以多段，每行一段）。\n"
             "发送后我会先给您预览，确认后才保存。")
 EXPIRED = "这个操作已经过期，请重新发送 /pending。"
@@ -89,8 +92,9 @@ class Desk:
     def page(self, number: int = 0) -> Reply:
         """One page of the queue: a line per question, 回答 and 选段落 buttons for each."""
         groups = self.queue()
+        history = [Button("📚 已答复", "sh:0")] if all_pairings(self.records) else []
         if not groups:
-            return Reply.text("✅ 没有待答复的问题。")
+            return Reply.text("✅ 没有待答复的问题。", [history] if history else [])
         pages = (len(groups) + PAGE_SIZE - 1) // PAGE_SIZE
         number = min(max(number, 0), pages - 1)
         shown = groups[number * PAGE_SIZE : (number + 1) * PAGE_SIZE]
@@ -107,6 +111,7 @@ class Desk:
             nav.append(Button("◀ 上一页", f"sp:{number - 1}"))
         if number + 1 < pages:
             nav.append(Button("下一页 ▶", f"sp:{number + 1}"))
+        nav += history
         return Reply.text("\n".join(lines), buttons + ([nav] if nav else []))
 
     # --- dispatch ---------------------------------------------------------------------------
@@ -117,9 +122,15 @@ class Desk:
         found = pattern.fullmatch(rest) if pattern else None
         if found is None:
             return DeskResult([Reply(notice=EXPIRED)])
+        if kind == "sx":
+            removed, reload = remove(self.records, self.corpus_dir, found[1])
+            return DeskResult([removed], reload=reload)
         first = int(found[1])
         if kind == "sp":
             return DeskResult([self.page(first)])
+        if kind == "sh":
+            return DeskResult([history_page(self.records, self.conversation.live.current(),
+                                            first)])
         if kind in ("ss", "se", "sc") and self.drafts.get(admin, None) is None:
             return DeskResult([Reply(notice=EXPIRED)])
         actions: dict[str, Callable[[], DeskResult]] = {
