@@ -124,8 +124,10 @@ class Conversation:
     def ask(self, user_id: int, chat_type: str, text: str, chat_id: int | None = None) -> Asked:
         """Answer one question: the best passage with its citation, or an honest no.
 
-        A short follow-up is read in the context of the user's previous question in
-        the same chat (`chat_id`, the user's private chat if not given).
+        A question whose group (its searched words) staff paired with a passage gets
+        that passage first (bot/staff). A short follow-up is read in the context of the
+        user's previous question in the same chat (`chat_id`, the user's private chat if
+        not given). An honest no or a closest match in a private chat offers 🔔.
         """
         started = time.perf_counter()
         chat_id = user_id if chat_id is None else chat_id
