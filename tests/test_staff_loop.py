@@ -137,3 +137,12 @@ async def test_an_answer_is_removed_from_the_pending_history(bot: Harness) -> No
         lambda texts: texts[-1].startswith("✅ 重新加载完成") and "删除（1）" in texts[-1])
     assert not list((bot.settings.linli_corpus_dir / "答复").iterdir())
     assert (await bot.ask(QUESTION, user_id=3001))["text"].startswith("抱歉")
+
+
+async def test_an_answer_can_be_cancelled_before_its_text_is_sent(bot: Harness) -> None:
+    await bot.ask(QUESTION)
+    await press(bot, await pending(bot), "✍️ 回答 1")
+    [edit] = await press(bot, bot.telegram.messages[max(bot.telegram.messages)], "取消",
+                         method="editMessageText")
+    assert edit["text"] == f"已取消，对“{QUESTION}”的答复没有保存。"
+    assert "量血压" in (await admin_says(bot, "哪里可以免费量血压"))["text"]  # a question again

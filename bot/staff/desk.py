@@ -150,7 +150,8 @@ class Desk:
             return DeskResult([Reply.text(EXPIRED)])
         title = " ".join(question.split())[:MAX_TITLE_CHARS]  # editable: 改标题
         self.drafts[admin] = StaffDraft(question_id, words, title)
-        return DeskResult([Reply.text(ASK_TEXT.format(question=question))])
+        return DeskResult([Reply.text(ASK_TEXT.format(question=question),
+                                      [[Button("取消", f"sc:{question_id}")]])])
 
     def awaiting(self, admin: int) -> bool:
         """Tell whether the admin's next message is an answer's text or title."""
