@@ -22,8 +22,8 @@ from bot.live_index import LiveIndex
 from bot.records import Records
 from bot.replies import Button, Reply
 from bot.staff.loop import StaffLoop
-from corpus.models import format_date
-from retrieval.search import MAX_QUESTION_CHARS, Hit, Searcher
+from corpus.models import Article, format_date
+from retrieval.search import MAX_QUESTION_CHARS, Answer, Hit, Outcome, Searcher
 from retrieval.search.followup import resolve, topic_of
 from retrieval.search.kinds import FACILITY_ENDS
 from retrieval.search.recency import months_old
@@ -92,6 +92,11 @@ class Asked:
     latency_ms: float
     question_id: int | None
     skipped: str = ""  # why the question was not recorded ("empty", "rate limited"), if not
+    # What the search found and the topic a follow-up was read in: for channels that
+    # render the answer themselves (the web page's JSON, WeChat's text).
+    found: Answer | None = None
+    topic: str | None = None
+    cut: bool = False  # the question was cut to MAX_QUESTION_CHARS
 
 
 class Conversation:
@@ -143,7 +148,9 @@ class Conversation:
         words = self.staff.words(searcher, question)
         paired = self.staff.paired(searcher, words)
         if paired is not None:  # staff answered this question: their answer comes first
-            return self._paired(user_id, chat_type, chat_id, question, words, paired, started)
+            asked = self._paired(user_id, chat_type, chat_id, question, words, paired, started)
+            asked.cut = cut
+            return asked
         previous = self.contexts.get(user_id, chat_id)
         resolved = resolve(searcher, question, previous, k=MAX_SOURCES)
         found, topic = resolved.answer, resolved.topic
@@ -167,7 +174,7 @@ class Conversation:
         if cut:
             reply.pieces.insert(0, (replies.CUT_NOTE.format(limit=MAX_QUESTION_CHARS) + "\n",
                                     False))
-        return Asked(reply, found.answered, latency, qid)
+        return Asked(reply, found.answered, latency, qid, found=found, topic=topic, cut=cut)
 
     def _paired(self, user_id: int, chat_type: str, chat_id: int, question: str, words: str,
                 hit: Hit, started: float) -> Asked:
@@ -177,7 +184,9 @@ class Conversation:
                                            hit.chunk_id, latency)
         self.staff.remember(qid, words)
         self.contexts.set(user_id, chat_id, question)
-        return Asked(self._answer(qid, [hit], 0), True, latency, qid)
+        # Staff chose it: an answer, whatever the search's confidence would have been.
+        found = Answer(outcome=Outcome.ANSWERED, confidence=1.0, hits=[hit])
+        return Asked(self._answer(qid, [hit], 0), True, latency, qid, found=found)
 
     def _remember_context(self, user_id: int, chat_id: int, qid: int, question: str,
                           previous: str | None, followup: bool, found: bool) -> None:
@@ -272,12 +281,16 @@ class Conversation:
         reply.edit = True
         return reply
 
-    def _full_article(self, key: str) -> list[Reply]:
+    def article_by_key(self, key: str) -> Article | None:
+        """Return the article whose `article_key` is `key`, or None if it is gone."""
         searcher = self.live.current()
         if self._keys[0] is not searcher:  # hash every id once per index, not per press
             self._keys = (searcher, {article_key(i): i for i in searcher.index.article_ids})
         ident = self._keys[1].get(key)
-        article = searcher.article(ident) if ident else None
+        return searcher.article(ident) if ident else None
+
+    def _full_article(self, key: str) -> list[Reply]:
+        article = self.article_by_key(key)
         if article is None:
             return [Reply(notice=replies.ARTICLE_GONE, pieces=[(replies.ARTICLE_GONE, False)])]
         return replies.article_parts(article)
