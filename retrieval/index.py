@@ -40,6 +40,7 @@ from retrieval.columns import (
     map_array,
     map_bytes,
 )
+from retrieval.pairs import PairCounts
 from retrieval.manifest import (
     MANIFEST_NAME,
     CachedReader,
@@ -63,7 +64,7 @@ from retrieval.workers import (
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 11
+FORMAT_VERSION = 12
 HASH_WINDOW = 16 * 2**20
 POSTINGS = ("indptr", "doc_ids", "tfs", "doc_len")
 SCORES = ("idf", "gain", "max_gain")
@@ -119,6 +120,15 @@ class Index:
     cache_dir: Path | None = None
     checksums: dict[str, str] = field(default_factory=dict, repr=False)
     corpus: CorpusManifest | None = field(default=None, repr=False)  # as saved beside it
+    # The character-pair field's table (retrieval/pairs.py): a part of its own, two arrays.
+    pairs: PairCounts | None = field(default=None, repr=False)
+
+    def pair_counts(self) -> PairCounts:
+        """How many passages hold each character pair (counted once, then kept)."""
+        if self.pairs is None:
+            self.pairs = PairCounts.from_texts(self.searchable[i]
+                                               for i in range(len(self.searchable)))
+        return self.pairs
 
     @property
     def article_ids(self) -> list[str]:
@@ -177,6 +187,7 @@ class Index:
             known[f"postings.{name}.npy"] = _save_array(folder / f"postings.{name}.npy",
                                                         getattr(self.postings, name))
         known["char_df.json"] = _write_json(folder / "char_df.json", self.char_df)
+        self.pair_counts().save(folder)
         name = "tokens.jsonl"
         if self.cache_dir is not None:  # the cache so far stays; the new tokens go beside it
             for old in _token_files(self.cache_dir):
@@ -238,7 +249,8 @@ class Index:
                 scores={name: map_array(directory / f"scores.{name}.npy") for name in SCORES},
                 stored_ids=[str(i) for i in _read_json(directory / "article_ids.json")],
                 stamp=str(manifest["created"]), content_keys=dict(manifest["content_keys"]),
-                cache_dir=directory, checksums=dict(manifest["checksums"]))
+                cache_dir=directory, checksums=dict(manifest["checksums"]),
+                pairs=PairCounts.load(directory))
         except IndexFileError:
             raise
         except (OSError, ValueError, KeyError, TypeError, EOFError) as err:
@@ -780,6 +792,8 @@ def _splice(previous: Index, changes: Changes, fresh: set[str],
     old_texts = (previous.searchable if isinstance(previous.searchable, TextColumn)
                  else TextColumn.from_texts(previous.searchable))
     char_df = _updated_char_df(previous.char_df, old_texts, order, searchable)
+    removed_texts = (old_texts[i] for i in np.flatnonzero(order.old_to_new < 0).tolist())
+    pairs = previous.pair_counts().updated(removed_texts, searchable)
     table = _spliced_articles(previous, changes, fresh, article_map,
                               np.asarray([position[a.id] for a in articles], dtype=np.int64))
     hashes = {ident: previous.article_hashes[ident] if ident not in fresh
@@ -793,7 +807,7 @@ def _splice(previous: Index, changes: Changes, fresh: set[str],
         names_by_content=names_by_content, fingerprint=previous.fingerprint, char_df=char_df,
         searchable=splice_texts(old_texts, order, searchable), tokens=tokens, texts=texts,
         stored_ids=list(changes.ids), content_keys=content_keys,
-        cache_dir=previous.cache_dir, checksums=previous.checksums)
+        cache_dir=previous.cache_dir, checksums=previous.checksums, pairs=pairs)
 
 
 def _spliced_articles(previous: Index, changes: Changes, fresh: set[str],
