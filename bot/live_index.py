@@ -1,4 +1,7 @@
-"""The index the bot answers from, and its swap for a fresh one on /reload."""
+"""The index the bot answers from, and its swap for a fresh one on /reload.
+
+Telegram-free: may import `retrieval` and `corpus`, never `telegram` or a channel.
+"""
 
 import asyncio
 import logging
@@ -9,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.models import CorpusError
-from retrieval.gate import Gate
+from retrieval.collector import freeze_loaded_objects
 from retrieval.index import (
     Index,
     RefreshReport,
@@ -17,7 +20,8 @@ from retrieval.index import (
     refresh_index,
     remove_leftovers,
 )
-from retrieval.search import Searcher, freeze_loaded_objects
+from retrieval.search import Searcher
+from retrieval.search.gate import Gate
 
 logger = logging.getLogger(__name__)
 
