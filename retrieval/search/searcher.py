@@ -129,16 +129,12 @@ class Searcher:
         if not query.maximum:
             return docs, scores
         # Each window as its passage and the neighbours it joins (-1: none), as positions
-        # in the list of distinct passages whose texts are read.
-        rows = []
-        for doc in docs.tolist():
-            window = self.passages.window(doc)
-            rows.append((window[0] if window[0] != doc else -1, doc,
-                         window[-1] if window[-1] != doc else -1))
-        chunks = list(dict.fromkeys(c for row in rows for c in row if c >= 0))
-        position = {c: i for i, c in enumerate(chunks)} | {-1: -1}
-        texts = [self.passages.searchable(parsed, c) for c in chunks]
-        windows = np.asarray([[position[c] for c in row] for row in rows], dtype=np.int64)
+        # in the sorted distinct passages whose texts are read.
+        before, after = self.passages.neighbours(docs)
+        rows = np.stack([before, docs, after], axis=1)
+        chunks = np.unique(rows[rows >= 0])
+        windows = np.where(rows >= 0, np.searchsorted(chunks, rows), -1)
+        texts = [self.passages.searchable(parsed, c) for c in chunks.tolist()]
         norms = length_norms(self.bm25.postings.doc_len, docs, self.index.params.b,
                              self.bm25.avgdl)
         maximum = self.bm25.max_score(parsed.query) or 1.0

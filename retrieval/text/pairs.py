@@ -10,9 +10,7 @@ one table: in how many passages each pair occurs (`PairCounts`).
 May import numpy and the standard library only (the index and search both use it).
 """
 
-import math
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -91,11 +89,15 @@ class PairCounts:
 
     def lookup(self, pairs: Sequence[str]) -> list[int]:
         """How many passages hold each pair (0 for a pair no passage has)."""
-        if not len(self.codes) or not pairs:
-            return [0] * len(pairs)
         wanted = np.fromiter((_code(p) for p in pairs), dtype=np.uint64, count=len(pairs))
+        return self.counts_of(wanted).tolist()
+
+    def counts_of(self, wanted: NDArray[np.uint64]) -> NDArray[np.int64]:
+        """How many passages hold each pair given by its code (0 for one no passage has)."""
+        if not len(self.codes) or not len(wanted):
+            return np.zeros(len(wanted), dtype=np.int64)
         at = np.minimum(np.searchsorted(self.codes, wanted), len(self.codes) - 1)
-        return np.where(self.codes[at] == wanted, self.df[at], 0).tolist()
+        return np.where(self.codes[at] == wanted, self.df[at], 0)
 
     def save(self, folder: Path) -> None:
         """Write the two arrays (`PAIR_FILES`) into `folder`."""
@@ -129,17 +131,17 @@ class PairField:
 
     def query(self, weighted_texts: Iterable[tuple[str, float]]) -> PairQuery:
         """The pairs of each (normalised text, weight), with BM25Plus's IDF, log((N+1)/df)."""
-        weights: defaultdict[str, float] = defaultdict(float)
-        for text, weight in weighted_texts:
-            for pair in pairs_of(text):
-                weights[pair] += weight
-        pairs = sorted(weights, key=_code)
-        df = self.counts.lookup(pairs)
-        kept = [(p, weights[p] * math.log((self.passages + 1) / d))
-                for p, d in zip(pairs, df, strict=True) if d]
-        codes = np.asarray([_code(p) for p, _ in kept], dtype=np.uint64)
-        values = np.asarray([w for _, w in kept], dtype=np.float64)
-        return PairQuery(codes, values, float(values.sum()) * (self.k1 + 1))
+        found = [(_codes(text), weight) for text, weight in weighted_texts]
+        every = np.concatenate([codes for codes, _ in found])
+        weights = np.concatenate([np.full(len(codes), weight) for codes, weight in found])
+        codes, where = np.unique(every, return_inverse=True)
+        # A pair typed twice weighs twice, as a word does.
+        summed = np.bincount(where.ravel(), weights=weights, minlength=len(codes))
+        df = self.counts.counts_of(codes)
+        held = df > 0
+        idf = np.log((self.passages + 1) / df[held])  # BM25Plus: log((N + 1) / df)
+        values = np.asarray(summed[held] * idf, dtype=np.float64)
+        return PairQuery(codes[held], values, float(values.sum()) * (self.k1 + 1))
 
     def scores(self, query: PairQuery, texts: Sequence[str], windows: NDArray[np.int64],
                norms: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -168,8 +170,9 @@ class PairField:
         # Which passage each pair starts in: a separator ends each passage but the last.
         starts = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
         passage = np.searchsorted(starts, hit, side="right") - 1
-        tf = np.zeros((len(texts) + 1, len(wanted)))  # the last row: no neighbour
-        np.add.at(tf, (passage, at), 1.0)
+        # One row per passage and a last one of zeros: a missing neighbour (-1) reads it.
+        tf = np.bincount(passage * len(wanted) + at, minlength=(len(texts) + 1) * len(wanted),
+                         ).reshape(len(texts) + 1, len(wanted)).astype(np.float64)
         window_tf = tf[windows].sum(axis=1)
         gain = window_tf * (self.k1 + 1) / (window_tf + self.k1 * norms[:, None])
         return np.asarray(gain @ query.weights / query.maximum, dtype=np.float64)
