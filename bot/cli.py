@@ -45,7 +45,17 @@ def add_bot_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     run.add_argument("--webhook", metavar="URL", help="public https URL Telegram posts to")
     run.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8443",
                      help="where the webhook server listens (default 127.0.0.1:8443)")
+    run.add_argument("--web", metavar="HOST:PORT", nargs="?", const="127.0.0.1:8080",
+                     help="also serve the web chat page (and WeChat) here, in the same "
+                     "process (default 127.0.0.1:8080)")
     run.set_defaults(handler=run_cli)
+    web = commands.add_parser("web", help="serve the web chat page (and WeChat when "
+                              "LINLI_WECHAT_TOKEN is set); no Telegram token needed")
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                     "127.0.0.1; 0.0.0.0 in a container)")
+    web.add_argument("--port", type=retrieval_cli.positive_int, default=8080,
+                     help="port (default 8080)")
+    web.set_defaults(handler=web_cli)
     chat = commands.add_parser("chat", help="talk to the bot in this terminal (no token needed)")
     chat.set_defaults(handler=chat_cli)
     doctor = commands.add_parser("doctor", help="check settings, token, corpus, data, index")
@@ -57,6 +67,26 @@ def add_bot_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     stats.add_argument("--chart", type=Path, metavar="FILE.png",
                        help="also draw questions per day and share answered")
     stats.set_defaults(handler=stats_cli)
+    pending = commands.add_parser("pending", help="questions waiting for a staff answer, "
+                                  "grouped, most asked first")
+    pending.add_argument("--days", type=retrieval_cli.positive_int, default=30,
+                         help="how many days back (default 30)")
+    pending.add_argument("--json", action="store_true", help="print JSON")
+    pending.set_defaults(handler=pending_cli)
+    staff_bench = commands.add_parser(
+        "bench-staff", help="measure the staff loop: answer rate on the gov sets as the queue "
+        "is answered (--gov), or 保存 to the next answer on an archive (--data --files)")
+    source = staff_bench.add_mutually_exclusive_group(required=True)
+    source.add_argument("--gov", type=Path, metavar="DIR",
+                        help="the gov sets' folder (messages/, policy/) or one set")
+    source.add_argument("--data", type=Path, metavar="DIR",
+                        help="the CMRC 2018 folder the archive of --files files is made from")
+    staff_bench.add_argument("--files", type=retrieval_cli.positive_int, default=33000,
+                             help="with --data: article files in the archive (default 33000)")
+    staff_bench.add_argument("--runs", type=retrieval_cli.positive_int, default=5,
+                             help="with --data: staff answers saved and timed (default 5)")
+    staff_bench.add_argument("--json", action="store_true", help="print JSON")
+    staff_bench.set_defaults(handler=bench_staff_cli)
     backup = commands.add_parser("backup", help="copy the records database while the bot runs")
     backup.add_argument("out", type=Path, help="the backup file to write, e.g. linli-2021-06.db")
     backup.set_defaults(handler=backup_cli)
@@ -94,6 +124,24 @@ def stats_cli(args: argparse.Namespace) -> int:
     return run_stats(args.settings, args.days, args.json, args.chart)
 
 
+def pending_cli(args: argparse.Namespace) -> int:
+    """Print the staff queue."""
+    from bot.ops.pending import run_pending
+
+    return run_pending(args.settings, args.days, args.json)
+
+
+def bench_staff_cli(args: argparse.Namespace) -> int:
+    """Measure the staff loop (see bot/staff/bench.py and bot/staff/save_bench.py)."""
+    if args.gov:
+        from bot.staff.bench import run_staff_loop
+
+        return run_staff_loop(args.gov, args.json)
+    from bot.staff.save_bench import run_save_bench
+
+    return run_save_bench(args.data, args.files, args.runs, args.json)
+
+
 def backup_cli(args: argparse.Namespace) -> int:
     """Back up the records database consistently (SQLite's online backup)."""
     from bot.ops.backup import run_backup
@@ -119,7 +167,15 @@ def run_cli(args: argparse.Namespace) -> int:
     """Serve Telegram."""
     from bot.run import run_bot
 
-    return run_bot(args.settings, args.webhook, args.listen if args.webhook else None)
+    return run_bot(args.settings, args.webhook, args.listen if args.webhook else None,
+                   web=args.web)
+
+
+def web_cli(args: argparse.Namespace) -> int:
+    """Serve the web page and WeChat."""
+    from bot.channels.web.server import run_web
+
+    return run_web(args.settings, args.host, args.port)
 
 
 def chat_cli(args: argparse.Namespace) -> int:
