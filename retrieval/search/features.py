@@ -41,6 +41,13 @@ class Passages:
             window.append(doc + 1)
         return window
 
+    def neighbours(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each chunk's previous and next chunk in its window (-1: none), as arrays."""
+        joined = self._joined
+        after = np.minimum(docs + 1, len(joined) - 1)
+        return (np.where(joined[docs], docs - 1, -1),
+                np.where((docs + 1 < len(joined)) & joined[after], docs + 1, -1))
+
     def window_share(self, parsed: Question, doc: int) -> float:
         """The share of the question's information in the chunk's window (memoised)."""
         share = parsed.shares.get(doc)
