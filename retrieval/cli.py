@@ -300,7 +300,7 @@ def eval_command(args: argparse.Namespace) -> int:
         read_questions,
     )
     from retrieval.search import Searcher
-    from retrieval.search.followup import resolve_answer
+    from retrieval.search.followup import resolve_pair
 
     try:
         questions = read_questions(args.questions)
@@ -311,7 +311,7 @@ def eval_command(args: argparse.Namespace) -> int:
     searcher = Searcher(index, gate=_gate(args))
     report = evaluate(searcher, questions)
     pairs = [q for q in questions if q.context is not None]
-    followups = evaluate_followups(searcher, pairs, resolve_answer) if pairs else None
+    followups = evaluate_followups(searcher, pairs, resolve_pair) if pairs else None
     if args.json:
         figures: dict[str, object] = {**report.figures(), "misses": report.misses}
         if followups:

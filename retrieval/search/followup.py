@@ -112,6 +112,6 @@ def _nothing(found: Answer) -> Answer:
                   features=found.features)
 
 
-def resolve_answer(searcher: Searcher, message: str, context: str) -> Answer:
-    """The answer alone (the form `evaluate_followups` takes)."""
-    return resolve(searcher, message, context).answer
+def resolve_pair(searcher: Searcher, message: str, context: str) -> Resolved:
+    """Read a follow-up pair as the bot does (the form `evaluate_followups` takes)."""
+    return resolve(searcher, message, context)
