@@ -52,3 +52,18 @@ def test_context_words_weigh_less_than_the_words_typed(searcher: Searcher) -> No
     # With 老年人活动区 as context, the typed 血压 still decides the passage.
     found = searcher.answer("血压", context="老年人活动区在哪里？")
     assert "测量血压" in found.hits[0].shown_text
+
+
+def test_a_noun_the_corpus_never_uses_names_a_topic_of_its_own(searcher: Searcher) -> None:
+    # 食堂 is in no article: read with 老年人活动区's words, it was shown the activity area.
+    resolved = resolve(searcher, "社区食堂在哪", "老年人活动区在哪里？")
+    assert resolved.topic is None and not resolved.answer.answered
+    assert not is_candidate(searcher, "社区食堂在哪")
+    assert is_candidate(searcher, "电话多少？")  # 电话 says which kind is asked
+
+
+def test_the_topic_is_not_named_when_the_context_changed_nothing(searcher: Searcher) -> None:
+    # Asked alone, 免废理发在哪 gets the same passage: no 关于"老年人活动区"： heading.
+    resolved = resolve(searcher, "免废理发在哪", "老年人活动区在哪里？")
+    assert resolved.topic is None
+    assert resolved.answer.answered and "免费理发" in resolved.answer.hits[0].shown_text
