@@ -13,7 +13,7 @@ import numpy as np
 from corpus.models import Article, Chunk
 from retrieval.bm25 import BM25
 from retrieval.index import Index
-from retrieval.search.features import Passages, describe, information_share
+from retrieval.search.features import Passages, as_shown, describe, information_share
 from retrieval.search.gate import CLOSEST_FLOOR, COVERAGE_FLOOR, Gate
 from retrieval.search.highlight import (
     best_sentence,
@@ -77,17 +77,18 @@ class Searcher:
             return Answer(outcome=Outcome.NOTHING, confidence=0.0, hits=[])
         features = describe(parsed, docs, scores, self.bm25, self.passages,
                             self.reader.names_place)
+        if features.coverage < CLOSEST_FLOOR:
+            return Answer(outcome=Outcome.NOTHING, confidence=self.gate.confidence(features),
+                          hits=[], features=features)
+        # Of two about equally good sources, the newer first.
+        hits = newer_first(self._hits(parsed, docs, scores, k, per_article))
+        # What the resident is shown decides: the hours asked for in a later passage count.
+        features = as_shown(features, parsed, hits[0].shown_text, self.reader.names_place)
         confidence = self.gate.confidence(features)
         if self.gate.answers(features):
             outcome = Outcome.ANSWERED
-        elif features.coverage >= CLOSEST_FLOOR:
-            outcome = Outcome.CLOSEST
         else:
-            return Answer(outcome=Outcome.NOTHING, confidence=confidence, hits=[],
-                          features=features)
-        hits = self._hits(parsed, docs, scores, k if outcome is Outcome.ANSWERED else 1,
-                          per_article)
-        hits = newer_first(hits)  # of two about equally good sources, the newer first
+            outcome, hits = Outcome.CLOSEST, hits[:1]
         return Answer(outcome=outcome, confidence=confidence, hits=hits, features=features)
 
     def _candidates(self, question: str, context: str | None, k: int,
