@@ -99,3 +99,15 @@ def test_a_name_is_not_cut_into_single_characters_the_index_has(tmp_path: Path) 
     searcher = Searcher(build_index(load_corpus(tmp_path).articles))
     words = [w.text for w in searcher.reader.parse("三元桥站有几个出入口").words]
     assert "三元" in words and "三" not in words
+
+
+def test_the_citation_shown_with_the_passage_counts_for_the_place_named(
+        tmp_path: Path) -> None:
+    # The reply shows the title: a notice's title names its place, its passages need not.
+    write_article(tmp_path, "a.md", "港湾社区便民服务站开放通知",
+                  "便民服务站设在居委会一楼，为居民代办各类证件。\n\n"
+                  "便民服务站每天上午8:30至11:30开放，节假日照常服务。")
+    write_article(tmp_path, "b.md", "青翠路社区举办书法展", "青翠路社区举办书法展，居民踊跃参加。")
+    searcher = Searcher(build_index(load_corpus(tmp_path).articles))
+    found = searcher.answer("港湾社区便民服务站几点开放")
+    assert found.answered and "8:30至11:30" in found.hits[0].shown_text

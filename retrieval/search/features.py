@@ -3,7 +3,7 @@
 Holds `Passages` (a chunk's window of neighbours, its texts and sentences, memoised
 per question), `describe` and the coverage measures. May import numpy,
 `retrieval.bm25`, `retrieval.index`, `retrieval.text` and the search package's gate,
-kinds, question and highlight.
+kinds, models, question and highlight.
 """
 
 import math
@@ -18,6 +18,7 @@ from retrieval.index import Index
 from retrieval.search.gate import Features
 from retrieval.search.highlight import split_normalised
 from retrieval.search.kinds import action_asked, kind_missing
+from retrieval.search.models import Hit
 from retrieval.search.question import Question, Word
 from retrieval.text.tokenize import normalize_for_search
 
@@ -107,16 +108,17 @@ def describe(parsed: Question, docs: np.ndarray, scores: np.ndarray, bm25: BM25,
                     score=float(scores[0]) / maximum, missing=missing / heaviest,
                     runner_coverage=runner_coverage, size=size, unseen_size=unseen * size,
                     gap_size=gap * size, coverage_size=coverage * size,
-                    **kind_checks(parsed, window, names_place))
+                    place_missing=float(any(f < 1.0 and names_place(w.text)
+                                            for w, f in zip(words, found, strict=True))),
+                    **kind_checks(parsed, window))
 
 
-def kind_checks(parsed: Question, shown: str,
-                names_place: Callable[[str], bool]) -> dict[str, float]:
-    """The kind-of-answer checks on a passage: the kind asked for, the place named.
+def kind_checks(parsed: Question, shown: str) -> dict[str, float]:
+    """The kind-of-answer checks on a passage: does it hold the kind of answer asked for.
 
-    Read on the passage the resident is shown (`as_shown`): checked on the best
-    window, 疫苗接种几点 was refused as lacking the hours while the passage shown, a
-    later one of the same notice, said 接种时间为每天上午8:30至11:30.
+    Read on what the resident is shown (`as_shown`): checked on the best window,
+    疫苗接种几点 was refused as lacking the hours while the passage shown, a later one
+    of the same notice, said 接种时间为每天上午8:30至11:30.
     """
     lacking = kind_missing(parsed.wants, shown)
     actions = action_asked(parsed.wants, parsed.text, (w.text for w in parsed.words))
@@ -128,15 +130,25 @@ def kind_checks(parsed: Question, shown: str,
     if lacks:
         lacking = "required" if any(not w.known for w in lacks) else "learned"
     return {"kind_missing": float(lacking == "learned"),
-            "detail_missing": float(lacking == "required"),
-            "place_missing": float(any(names_place(w.text) and w.match(shown) < 1.0
-                                       for w in parsed.words))}
+            "detail_missing": float(lacking == "required")}
 
 
-def as_shown(features: Features, parsed: Question, shown: str,
+def as_shown(features: Features, parsed: Question, hit: Hit,
              names_place: Callable[[str], bool]) -> Features:
-    """Return the features with the kind-of-answer checks read on the passage shown."""
-    return replace(features, **kind_checks(parsed, normalize_for_search(shown), names_place))
+    """Return the features with the checks read on what the reply shows.
+
+    Both the kind asked for and the place a question names (港湾社区, 北京市) are looked
+    for in the passage under its citation (the title names the province of a notice).
+    Read on the best window, as before, the place and the kind could pass on different
+    passages (the window naming the place, a later passage holding the kind). On the gov
+    policy set this refuses 7 right answers of 643 whose province is named only in the
+    paragraph before (answered right .697 -> .686, absent answered .093 -> .092).
+    """
+    cited = "\n".join(x for x in (hit.title, hit.subtitle, hit.section) if x)
+    seen = normalize_for_search(f"{cited}\n{hit.shown_text}")
+    return replace(features, **kind_checks(parsed, seen),
+                   place_missing=float(any(names_place(w.text) and w.match(seen) < 1.0
+                                           for w in parsed.words)))
 
 
 def longest_run(question: str, text: str) -> float:

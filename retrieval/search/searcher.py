@@ -83,7 +83,7 @@ class Searcher:
         # Of two about equally good sources, the newer first.
         hits = newer_first(self._hits(parsed, docs, scores, k, per_article))
         # What the resident is shown decides: the hours asked for in a later passage count.
-        features = as_shown(features, parsed, hits[0].shown_text, self.reader.names_place)
+        features = as_shown(features, parsed, hits[0], self.reader.names_place)
         confidence = self.gate.confidence(features)
         if self.gate.answers(features):
             outcome = Outcome.ANSWERED
