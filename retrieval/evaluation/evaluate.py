@@ -180,10 +180,10 @@ def evaluate_followups(searcher: Searcher, questions: list[EvalQuestion],
         alone = searcher.answer(question.q, k=k)
         read = resolve(searcher, question.q, question.context) if resolve else Resolved(alone)
         report.alone += _right(question, alone)
-        if _right(question, read.answer, read.topic):
+        if _right(question, read.answer, read.heading):
             report.resolved += 1
         else:
-            heading = f'关于"{read.topic}"：' if read.topic else ""
+            heading = f'关于"{read.heading}"：' if read.heading else ""
             report.misses.append({"context": question.context, "q": question.q,
                                   "expected": "no answer" if question.no_answer
                                   else question.answer_any, "got": heading + _got(read.answer)})

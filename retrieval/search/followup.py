@@ -11,8 +11,10 @@ The rule, given the previous question (the context):
 2. A candidate is a follow-up when, asked with the context's words (at a lower
    weight), its best passage holds the context's topic words (its weightiest known
    words), unless asked alone it is answered clearly more confidently (by more than
-   FOLLOWUP_MARGIN), or answered with the same passage: then it stands on its own
-   (the context was not used, and the reply is not headed with its topic).
+   FOLLOWUP_MARGIN): then it stands on its own. Answered alone with the same passage,
+   the context was not used: the reply is not headed with its topic, and the message
+   is a new question if its own topic (免费理发) is TOPIC_WORD_CHARS long, else the
+   context stays (远不远？).
 3. A candidate none of whose words the corpus knows (电话多少？) is a follow-up too.
 A follow-up the corpus cannot answer gets an honest no that names the topic, or the
 closest match when that passage is about the topic (never one about something else).
@@ -42,6 +44,14 @@ class Resolved:
 
     answer: Answer
     topic: str | None = None
+    # False: a follow-up the context changed nothing for (the same passage alone): the
+    # context stays, but the reply is not headed with its topic.
+    headed: bool = True
+
+    @property
+    def heading(self) -> str | None:
+        """The topic the reply is headed with (关于“…”：), if the context was used."""
+        return self.topic if self.headed else None
 
     @property
     def followup(self) -> bool:
@@ -64,6 +74,9 @@ def topic_of(searcher: Searcher, question: str) -> str | None:
     if not words:
         return None
     text = normalize_for_search(question)
+    for word in searcher.reader.parse(question).words:  # 免废理发 is about 免费理发
+        if word.corrected_from:
+            text = text.replace(word.corrected_from, word.text)
     several = [w for w in words if len(w) > 1] or words
     start = min(text.find(w) for w in several)
     end = max(text.find(w) + len(w) for w in several)
@@ -116,11 +129,17 @@ def resolve(searcher: Searcher, message: str, context: str | None, k: int = 3) -
     shown = normalize_for_search(within.hits[0].shown_text) if within.hits else ""
     holds_topic = bool(shown) and all(w in shown for w in words)
     clearly_alone = alone.answered and alone.confidence > within.confidence + FOLLOWUP_MARGIN
-    # Asked alone, the same passage, as sure an answer: the context added nothing, and a
-    # heading naming its topic would be wrong (免废理发在哪 after 老年人活动区在哪里？).
+    # Asked alone, the same passage with the same outcome: the context added nothing, and
+    # a heading naming its topic would be wrong (免废理发在哪 after 老年人活动区在哪里？).
+    # A message whose own topic (its weightiest words side by side, 免费理发) is as long
+    # as a topic word is a new question; one that is not (远不远) keeps the context.
     unused = (bool(alone.hits) and bool(within.hits) and alone.outcome is within.outcome
               and alone.hits[0].chunk_id == within.hits[0].chunk_id)
-    if holds_topic and not clearly_alone and not unused:
+    if holds_topic and not clearly_alone and unused:
+        own = topic_of(searcher, message)
+        return Resolved(alone) if own and len(own) >= TOPIC_WORD_CHARS else Resolved(
+            alone, topic, headed=False)
+    if holds_topic and not clearly_alone:
         return Resolved(within, topic)  # answered, or the closest match on the topic
     if _knows_nothing(alone):
         return Resolved(within if within.answered else _nothing(within), topic)
