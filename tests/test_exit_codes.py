@@ -24,7 +24,7 @@ ARGS: dict[str, list[str]] = {
     "import": ["{tmp}/nope.html", "--out", "{tmp}/out"],
     "import-page": ["{tmp}/nope.txt", "--out", "{tmp}/out"], "index": [], "run": [],
     "link": ["哪里可以下棋？", "--bot", "linli_bot"],
-    "search": ["老年人"], "stats": [],
+    "search": ["老年人"], "stats": [], "web": [],
 }
 
 
@@ -91,6 +91,7 @@ FAILURES: dict[str, tuple[dict[str, str], list[str], str]] = {
             "corpus folder does not exist"),
     "search": ({}, ["老年人", "--corpus", "{tmp}/nope"], "corpus folder does not exist"),
     "stats": ({}, [], "no records yet"),
+    "web": ({"LINLI_CORPUS_DIR": "{tmp}/nope"}, [], "corpus folder does not exist"),
 }
 
 
