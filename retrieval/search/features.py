@@ -2,8 +2,8 @@
 
 Holds `Passages` (a chunk's window of neighbours, its texts and sentences, memoised
 per question), `describe` and the coverage measures. May import numpy,
-`retrieval.bm25`, `retrieval.index`, `retrieval.text` and the search package's gate,
-kinds, models, question and highlight.
+`retrieval.bm25`, `retrieval.index` and the search package's gate, kinds, question
+and highlight.
 """
 
 import math
@@ -18,9 +18,7 @@ from retrieval.index import Index
 from retrieval.search.gate import Features
 from retrieval.search.highlight import split_normalised
 from retrieval.search.kinds import action_asked, kind_missing
-from retrieval.search.models import Hit
 from retrieval.search.question import Question, Word
-from retrieval.text.tokenize import normalize_for_search
 
 _WORD_CHARS = re.compile(r"\w")
 
@@ -133,19 +131,18 @@ def kind_checks(parsed: Question, shown: str) -> dict[str, float]:
             "detail_missing": float(lacking == "required")}
 
 
-def as_shown(features: Features, parsed: Question, hit: Hit,
+def as_shown(features: Features, parsed: Question, seen: str,
              names_place: Callable[[str], bool]) -> Features:
     """Return the features with the checks read on what the reply shows.
 
-    Both the kind asked for and the place a question names (港湾社区, 北京市) are looked
-    for in the passage under its citation (the title names the province of a notice).
-    Read on the best window, as before, the place and the kind could pass on different
-    passages (the window naming the place, a later passage holding the kind). On the gov
-    policy set this refuses 7 right answers of 643 whose province is named only in the
+    `seen`: the passage shown (with the neighbour's sentence it adds) and its title and
+    section, normalised. Both the kind asked for and the place a question names (港湾社区,
+    北京市) are looked for there (the title names the province of a notice). Read on the
+    best window, as before, the place and the kind could pass on different passages
+    (the window naming the place, a later passage holding the kind). On the gov policy
+    set this refuses 7 right answers of 643 whose province is named only in the
     paragraph before (answered right .697 -> .686, absent answered .093 -> .092).
     """
-    cited = "\n".join(x for x in (hit.title, hit.subtitle, hit.section) if x)
-    seen = normalize_for_search(f"{cited}\n{hit.shown_text}")
     return replace(features, **kind_checks(parsed, seen),
                    place_missing=float(any(names_place(w.text) and w.match(seen) < 1.0
                                            for w in parsed.words)))
