@@ -14,7 +14,7 @@ import numpy as np
 from corpus.models import Article, Chunk
 from retrieval.bm25 import BM25
 from retrieval.index import Index
-from retrieval.search.features import Passages, describe, information_share
+from retrieval.search.features import Passages, as_shown, describe, information_share
 from retrieval.search.gate import CLOSEST_FLOOR, COVERAGE_FLOOR, Features, Gate
 from retrieval.search.highlight import (
     best_sentence,
@@ -98,17 +98,20 @@ class Searcher:
             return Answer(outcome=Outcome.NOTHING, confidence=0.0, hits=[])
         features = describe(parsed, docs, scores, self.bm25, self.passages,
                             self.reader.names_place)
+        if features.coverage < CLOSEST_FLOOR:
+            return Answer(outcome=Outcome.NOTHING, confidence=self.gate.confidence(features),
+                          hits=[], features=features)
+        # Of two about equally good sources, the newer first.
+        as_seen: dict[str, str] = {}  # each hit's title, section and passage shown, normalised
+        hits = newer_first(self._hits(parsed, docs, scores, k, per_article, as_seen=as_seen))
+        # What the resident is shown decides: the hours asked for in a later passage count.
+        features = as_shown(features, parsed, as_seen[hits[0].chunk_id],
+                            self.reader.names_place)
         confidence = self.gate.confidence(features)
         if self.gate.answers(features):
             outcome = Outcome.ANSWERED
-        elif features.coverage >= CLOSEST_FLOOR:
-            outcome = Outcome.CLOSEST
         else:
-            return Answer(outcome=Outcome.NOTHING, confidence=confidence, hits=[],
-                          features=features)
-        hits = self._hits(parsed, docs, scores, k if outcome is Outcome.ANSWERED else 1,
-                          per_article)
-        hits = newer_first(hits)  # of two about equally good sources, the newer first
+            outcome, hits = Outcome.CLOSEST, hits[:1]
         return Answer(outcome=outcome, confidence=confidence, hits=hits, features=features)
 
     def _candidates(self, question: str, context: str | None, k: int,
@@ -177,7 +180,8 @@ class Searcher:
                 for w in self.reader.parse(question[:MAX_QUESTION_CHARS]).words]
 
     def _hits(self, parsed: Question, docs: np.ndarray, scores: np.ndarray, k: int,
-              per_article: bool, relevant_only: bool = True) -> list[Hit]:
+              per_article: bool, relevant_only: bool = True,
+              as_seen: dict[str, str] | None = None) -> list[Hit]:
         hits: list[Hit] = []
         seen: set[int] = set()
         shown: set[str] = set()  # the windows already shown, by their text
@@ -199,7 +203,7 @@ class Searcher:
             if per_article:
                 position = self._holding_the_kind(parsed, docs, position)
             hits.append(self._hit(parsed, int(docs[position]), len(hits) + 1,
-                                  float(scores[position])))
+                                  float(scores[position]), as_seen))
             if len(hits) == k:
                 break
         return hits
@@ -223,7 +227,8 @@ class Searcher:
                 return later
         return position
 
-    def _hit(self, parsed: Question, doc: int, rank: int, score: float) -> Hit:
+    def _hit(self, parsed: Question, doc: int, rank: int, score: float,
+             as_seen: dict[str, str] | None = None) -> Hit:
         """Make the hit for a window: it shows the window's chunk that holds most of the words."""
         coverage = self.passages.window_share(parsed, doc)
         place = place_test(parsed, self._names)
@@ -249,7 +254,7 @@ class Searcher:
         sentence, value, _ = best_of(doc)
         # Words the passage lacks may sit in a neighbour's sentence: the answer continues there.
         lacking = [w for w in parsed.words if w.match(searchable) < 1.0]
-        extra, after, bold, extra_rating = None, True, sentence, (0.0, 0.0)
+        extra, after, bold, extra_rating, extra_normal = None, True, sentence, (0.0, 0.0), ""
         for neighbour in self.passages.window(doc) if lacking else []:
             if neighbour == doc or not any(w.match(self.passages.searchable(parsed, neighbour))
                                            for w in lacking):
@@ -260,11 +265,14 @@ class Searcher:
             rating = (adds, sentence_value(candidate_normal, parsed.words, place))
             if adds > 0 and rating > extra_rating:
                 extra, after, extra_rating = candidate, neighbour > doc, rating
+                extra_normal = candidate_normal
         if extra and extra_rating[1] > value:
             bold = extra
         elif parsed.wants is not None and parsed.wants.name == "place" and place is not None:
             bold = with_the_place(*self.passages.sentences(parsed, doc),
                                   self.index.chunks.text(doc), sentence, place)
+        if as_seen is not None:  # the searchable text is the title, section and passage
+            as_seen[chunk.id] = f"{searchable}\n{extra_normal}" if extra else searchable
         return _make_hit(article, chunk, rank, score, coverage, bold, extra, after)
 
     def article(self, article_id: str) -> Article | None:
