@@ -71,6 +71,8 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
                        help="measure CMRC 2018 quality only, no speed")
     bench.add_argument("--files", type=positive_int, default=None,
                        help="instead: write this many article files and time linli as processes")
+    bench.add_argument("--distinct", action="store_true",
+                       help="with --files: articles of distinct text (sentences drawn at random)")
     bench.add_argument("--runs", type=positive_int, default=1,
                        help="with --files: fresh archives measured (medians reported)")
     bench.add_argument("--json", action="store_true", help="print JSON")
@@ -329,7 +331,8 @@ def bench_command(args: argparse.Namespace) -> int:
     if args.files:
         from retrieval.archive_bench import run_archive_bench
 
-        return run_archive_bench(args.data, args.files, args.runs, args.queries, args.json)
+        return run_archive_bench(args.data, args.files, args.runs, args.queries, args.json,
+                                 distinct=args.distinct)
     return run_bench(args.data, [] if args.quality_only else args.sizes, args.queries,
                      with_bm25s=not args.no_bm25s, as_json=args.json, params=bm25_params(args))
 
