@@ -66,7 +66,6 @@ logger = logging.getLogger(__name__)
 FORMAT_VERSION = 11
 HASH_WINDOW = 16 * 2**20
 POSTINGS = ("indptr", "doc_ids", "tfs", "doc_len")
-SCORES = ("idf", "gain", "max_gain")
 Progress = Callable[[int, int], None]
 SHOWN_NAMES = 10  # reports name this many added / changed / removed articles, then count
 
@@ -111,7 +110,6 @@ class Index:
     searchable: Sequence[str]
     tokens: dict[str, list[str]] = field(default_factory=dict, repr=False)
     texts: dict[str, str] = field(default_factory=dict, repr=False)
-    scores: dict[str, NDArray[np.float64]] | None = field(default=None, repr=False)
     stored_ids: list[str] | None = field(default=None, repr=False)
     stamp: str = ""
     content_keys: dict[str, str] = field(default_factory=dict, repr=False)  # id -> text hash
@@ -128,10 +126,8 @@ class Index:
         return self.stored_ids
 
     def bm25(self) -> BM25:
-        """Return the scorer over this index's postings (its arrays computed once, saved)."""
-        scorer = BM25(self.postings, self.params, self.scores)
-        self.scores = scorer.arrays()
-        return scorer
+        """Return the scorer over this index's postings (weights computed as read)."""
+        return BM25(self.postings, self.params)
 
     def save(self, directory: Path) -> None:
         """Write the index to `directory` atomically: a crash leaves the old one whole."""
@@ -169,10 +165,6 @@ class Index:
         known["article_ids.json"] = _write_json(folder / "article_ids.json", self.article_ids)
         self.chunks.save(folder)
         known["vocab.json"] = _write_json(folder / "vocab.json", self.postings.terms)
-        scores = self.scores or self.bm25().arrays()
-        for name in SCORES:
-            known[f"scores.{name}.npy"] = _save_array(folder / f"scores.{name}.npy",
-                                                      scores[name])
         for name in POSTINGS:
             known[f"postings.{name}.npy"] = _save_array(folder / f"postings.{name}.npy",
                                                         getattr(self.postings, name))
@@ -235,7 +227,6 @@ class Index:
                 names_by_content=dict(manifest["names_by_content"]),
                 fingerprint=str(manifest["fingerprint"]),
                 char_df=_read_json(directory / "char_df.json"), searchable=searchable,
-                scores={name: map_array(directory / f"scores.{name}.npy") for name in SCORES},
                 stored_ids=[str(i) for i in _read_json(directory / "article_ids.json")],
                 stamp=str(manifest["created"]), content_keys=dict(manifest["content_keys"]),
                 cache_dir=directory, checksums=dict(manifest["checksums"]))
@@ -251,7 +242,6 @@ class Index:
         consistent = (
             len(p.doc_len) == len(self.chunks) == len(self.searchable)
             and len(self.articles) == len(self.article_ids)
-            and (self.scores is None or len(self.scores["gain"]) == len(p.doc_ids))
             and len(p.indptr) == len(p.terms) + 1
             and len(p.doc_ids) == len(p.tfs) == int(p.indptr[-1])
         )

@@ -90,14 +90,15 @@ def test_refreshes_after_random_edits_score_as_a_full_rebuild(
         assert _weights(refreshed) == _weights(BM25(fresh.postings, fresh.params))
 
 
-def _weights(scorer: Index | BM25) -> dict[str, tuple[float, float, dict[int, float]]]:
-    """Each term's IDF, largest gain and gain by document (terms may come in another order)."""
+def _weights(scorer: Index | BM25) -> dict[str, tuple[float, dict[int, float]]]:
+    """Each term's IDF and score by document (terms may come in another order)."""
     bm25 = scorer.bm25() if isinstance(scorer, Index) else scorer
-    arrays, p = bm25.arrays(), bm25.postings
-    return {term: (float(arrays["idf"][t]), float(arrays["max_gain"][t]),
-                   dict(zip(p.doc_ids[p.indptr[t]:p.indptr[t + 1]].tolist(),
-                            arrays["gain"][p.indptr[t]:p.indptr[t + 1]].tolist(), strict=True)))
-            for t, term in enumerate(p.terms)}
+    weights = {}
+    for term, t in bm25.term_ids.items():
+        docs, scores = bm25.score({term: 1.0})
+        weights[term] = (float(bm25.idf[t]), dict(zip(docs.tolist(), scores.tolist(),
+                                                      strict=True)))
+    return weights
 
 
 def _scores(searcher: Searcher) -> list[list[tuple[str, float]]]:
