@@ -197,7 +197,7 @@ def measure_saved(folder: str, questions: list[str], with_bm25s: bool) -> dict[s
     row["linli"] = _time_queries(functools.partial(searcher.search, k=3), questions)
     index = searcher.index
     if with_bm25s:
-        index.load_token_cache(Path(folder))
+        index.load_token_cache()
         row["bm25s"] = _bm25s_reference(index, questions)
     del searcher, index
     gc.unfreeze()
@@ -215,7 +215,7 @@ def _bm25s_reference(index: Index, questions: list[str]) -> dict[str, object]:
         import bm25s
     except ImportError:
         return {"skipped": "bm25s is not installed (pip install -e '.[bench]')"}
-    documents = [index.tokens[key] for key in _chunk_keys(index)]
+    documents = [json.loads(line) for segment in index.segments for line in segment.tokens]
     started = time.perf_counter()
     retriever = bm25s.BM25(k1=index.params.k1, b=index.params.b)
     retriever.index(documents, show_progress=False)
@@ -230,12 +230,6 @@ def _bm25s_reference(index: Index, questions: list[str]) -> dict[str, object]:
         return retriever.retrieve([tokens], k=3, show_progress=False, n_threads=1)
 
     return {"build_s": build_s, **_time_queries(run, questions)}
-
-
-def _chunk_keys(index: Index) -> list[str]:
-    from retrieval.index import _chunk_key
-
-    return [_chunk_key(chunk, index.fingerprint) for chunk in index.chunks]
 
 
 def sample_rebuild(corpus_dir: Path, rounds: int = 5) -> dict[str, float]:

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from corpus import CorpusError
-from retrieval import index as index_module
 from retrieval import manifest as manifest_module
 from retrieval.index import Index, IndexFileError, refresh_index
 from retrieval.search import Searcher
+from retrieval.tokenize import Tokenizer
 from tests.helpers.articles import write_article
 
 
@@ -31,13 +31,13 @@ def test_changing_one_article_retokenises_only_its_passages(
                       encoding="utf-8")
     write_article(corpus_dir, "new.md", title="新文章", body="社区开设了老年食堂。")
     calls: list[str] = []
-    original = index_module.Tokenizer.tokenize
+    original = Tokenizer.tokenize
 
-    def counting(self: index_module.Tokenizer, text: str) -> list[str]:
+    def counting(self: Tokenizer, text: str) -> list[str]:
         calls.append(text)
         return original(self, text)
 
-    monkeypatch.setattr(index_module.Tokenizer, "tokenize", counting)
+    monkeypatch.setattr(Tokenizer, "tokenize", counting)
     index, report = refresh_index(corpus_dir, tmp_path / "index")
     assert report.changed == [target.stem] and report.added == ["new"] and report.removed == []
     # Only the passages of the two articles (text, title, section each), nothing else.
@@ -60,13 +60,14 @@ def test_corrupt_index_is_rebuilt_not_trusted(
         corpus_dir: Path, tmp_path: Path, damage: str) -> None:
     folder = tmp_path / "index"
     refresh_index(corpus_dir, folder)
+    [segment] = folder.glob("seg-*")
     if damage == "truncate_postings":
-        data = (folder / "postings.doc_ids.npy").read_bytes()
-        (folder / "postings.doc_ids.npy").write_bytes(data[: len(data) // 2])
+        data = (segment / "postings.doc_ids.npy").read_bytes()
+        (segment / "postings.doc_ids.npy").write_bytes(data[: len(data) // 2])
     elif damage == "garbage_articles":
-        (folder / "articles.jsonl").write_text("[{", encoding="utf-8")
+        (segment / "articles.jsonl").write_text("[{", encoding="utf-8")
     else:
-        (folder / "vocab.json").write_text("[]", encoding="utf-8")
+        (segment / "vocab.json").write_text("[]", encoding="utf-8")
     with pytest.raises(IndexFileError, match="corrupt"):
         Index.load(folder)
     index, report = refresh_index(corpus_dir, folder)
@@ -86,14 +87,16 @@ def test_index_from_an_older_format_is_rebuilt(corpus_dir: Path, tmp_path: Path)
 
 def test_saved_index_has_no_pickle(corpus_dir: Path, tmp_path: Path) -> None:
     refresh_index(corpus_dir, tmp_path / "index")
-    names = sorted(p.name for p in (tmp_path / "index").iterdir())
+    assert sorted(p.name for p in (tmp_path / "index").iterdir()) == [
+        "corpus.json", "manifest.json", "seg-000001"]
+    names = sorted(p.name for p in (tmp_path / "index" / "seg-000001").iterdir())
     assert names == [
-        "article_ids.json", "articles.jsonl", "articles.npy", "char_df.json",
-        "chunks.article.npy", "chunks.end.npy", "chunks.ordinal.npy", "chunks.section.npy",
-        "chunks.start.npy", "corpus.json", "manifest.json", "postings.doc_ids.npy",
-        "postings.doc_len.npy", "postings.indptr.npy", "postings.tfs.npy",
-        "searchable.bin", "searchable.npy",
-        "sections.json", "tokens.jsonl", "vocab.json"]
+        "article_ids.json", "articles.jsonl", "articles.npy", "bounds.max_tf.npy",
+        "bounds.min_len.npy", "char_df.json", "chunks.article.npy", "chunks.end.npy",
+        "chunks.ordinal.npy", "chunks.section.npy", "chunks.start.npy",
+        "postings.doc_ids.npy", "postings.doc_len.npy", "postings.indptr.npy",
+        "postings.tfs.npy", "searchable.bin", "searchable.npy", "sections.json",
+        "token_keys.json", "tokens.jsonl", "tokens.npy", "vocab.json"]
 
 
 def test_empty_corpus_is_a_clear_error(tmp_path: Path) -> None:
