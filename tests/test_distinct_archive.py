@@ -5,7 +5,7 @@ from pathlib import Path
 from corpus import load_corpus
 from corpus.chunk import chunk_corpus
 from corpus.models import Article, Section
-from retrieval.distinct_archive import distinct_texts, write_distinct_archive
+from retrieval.evaluation.distinct_archive import distinct_texts, write_distinct_archive
 
 
 def _contexts() -> list[Article]:

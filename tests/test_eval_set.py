@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from corpus import load_corpus
-from retrieval.evaluate import evaluate, read_questions
+from retrieval.evaluation.evaluate import evaluate, read_questions
 from retrieval.index import build_index
 from retrieval.search import Searcher
 from tests.conftest import BUNDLED_CORPUS
@@ -34,8 +34,8 @@ def test_followup_pairs_are_real_pairs_whose_answers_the_corpus_holds() -> None:
 
 
 def test_follow_ups_are_resolved_in_context_at_least_80_percent() -> None:
-    from retrieval.evaluate import evaluate_followups
-    from retrieval.followup import resolve_answer
+    from retrieval.evaluation.evaluate import evaluate_followups
+    from retrieval.search.followup import resolve_answer
 
     pairs = read_questions(FOLLOWUPS)
     searcher = Searcher(build_index(load_corpus(BUNDLED_CORPUS).articles))
@@ -51,9 +51,11 @@ HELD_OUT = Path(__file__).parent / "data" / "eval_questions_heldout.jsonl"
 def test_held_out_questions_written_blind_stay_above_their_measured_floor() -> None:
     # 45 questions written from the articles without seeing the tuned set or the lexicons
     # (df823b5), committed before the changes they measure: 66.7% Hit@1, 93.3% no-answer
-    # then; measured 80.0% / 100% after.
+    # then; measured 80.0% / 100% after. 39 more written blind on 2026-12-04 (from the four
+    # articles and the file's format only), before the work on real questions: the 84
+    # together measured 72.9% Hit@1, 100% no-answer on main 25b97de.
     questions = read_questions(HELD_OUT)
     report = evaluate(Searcher(build_index(load_corpus(BUNDLED_CORPUS).articles)), questions)
     figures = report.figures()
-    assert figures["hit@1"] >= 0.8, report.misses
+    assert figures["hit@1"] >= 0.72, report.misses
     assert figures["no_answer_accuracy"] == 1.0, report.misses

@@ -9,9 +9,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from retrieval import refresh
 from retrieval.bm25 import Postings
-from retrieval.index import Index, build_index, refresh_index, window_documents, window_postings
+from retrieval.index import (
+    Index,
+    build_index,
+    merge,
+    refresh_index,
+    window_documents,
+    window_postings,
+)
 from retrieval.search import Searcher
 from tests.conftest import BUNDLED_CORPUS
 
@@ -63,7 +69,7 @@ QUESTIONS = ["哪里可以下棋", "老年食堂在哪里", "志愿者怎么报�
 def test_refreshes_after_random_edits_and_merges_score_as_a_full_rebuild(
         edits: list[tuple[str, int, list[str]]], factor: int) -> None:
     with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
-        patch.setattr(refresh, "MERGE_FACTOR", factor)  # tiered merges after a few edits
+        patch.setattr(merge, "MERGE_FACTOR", factor)  # tiered merges after a few edits
         corpus, index_dir = Path(folder) / "corpus", Path(folder) / "index"
         shutil.copytree(BUNDLED_CORPUS, corpus)
         refresh_index(corpus, index_dir)
@@ -198,7 +204,7 @@ def test_a_build_on_two_processes_equals_one_on_one() -> None:
 
 def test_a_build_reports_its_last_progress_once(monkeypatch: pytest.MonkeyPatch) -> None:
     from corpus import load_corpus
-    from retrieval import workers
+    from retrieval.index import workers
 
     monkeypatch.setattr(workers, "BATCH", 1)  # every passage reported, the last one too
     seen: list[tuple[int, int]] = []

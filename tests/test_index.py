@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from corpus import CorpusError
-from retrieval import manifest as manifest_module
 from retrieval.index import Index, IndexFileError, refresh_index
+from retrieval.index import manifest as manifest_module
 from retrieval.search import Searcher
-from retrieval.tokenize import Tokenizer
+from retrieval.text.tokenize import Tokenizer
 from tests.helpers.articles import write_article
 
 

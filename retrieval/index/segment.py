@@ -6,35 +6,33 @@ numbered from 0 in the segment) with each term's largest tf and shortest documen
 its characters' passage counts and its passages' tokens (the cache a rebuild with
 the same dictionaries starts from). An edit never changes a segment: it writes a new
 one and a deletions file naming the articles dropped from the old one. Everything is
-checked against the checksums the index's manifest keeps. May import corpus and
-retrieval's bm25, columns and tokenize modules.
+checked against the checksums the index's manifest keeps. May import corpus's
+models, `retrieval.bm25` and the index's columns and store.
 """
 
-import io
 import json
-import mmap
-import os
-import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from corpus.models import Article
 from retrieval.bm25 import Postings, term_bounds
-from retrieval.columns import ArticleTable, ChunkTable, TextColumn, map_array, map_bytes
+from retrieval.index.columns import ArticleTable, ChunkTable, TextColumn, map_array, map_bytes
+from retrieval.index.store import (
+    IndexFileError,
+    check_files,
+    read_json,
+    save_array,
+    write_bytes,
+    write_json,
+)
 
-HASH_WINDOW = 16 * 2**20
 POSTINGS = ("indptr", "doc_ids", "tfs", "doc_len")
 BOUNDS = ("max_tf", "min_len")
-
-
-class SegmentFileError(Exception):
-    """A segment's files are missing, corrupt or do not agree: the index must be rebuilt."""
 
 
 @dataclass
@@ -143,7 +141,7 @@ class Segment:
     @classmethod
     def load(cls, folder: Path, checksums: dict[str, str],
              deletions: Deletions | None = None) -> "Segment":
-        """Map a saved segment after checking its files; raise SegmentFileError if it cannot."""
+        """Map a saved segment after checking its files; raise IndexFileError if it cannot."""
         check_files(folder, checksums)
         try:
             articles = ArticleTable(TextColumn(map_bytes(folder / "articles.jsonl"),
@@ -164,12 +162,12 @@ class Segment:
                         map_array(folder / "bounds.min_len.npy")),
                 deletions=deletions or Deletions(), name=folder.name, checksums=checksums)
         except (OSError, ValueError, KeyError, TypeError, EOFError) as err:
-            raise SegmentFileError(f"{folder}: saved index is corrupt ({err})") from None
+            raise IndexFileError(f"{folder}: saved index is corrupt ({err})") from None
         segment.check_shapes(folder)
         return segment
 
     def check_shapes(self, folder: Path) -> None:
-        """Raise SegmentFileError unless the arrays' sizes agree."""
+        """Raise IndexFileError unless the arrays' sizes agree."""
         p, n = self.postings, len(self.chunks)
         bounds = self.term_bounds()
         consistent = (
@@ -183,7 +181,7 @@ class Segment:
             and all(0 <= t < len(p.terms) for t in self.deletions.dead_df)
         )
         if not consistent:
-            raise SegmentFileError(f"{folder}: saved index is corrupt (sizes do not agree)")
+            raise IndexFileError(f"{folder}: saved index is corrupt (sizes do not agree)")
 
     def deleting(self, articles: NDArray[np.int64]) -> Deletions:
         """The deletions once `articles` (local positions) are dropped too."""
@@ -220,64 +218,3 @@ def dead_term_counts(postings: Postings, docs: NDArray[np.int64],
     terms = np.searchsorted(postings.indptr, positions, side="right") - 1
     ids, counts = np.unique(terms, return_counts=True)
     return dict(zip(ids.tolist(), counts.tolist(), strict=True))
-
-
-def write_bytes(path: Path, data: "bytes | mmap.mmap") -> str:
-    """Write `data`; return the file's checksum (as `file_checksum` gives), from memory."""
-    with path.open("wb") as out:
-        out.write(data)
-    return f"{len(data)}:{zlib.crc32(data):08x}"
-
-
-def write_json(path: Path, value: object) -> str:
-    """Write `value` as JSON; return the file's checksum."""
-    return write_bytes(path, json.dumps(value, ensure_ascii=False).encode("utf-8"))
-
-
-def read_json(path: Path) -> Any:
-    """Read a JSON file the index wrote."""
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def save_array(path: Path, array: NDArray[Any]) -> str:
-    """Write one array as np.save does (no pickle); return the file's checksum, from memory."""
-    array = np.ascontiguousarray(array)
-    header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
-    data = array.data.cast("B") if array.size else memoryview(b"")
-    with path.open("wb") as out:
-        out.write(header.getvalue())
-        out.write(data)
-    crc = zlib.crc32(data, zlib.crc32(header.getvalue()))
-    return f"{len(header.getvalue()) + len(data)}:{crc:08x}"
-
-
-def file_checksum(path: Path) -> str:
-    """Checksum a file (size and CRC-32) through a sliding window of mapped pages.
-
-    The window keeps the pages from all counting as this process's at once. CRC-32
-    finds truncation, bit flips and swapped bytes (what corrupts a file by accident)
-    at three times the speed of SHA-256, which a start-up over 300 MB feels.
-    """
-    crc = 0
-    with path.open("rb") as raw:
-        size = os.fstat(raw.fileno()).st_size
-        for offset in range(0, size, HASH_WINDOW):
-            with mmap.mmap(raw.fileno(), min(HASH_WINDOW, size - offset), offset=offset,
-                           access=mmap.ACCESS_READ) as window:
-                crc = zlib.crc32(window, crc)
-    return f"{size}:{crc:08x}"
-
-
-def check_files(folder: Path, checksums: dict[str, str]) -> None:
-    """Check every file of a folder against its checksums before any is used."""
-    try:
-        present = {path.name for path in folder.iterdir()}
-    except OSError as err:
-        raise SegmentFileError(f"{folder}: saved index is corrupt ({err})") from None
-    if present != set(checksums):
-        raise SegmentFileError(f"{folder}: saved index is corrupt (files differ from the "
-                               f"manifest: {', '.join(sorted(present ^ set(checksums)))})")
-    for name in sorted(present):
-        if file_checksum(folder / name) != checksums[name]:
-            raise SegmentFileError(f"{folder / name}: saved index is corrupt (checksum differs)")

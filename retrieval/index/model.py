@@ -1,16 +1,22 @@
-"""The index as search reads it: its segments' live articles and passages, numbered as one.
+"""The index in memory (`Index`), as search reads it, and its save and load.
 
-An index is a list of segments (see `retrieval/segment.py`); an edit adds one and
-drops articles from others. Search sees one sequence of articles, one of passages
-(the segments' live ones, in segment order) and one BM25 scorer whose statistics are
-those of all live passages: the scores a full rebuild would give. May import corpus
-and retrieval's bm25, columns, manifest and segment modules.
+An index is a list of segments (see `segment.py`); an edit adds one and drops
+articles from others. Search sees one sequence of articles, one of passages (the
+segments' live ones, in segment order) and one BM25 scorer whose statistics are
+those of all live passages: the scores a full rebuild would give. On disk, see
+`store.py`: `save_index` writes new segments and deletions first, then replaces the
+manifest in one rename, so a crash at any point leaves the old index whole. May
+import corpus's models, `retrieval.bm25` and the index's columns, manifest, segment
+and store.
 """
 
 import json
+import os
+import shutil
+import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,9 +26,22 @@ from numpy.typing import NDArray
 
 from corpus.models import Article
 from retrieval.bm25 import BM25, BM25Params, Part, Postings
-from retrieval.columns import ChunkTable, TextColumn
-from retrieval.manifest import CorpusManifest
-from retrieval.segment import Segment
+from retrieval.index.columns import ChunkTable
+from retrieval.index.manifest import CorpusManifest
+from retrieval.index.segment import Deletions, Segment
+from retrieval.index.store import (
+    FORMAT_VERSION,
+    INDEX_MANIFEST,
+    STAGING,
+    IndexFileError,
+    file_checksum,
+    free_segment_number,
+    next_generation,
+    saved_stamp,
+    segment_name,
+    tidy,
+    write_bytes,
+)
 
 T = TypeVar("T")
 
@@ -189,16 +208,12 @@ class Index:
         return BM25(self.layout.parts, self.params)
 
     def save(self, directory: Path) -> None:
-        """Write the index to `directory` (see `retrieval/store.py`): a crash leaves the old."""
-        from retrieval.store import save_index  # the store imports this module
-
+        """Write the index to `directory`: a crash at any point leaves the old one whole."""
         save_index(self, directory)
 
     @classmethod
     def load(cls, directory: Path) -> "Index":
         """Load a saved index; raise `IndexFileError` if it cannot be trusted."""
-        from retrieval.store import load_index
-
         return load_index(directory)
 
     def live_passages(self) -> int:
@@ -228,6 +243,106 @@ class Index:
         return tokens, segment.searchable[where[1]]
 
 
-def texts_of(column: Sequence[str]) -> TextColumn:
-    """Pack texts as a column (kept as is when already one)."""
-    return column if isinstance(column, TextColumn) else TextColumn.from_texts(column)
+def save_index(index: Index, directory: Path) -> None:
+    """Write the index's new segments and deletions, then its manifest, into `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    next_segment = max(index.next_segment, free_segment_number(directory))
+    entries = []
+    for segment in index.segments:
+        if not segment.name or index.folder != directory or not (directory /
+                                                                   segment.name).is_dir():
+            name = segment_name(next_segment)
+            next_segment += 1
+            staging = directory / f"{STAGING}{name}"
+            shutil.rmtree(staging, ignore_errors=True)
+            segment.checksums = segment.save(staging)
+            os.replace(staging, directory / name)
+            segment.name = name
+            segment.deletions = replace(segment.deletions, file="")  # its file is not here
+        entries.append(_entry(segment, directory))
+    index.stamp = repr(time.time())
+    manifest = {
+        "format": FORMAT_VERSION, "created": index.stamp, "params": asdict(index.params),
+        "fingerprint": index.fingerprint, "local_names": index.local_names,
+        "article_hashes": index.article_hashes, "names_by_content": index.names_by_content,
+        "content_keys": index.content_keys, "segments": entries,
+        "next_segment": next_segment,
+    }
+    staging_manifest = directory / f"{STAGING}{INDEX_MANIFEST}"
+    staging_manifest.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    os.replace(staging_manifest, directory / INDEX_MANIFEST)  # the one step that switches
+    index.folder, index.next_segment = directory, next_segment
+    named = {entry["name"] for entry in entries}
+    named |= {entry["deletions"]["file"] for entry in entries if entry["deletions"]}
+    tidy(directory, named)
+
+
+def _entry(segment: Segment, directory: Path) -> dict[str, Any]:
+    """The manifest's entry for a segment, its deletions written if they are new."""
+    deletions = None
+    dropped = segment.deletions
+    if len(dropped.articles):
+        if not dropped.file or not (directory / dropped.file).exists():
+            generation = next_generation(directory, segment.name)
+            name = f"{segment.name}.del-{generation:06d}.json"
+            staging = directory / f"{STAGING}{name}"
+            checksum = write_bytes(staging, dropped.to_json())
+            os.replace(staging, directory / name)
+            dropped.file, dropped.checksum = name, checksum
+        deletions = {"file": dropped.file, "checksum": dropped.checksum}
+    return {"name": segment.name, "checksums": segment.checksums, "deletions": deletions}
+
+
+def load_index(directory: Path, attempts: int = 3) -> Index:
+    """Load a saved index; raise `IndexFileError` if it cannot be trusted.
+
+    Its arrays and texts are mapped, not read: a page is read when a search touches it.
+    A manifest replaced while it was read (another process saved) is read again.
+    """
+    for attempt in range(attempts):
+        stamp = saved_stamp(directory)
+        try:
+            return _load(directory)
+        except IndexFileError:
+            if attempt + 1 == attempts or saved_stamp(directory) == stamp:
+                raise
+    raise IndexFileError(f"{directory}: no saved index")  # not reached
+
+
+def _load(directory: Path) -> Index:
+    manifest_path = directory / INDEX_MANIFEST
+    if not manifest_path.exists():
+        raise IndexFileError(f"{directory}: no saved index")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("format") != FORMAT_VERSION:
+            raise IndexFileError(f"{directory}: index format {manifest.get('format')} is not "
+                                 f"the current {FORMAT_VERSION}")
+        segments = [Segment.load(directory / entry["name"], dict(entry["checksums"]),
+                                 _deletions(directory, entry["deletions"]))
+                    for entry in manifest["segments"]]
+        if not segments:
+            raise ValueError("no segment")
+        return Index(
+            segments=segments, params=BM25Params(**manifest["params"]),
+            local_names=list(manifest["local_names"]),
+            article_hashes=dict(manifest["article_hashes"]),
+            names_by_content=dict(manifest["names_by_content"]),
+            fingerprint=str(manifest["fingerprint"]), content_keys=dict(manifest["content_keys"]),
+            stamp=str(manifest["created"]), folder=directory,
+            next_segment=int(manifest["next_segment"]))
+    except IndexFileError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise IndexFileError(f"{directory}: saved index is corrupt ({err})") from None
+
+
+def _deletions(directory: Path, entry: dict[str, str] | None) -> Deletions:
+    if entry is None:
+        return Deletions()
+    path = directory / entry["file"]
+    if file_checksum(path) != entry["checksum"]:
+        raise IndexFileError(f"{path}: saved index is corrupt (checksum differs)")
+    deletions = Deletions.from_json(path.read_bytes())
+    deletions.file, deletions.checksum = entry["file"], entry["checksum"]
+    return deletions

@@ -1,29 +1,51 @@
-"""Merge segments into one, streaming: memory bounded whatever the segments' size.
+"""Merge segments into one, streaming (memory bounded whatever their size), and when.
 
+When: by size tiers (`merge_policy`), as search engines do: once `MERGE_FACTOR`
+segments of about one size (0-9 live passages, 10-99, ...) gather, they become one
+of the next size, so an edit costs a small segment and the segments stay few; a
+segment that lost more than `EXPUNGE_SHARE` of its passages is rewritten without
+them. How:
 The merged segment holds the live articles of the segments in their order; the
 dropped ones' passages and postings are left out. Texts and columns are copied as
 runs of bytes; postings a block of terms at a time (every segment's terms are sorted,
 so a range of the merged terms is one stretch of each segment's postings), each
 block written as it is made. Nothing is changed in the segments merged: a merge
 killed half-way leaves a folder no manifest names, removed at the next save.
-May import retrieval's bm25, columns and segment modules.
+May import numpy and the index's columns, model, segment and store.
 """
 
 import io
 import itertools
+import logging
+import math
+import os
+import shutil
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 from numpy.typing import NDArray
 
-from retrieval.columns import TextColumn
-from retrieval.segment import Segment, save_array, write_json
+from retrieval.index.columns import TextColumn
+from retrieval.index.model import Index, save_index
+from retrieval.index.segment import Segment
+from retrieval.index.store import (
+    STAGING,
+    free_segment_number,
+    save_array,
+    segment_name,
+    write_json,
+)
+
+logger = logging.getLogger(__name__)
 
 BLOCK = 1 << 22  # postings merged at a time: 4M, some 100 MB of temporaries
+MERGE_FACTOR = 10  # segments of one size tier merged into one of the next
+EXPUNGE_SHARE = 0.5  # a segment that lost more of its passages is rewritten without them
 
 
 class _Writer:
@@ -217,3 +239,56 @@ def _blocks(per_term: NDArray[np.int64], block: int) -> list[int]:
         nxt = int(np.searchsorted(ends, before + block, side="right"))
         cuts.append(max(nxt, cuts[-1] + 1))
     return cuts
+
+
+def tier(segment: Segment) -> int:
+    """A segment's size tier: 0 up to 9 live passages, 1 up to 99, and so on."""
+    live = segment.size - int((~segment.alive_docs()).sum())
+    return int(math.log10(max(live, 1)))
+
+
+def merge_policy(index: Index, index_dir: Path) -> Index:
+    """Merge segments by tiers (see the module's docstring); return the index as saved."""
+    chosen: list[int] = []
+    tiers: dict[int, list[int]] = {}
+    for i, segment in enumerate(index.segments):
+        alive = segment.alive_docs()
+        if segment.size and (~alive).sum() > EXPUNGE_SHARE * segment.size:
+            chosen = [i]
+            break
+        tiers.setdefault(tier(segment), []).append(i)
+    else:
+        full = [members for members in tiers.values() if len(members) >= MERGE_FACTOR]
+        chosen = min(full, key=lambda m: tier(index.segments[m[0]])) if full else []
+    if not chosen:
+        return index
+    return merge_into(index, index_dir, chosen)
+
+
+def merge_into(index: Index, index_dir: Path, chosen: Sequence[int]) -> Index:
+    """Merge the chosen segments into one, saved in place of the first of them.
+
+    The merged segment is written under a name no manifest uses, then the manifest is
+    replaced: a crash before that leaves the old segments serving.
+    """
+    segments = [index.segments[i] for i in chosen]
+    number = max(index.next_segment, free_segment_number(index_dir))
+    staging = index_dir / f"{STAGING}{segment_name(number)}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        checksums = merge_segments(segments, staging)
+        os.replace(staging, index_dir / segment_name(number))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    merged = Segment.load(index_dir / segment_name(number), checksums)
+    merged.name = segment_name(number)
+    kept = [s for i, s in enumerate(index.segments) if i not in set(chosen)]
+    kept.insert(min(chosen), merged)
+    result = replace(index, segments=kept, next_segment=number + 1, folder=index_dir)
+    save_index(result, index_dir)
+    if index.corpus is not None:
+        index.corpus.index_stamp = result.stamp
+        index.corpus.save(index_dir)
+        result.corpus = index.corpus
+    logger.info("merged %d segments into %s", len(segments), merged.name)
+    return result

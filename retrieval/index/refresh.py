@@ -3,21 +3,17 @@
 Only files whose size or time changed are read (`retrieval/manifest.py`); their
 articles' passages are tokenised into a new segment and their old versions marked
 dropped in the segments holding them, which are never rewritten. Segments merge by
-size tiers (`merge_policy`): when `MERGE_FACTOR` segments of about one size gather,
-they become one of the next size; a segment that lost more than `EXPUNGE_SHARE` of
-its passages is rewritten without them; `linli index --optimize` merges everything.
-May import corpus and retrieval's bm25, build, manifest, merge, segment, segmented,
-store and tokenize modules.
+size tiers (see `merge.py`) after an edit is saved; `linli index --optimize` merges
+everything.
+May import corpus, `retrieval.bm25`, `retrieval.collector`, `retrieval.text` and
+the index's build, manifest, merge, model, report, store and workers.
 """
 
 import hashlib
 import logging
-import math
-import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +22,8 @@ from corpus.chunk import chunk_article
 from corpus.load import check_corpus_dir, load_corpus
 from corpus.models import Article, CorpusError, Problem
 from retrieval.bm25 import BM25Params
-from retrieval.build import (
+from retrieval.collector import collection_paused
+from retrieval.index.build import (
     Progress,
     TokenSource,
     article_hash,
@@ -34,8 +31,7 @@ from retrieval.build import (
     harvest,
     tokenised_segment,
 )
-from retrieval.collector import collection_paused
-from retrieval.manifest import (
+from retrieval.index.manifest import (
     CachedReader,
     Changes,
     CorpusManifest,
@@ -45,44 +41,14 @@ from retrieval.manifest import (
     scan_changes,
     settle,
 )
-from retrieval.merge import merge_segments
-from retrieval.segment import Segment
-from retrieval.segmented import Index
-from retrieval.store import (
-    STAGING,
-    IndexFileError,
-    free_segment_number,
-    load_index,
-    save_index,
-    saved_stamp,
-    segment_name,
-)
-from retrieval.tokenize import fingerprint
-from retrieval.workers import TokenPool
+from retrieval.index.merge import merge_into, merge_policy
+from retrieval.index.model import Index, load_index, save_index
+from retrieval.index.report import RefreshReport
+from retrieval.index.store import IndexFileError, saved_stamp
+from retrieval.index.workers import TokenPool
+from retrieval.text.tokenize import fingerprint
 
 logger = logging.getLogger(__name__)
-
-MERGE_FACTOR = 10  # segments of one size tier merged into one of the next
-EXPUNGE_SHARE = 0.5  # a segment that lost more of its passages is rewritten without them
-
-
-@dataclass
-class RefreshReport:
-    """What `refresh_index` did: for the CLI's and /reload's report."""
-
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    chunks: int = 0
-    articles: int = 0
-    seconds: float = 0.0
-    rebuilt: bool = False
-    spliced: bool = False  # only the changed articles' passages were tokenised (a new segment)
-    merged: int = 0  # segments merged into one after the edit
-    reason: str = ""
-    pending: Callable[[], None] | None = None  # saves the index (with `defer_save`)
-    problems: list[Problem] = field(default_factory=list)
-
 
 def _current(previous: Index) -> bool:
     """Tell whether the index was cut with the dictionaries of today."""
@@ -298,59 +264,6 @@ def _with_edits(previous: Index, changes: Changes, fresh: set[str],
                  article_hashes=hashes, names_by_content=names_by_content,
                  fingerprint=previous.fingerprint, content_keys=content_keys,
                  folder=previous.folder, next_segment=previous.next_segment)
-
-
-def tier(segment: Segment) -> int:
-    """A segment's size tier: 0 up to 9 live passages, 1 up to 99, and so on."""
-    live = segment.size - int((~segment.alive_docs()).sum())
-    return int(math.log10(max(live, 1)))
-
-
-def merge_policy(index: Index, index_dir: Path) -> Index:
-    """Merge segments by tiers (see the module's docstring); return the index as saved."""
-    chosen: list[int] = []
-    tiers: dict[int, list[int]] = {}
-    for i, segment in enumerate(index.segments):
-        alive = segment.alive_docs()
-        if segment.size and (~alive).sum() > EXPUNGE_SHARE * segment.size:
-            chosen = [i]
-            break
-        tiers.setdefault(tier(segment), []).append(i)
-    else:
-        full = [members for members in tiers.values() if len(members) >= MERGE_FACTOR]
-        chosen = min(full, key=lambda m: tier(index.segments[m[0]])) if full else []
-    if not chosen:
-        return index
-    return merge_into(index, index_dir, chosen)
-
-
-def merge_into(index: Index, index_dir: Path, chosen: Sequence[int]) -> Index:
-    """Merge the chosen segments into one, saved in place of the first of them.
-
-    The merged segment is written under a name no manifest uses, then the manifest is
-    replaced: a crash before that leaves the old segments serving.
-    """
-    segments = [index.segments[i] for i in chosen]
-    number = max(index.next_segment, free_segment_number(index_dir))
-    staging = index_dir / f"{STAGING}{segment_name(number)}"
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        checksums = merge_segments(segments, staging)
-        os.replace(staging, index_dir / segment_name(number))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    merged = Segment.load(index_dir / segment_name(number), checksums)
-    merged.name = segment_name(number)
-    kept = [s for i, s in enumerate(index.segments) if i not in set(chosen)]
-    kept.insert(min(chosen), merged)
-    result = replace(index, segments=kept, next_segment=number + 1, folder=index_dir)
-    save_index(result, index_dir)
-    if index.corpus is not None:
-        index.corpus.index_stamp = result.stamp
-        index.corpus.save(index_dir)
-        result.corpus = index.corpus
-    logger.info("merged %d segments into %s", len(segments), merged.name)
-    return result
 
 
 def _diff(old: dict[str, str], new: dict[str, str], report: RefreshReport) -> None:

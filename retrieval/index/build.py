@@ -4,8 +4,8 @@
 an archive into its folder a batch at a time, each batch tokenised on every core and
 written as a segment, then merges the segments into one (streaming, see
 `retrieval/merge.py`): the build's memory depends on the batch, not on the archive.
-May import corpus and retrieval's bm25, columns, merge, segment, segmented, store,
-tokenize and workers modules.
+May import corpus, `retrieval.bm25`, `retrieval.text` and the index's columns,
+merge, model, segment, store and workers.
 """
 
 import hashlib
@@ -22,13 +22,13 @@ import numpy as np
 from corpus.chunk import chunk_article
 from corpus.models import Article, Chunk, CorpusError
 from retrieval.bm25 import BM25Params, Postings
-from retrieval.columns import ChunkTable
-from retrieval.merge import merge_segments
-from retrieval.segment import Segment
-from retrieval.segmented import Index
-from retrieval.store import STAGING, free_segment_number, segment_name
-from retrieval.tokenize import fingerprint
-from retrieval.workers import Passage, TokenPool, harvest_all, searchable_of, worker_count
+from retrieval.index.columns import ChunkTable
+from retrieval.index.merge import merge_segments
+from retrieval.index.model import Index
+from retrieval.index.segment import Segment
+from retrieval.index.store import STAGING, free_segment_number, segment_name
+from retrieval.index.workers import Passage, TokenPool, harvest_all, searchable_of, worker_count
+from retrieval.text.tokenize import fingerprint
 
 logger = logging.getLogger(__name__)
 
