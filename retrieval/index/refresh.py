@@ -212,7 +212,12 @@ def _refresh_in_place(previous: Index, manifest: CorpusManifest, files: Listing,
         changes.manifest.save(index_dir)
         index.corpus = changes.manifest
         if index is not previous:
-            merged = merge_policy(index, index_dir)
+            try:
+                merged = merge_policy(index, index_dir)
+            except (OSError, ValueError, IndexFileError) as err:
+                # The edit is saved and its segments serve: a merge can wait for the next.
+                logger.error("merging segments failed, they stay as they are: %s", err)
+                merged = index
             if merged is not index:
                 report.merged = len(index.segments) - len(merged.segments) + 1
                 index = merged
