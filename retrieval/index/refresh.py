@@ -97,8 +97,8 @@ def refresh_index(corpus_dir: Path, index_dir: Path, *, params: BM25Params | Non
             if report.pending is not None:
                 report.pending()
                 report.pending = None
-            index = merge_into(index, index_dir, list(range(len(index.segments))))
             report.merged = len(index.segments)
+            index = merge_into(index, index_dir, list(range(len(index.segments))))
         report.seconds = time.perf_counter() - started
         return index, report
 
