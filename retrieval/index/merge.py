@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from numpy.typing import NDArray
 
-from retrieval.index.columns import TextColumn
+from retrieval.index.columns import TextColumn, drop_pages
 from retrieval.index.model import Index, save_index
 from retrieval.index.segment import Segment
 from retrieval.index.store import (
@@ -43,7 +43,8 @@ from retrieval.index.store import (
 
 logger = logging.getLogger(__name__)
 
-BLOCK = 1 << 22  # postings merged at a time: 4M, some 100 MB of temporaries
+BLOCK = 1 << 21  # postings merged at a time: 2M, some 100 MB of temporaries
+PIECE = 1 << 24  # bytes of text copied at a time
 MERGE_FACTOR = 10  # segments of one size tier merged into one of the next
 EXPUNGE_SHARE = 0.5  # a segment that lost more of its passages is rewritten without them
 
@@ -94,7 +95,9 @@ def _copy_texts(columns: list[TextColumn], keeps: list[NDArray[np.bool_]], folde
     for column, keep in zip(columns, keeps, strict=True):
         for start, end in _runs(keep):
             low, high = int(column.offsets[start]), int(column.offsets[end])
-            blob.write(column.blob[low:high])
+            for piece in range(low, high, PIECE):
+                blob.write(column.blob[piece : min(piece + PIECE, high)])
+                drop_pages(column.blob)
         lengths.append(np.diff(np.asarray(column.offsets))[keep])
     known[blob_name] = blob.close()
     offsets = np.zeros(sum(len(x) for x in lengths) + 1, dtype=np.int64)
@@ -207,6 +210,8 @@ def _merge_postings(segments: list[Segment], alive_docs: list[NDArray[np.bool_]]
             term_parts.append(np.repeat(term_map[first:last], per_term)[keep])
             doc_parts.append(moved[keep])
             tf_parts.append(np.asarray(s.postings.tfs[start:end])[keep])
+        for s in segments:  # what was read is not kept: the merge's memory stays bounded
+            drop_pages(s.postings.doc_ids, s.postings.tfs)
         term = np.concatenate(term_parts)
         # Stable: a segment's documents come sorted, and before the next segment's.
         order = np.argsort(term, kind="stable")
