@@ -21,7 +21,14 @@ from numpy.typing import NDArray
 
 from corpus.models import Article
 from retrieval.bm25 import Postings, term_bounds
-from retrieval.index.columns import ArticleTable, ChunkTable, TextColumn, map_array, map_bytes
+from retrieval.index.columns import (
+    ArticleTable,
+    ChunkTable,
+    TextColumn,
+    drop_pages,
+    map_array,
+    map_bytes,
+)
 from retrieval.index.store import (
     IndexFileError,
     check_files,
@@ -212,6 +219,7 @@ def dead_term_counts(postings: Postings, docs: NDArray[np.int64],
     for start in range(0, len(postings.doc_ids), block):
         hits = np.flatnonzero(dying.take(postings.doc_ids[start : start + block]))
         found.append(hits + start)
+        drop_pages(postings.doc_ids)  # read once: an edit's memory stays that of the edit
     if not found:
         return {}
     positions = np.concatenate(found)
