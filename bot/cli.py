@@ -1,4 +1,9 @@
-"""The `linli` command: one entry point for every subcommand of every package."""
+"""The `linli` command: one entry point for every subcommand of every package.
+
+Each subcommand's work lives in its package (`corpus.cli`, `retrieval.cli`, `bot.ops`,
+`bot.run`); this module parses and dispatches, importing them lazily, and never
+imports `telegram` itself.
+"""
 
 import argparse
 import logging
@@ -8,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.records import RecordsError
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import SettingsError, load_settings
 from corpus import cli as corpus_cli
 from corpus.models import ArticleFormatError, CorpusError
 from retrieval import cli as retrieval_cli
@@ -40,96 +45,111 @@ def add_bot_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     run.add_argument("--webhook", metavar="URL", help="public https URL Telegram posts to")
     run.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8443",
                      help="where the webhook server listens (default 127.0.0.1:8443)")
-    run.set_defaults(handler=run_command)
+    run.add_argument("--web", metavar="HOST:PORT", nargs="?", const="127.0.0.1:8080",
+                     help="also serve the web chat page (and WeChat) here, in the same "
+                     "process (default 127.0.0.1:8080)")
+    run.set_defaults(handler=run_cli)
+    web = commands.add_parser("web", help="serve the web chat page (and WeChat when "
+                              "LINLI_WECHAT_TOKEN is set); no Telegram token needed")
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                     "127.0.0.1; 0.0.0.0 in a container)")
+    web.add_argument("--port", type=retrieval_cli.positive_int, default=8080,
+                     help="port (default 8080)")
+    web.set_defaults(handler=web_cli)
     chat = commands.add_parser("chat", help="talk to the bot in this terminal (no token needed)")
-    chat.set_defaults(handler=chat_command)
+    chat.set_defaults(handler=chat_cli)
     doctor = commands.add_parser("doctor", help="check settings, token, corpus, data, index")
-    doctor.set_defaults(handler=doctor_command)
+    doctor.set_defaults(handler=doctor_cli)
     stats = commands.add_parser("stats", help="questions, share answered, feedback, top misses")
     stats.add_argument("--days", type=retrieval_cli.positive_int, default=7,
                        help="how many days back (default 7)")
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.add_argument("--chart", type=Path, metavar="FILE.png",
                        help="also draw questions per day and share answered")
-    stats.set_defaults(handler=stats_command)
+    stats.set_defaults(handler=stats_cli)
+    pending = commands.add_parser("pending", help="questions waiting for a staff answer, "
+                                  "grouped, most asked first")
+    pending.add_argument("--days", type=retrieval_cli.positive_int, default=30,
+                         help="how many days back (default 30)")
+    pending.add_argument("--json", action="store_true", help="print JSON")
+    pending.set_defaults(handler=pending_cli)
+    staff_bench = commands.add_parser(
+        "bench-staff", help="measure the staff loop: answer rate on the gov sets as the queue "
+        "is answered (--gov), or 保存 to the next answer on an archive (--data --files)")
+    source = staff_bench.add_mutually_exclusive_group(required=True)
+    source.add_argument("--gov", type=Path, metavar="DIR",
+                        help="the gov sets' folder (messages/, policy/) or one set")
+    source.add_argument("--data", type=Path, metavar="DIR",
+                        help="the CMRC 2018 folder the archive of --files files is made from")
+    staff_bench.add_argument("--files", type=retrieval_cli.positive_int, default=33000,
+                             help="with --data: article files in the archive (default 33000)")
+    staff_bench.add_argument("--runs", type=retrieval_cli.positive_int, default=5,
+                             help="with --data: staff answers saved and timed (default 5)")
+    staff_bench.add_argument("--json", action="store_true", help="print JSON")
+    staff_bench.set_defaults(handler=bench_staff_cli)
     backup = commands.add_parser("backup", help="copy the records database while the bot runs")
     backup.add_argument("out", type=Path, help="the backup file to write, e.g. linli-2021-06.db")
-    backup.set_defaults(handler=backup_command)
+    backup.set_defaults(handler=backup_cli)
     link = commands.add_parser("link", help="print the t.me link that opens the bot with a "
                                "question answered (for a notice board or a QR code)")
     link.add_argument("question", help="the question, e.g. \"老年人活动区在哪里？\"")
     link.add_argument("--bot", metavar="USERNAME",
                       help="the bot's username (default: ask Telegram with the token)")
-    link.set_defaults(handler=link_command)
+    link.set_defaults(handler=link_cli)
     health = commands.add_parser("health", help="exit 0 if the running bot is alive (heartbeat)")
-    health.set_defaults(handler=health_command)
+    health.set_defaults(handler=health_cli)
 
 
-def link_command(args: argparse.Namespace) -> int:
+def link_cli(args: argparse.Namespace) -> int:
     """Print the deep link of a question."""
-    from bot.deep_link import encode_question, question_link
+    from bot.channels.telegram.deep_link import ask_username, encode_question, question_link
 
     encode_question(args.question)  # a question too long fails before asking Telegram
-    username = args.bot or _bot_username(args.settings)
+    username = args.bot or ask_username(args.settings)
     print(question_link(username, args.question))
     return 0
 
 
-def _bot_username(settings: Settings) -> str:
-    """Ask Telegram (getMe) for the bot's username, with the token from the settings."""
-    import asyncio
-
-    from telegram import Bot
-    from telegram.error import TelegramError
-
-    async def username() -> str:
-        bot = Bot(settings.token(), base_url=settings.telegram_base_url or
-                  "https://api.telegram.org/bot")
-        async with bot:
-            return bot.username
-
-    try:
-        return asyncio.run(username())
-    except TelegramError as err:
-        raise ValueError(f"could not ask Telegram for the bot's username ({err}); "
-                         "give it with --bot USERNAME") from None
-
-
-def doctor_command(args: argparse.Namespace) -> int:
+def doctor_cli(args: argparse.Namespace) -> int:
     """Check the deployment."""
-    from bot.doctor import run_doctor
+    from bot.ops.doctor import run_doctor
 
     return run_doctor(args.settings)
 
 
-def stats_command(args: argparse.Namespace) -> int:
+def stats_cli(args: argparse.Namespace) -> int:
     """Print the statistics."""
-    from bot.report import stats_command as report
+    from bot.ops.stats import run_stats
 
-    return report(args.settings, args.days, args.json, args.chart)
+    return run_stats(args.settings, args.days, args.json, args.chart)
 
 
-def backup_command(args: argparse.Namespace) -> int:
+def pending_cli(args: argparse.Namespace) -> int:
+    """Print the staff queue."""
+    from bot.ops.pending import run_pending
+
+    return run_pending(args.settings, args.days, args.json)
+
+
+def bench_staff_cli(args: argparse.Namespace) -> int:
+    """Measure the staff loop (see bot/staff/bench.py and bot/staff/save_bench.py)."""
+    if args.gov:
+        from bot.staff.bench import run_staff_loop
+
+        return run_staff_loop(args.gov, args.json)
+    from bot.staff.save_bench import run_save_bench
+
+    return run_save_bench(args.data, args.files, args.runs, args.json)
+
+
+def backup_cli(args: argparse.Namespace) -> int:
     """Back up the records database consistently (SQLite's online backup)."""
-    from bot.records import Records
+    from bot.ops.backup import run_backup
 
-    source = args.settings.database_path
-    if not source.exists():
-        print(f"error: {source}: no records database yet; check LINLI_DATA_DIR", file=sys.stderr)
-        return 1
-    if args.out.exists():
-        print(f"error: {args.out}: already exists; choose a new file name", file=sys.stderr)
-        return 1
-    records = Records(source)
-    try:
-        records.backup(args.out)
-    finally:
-        records.close()
-    print(f"backed up {source} to {args.out}")
-    return 0
+    return run_backup(args.settings, args.out)
 
 
-def health_command(args: argparse.Namespace) -> int:
+def health_cli(args: argparse.Namespace) -> int:
     """Tell whether the bot's heartbeat is recent."""
     from bot.app import HEARTBEAT_FILE, HEARTBEAT_SECONDS
 
@@ -143,16 +163,24 @@ def health_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_command(args: argparse.Namespace) -> int:
+def run_cli(args: argparse.Namespace) -> int:
     """Serve Telegram."""
     from bot.run import run_bot
 
-    return run_bot(args.settings, args.webhook, args.listen if args.webhook else None)
+    return run_bot(args.settings, args.webhook, args.listen if args.webhook else None,
+                   web=args.web)
 
 
-def chat_command(args: argparse.Namespace) -> int:
+def web_cli(args: argparse.Namespace) -> int:
+    """Serve the web page and WeChat."""
+    from bot.channels.web.server import run_web
+
+    return run_web(args.settings, args.host, args.port)
+
+
+def chat_cli(args: argparse.Namespace) -> int:
     """Chat in the terminal."""
-    from bot.chat import run_chat
+    from bot.ops.chat import run_chat
 
     return run_chat(args.settings)
 
@@ -161,7 +189,7 @@ def configure_logging(verbose: bool, log_format: str = "text") -> None:
     """Configure logging once, at the entry point; silence jieba's start-up chatter."""
     level = logging.DEBUG if verbose else logging.INFO
     if log_format == "json":
-        from bot.logs import JsonFormatter
+        from bot.ops.logs import JsonFormatter
 
         handler = logging.StreamHandler()
         handler.setFormatter(JsonFormatter())

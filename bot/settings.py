@@ -1,7 +1,8 @@
 """Every setting of linli, read from the environment and an optional `.env` file.
 
 The file is `--env-file FILE`, else `LINLI_ENV_FILE`, else `.env` in the current directory
-if there is one; the environment wins over the file.
+if there is one; the environment wins over the file. Telegram-free: may import pydantic-settings,
+the bot's core (`conversation`, `records`) and `corpus`.
 """
 
 import os
@@ -13,10 +14,14 @@ import platformdirs
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.conversation import STALE_MONTHS
 from bot.records import user_key
 from corpus.paths import BUNDLED_CORPUS
 
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+_WECHAT_TOKEN = re.compile(r"^[A-Za-z0-9]{3,32}$")
+_AES_KEY = re.compile(r"^[A-Za-z0-9+/]{43}$")
+_FRAME_SOURCE = re.compile(r"^('self'|'none'|https?://[A-Za-z0-9*.-]+(:[0-9]{1,5})?)$")
 ENV_FILE_VARIABLE = "LINLI_ENV_FILE"
 DEFAULT_ENV_FILE = Path(".env")
 
@@ -62,9 +67,63 @@ class Settings(BaseSettings):
         "below it the closest match is shown as possibly related (default: the fitted gate's "
         "threshold in retrieval/data/gate.json)")
     linli_stale_months: int = Field(
-        default=12, ge=1, description="months after which an answer says its article may be "
-        "out of date")
+        default=STALE_MONTHS, ge=1, description="months after which an answer says its article "
+        "may be out of date")
+    linli_staff_source: str = Field(
+        default="社区服务中心", min_length=1, description="the source cited on staff answers "
+        "(the district's name for them, e.g. 管城区社区服务中心)")
+    linli_notify_days: int = Field(
+        default=30, ge=1, description="days a resident's chat id is kept for 有答复时通知我 "
+        "before it is deleted unanswered")
+    linli_web_embed_origins: str = Field(
+        default="'self'", description="sites allowed to show the web chat page in a frame "
+        "(CSP frame-ancestors), space-separated, e.g. https://www.example.gov.cn")
+    linli_web_trusted_proxies: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset({"127.0.0.1", "::1"}), description="addresses of the reverse proxies "
+        "whose X-Real-IP header names the client (for the web page's rate limit), "
+        "comma-separated")
+    linli_wechat_token: SecretStr | None = Field(
+        default=None, description="the Token of the WeChat official account's server settings "
+        "(secret; turns on /wechat)")
+    linli_wechat_app_id: SecretStr | None = Field(
+        default=None, description="the official account's AppID (needed in safe mode)")
+    linli_wechat_aes_key: SecretStr | None = Field(
+        default=None, description="the EncodingAESKey, 43 characters (secret; safe mode)")
     _env_file: Path | None = PrivateAttr(default=None)
+
+    @field_validator("linli_web_embed_origins")
+    @classmethod
+    def _origins_are_csp_sources(cls, value: str) -> str:
+        sources = value.split()
+        bad = [s for s in sources if not _FRAME_SOURCE.match(s)]
+        if bad or not sources:
+            raise ValueError(f"'{bad[0] if bad else value}' is not a site to allow; write "
+                             "'self' and addresses like https://www.example.gov.cn, "
+                             "separated by spaces")
+        return " ".join(sources)
+
+    @field_validator("linli_web_trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated_addresses(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return frozenset(p.strip() for p in value.split(",") if p.strip())
+
+    @field_validator("linli_wechat_token")
+    @classmethod
+    def _wechat_token_as_wechat_takes_it(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WECHAT_TOKEN.match(value.get_secret_value().strip()):
+            raise ValueError("is not a WeChat Token (3 to 32 letters and digits, as typed in "
+                             "the official account's server settings)")
+        return value
+
+    @field_validator("linli_wechat_aes_key")
+    @classmethod
+    def _aes_key_is_43_characters(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _AES_KEY.match(value.get_secret_value().strip()):
+            raise ValueError("is not an EncodingAESKey (43 letters and digits, as the "
+                             "official account's server settings generate it)")
+        return value
 
     @field_validator("linli_answer_threshold", mode="before")
     @classmethod
@@ -124,7 +183,8 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """The secret values no log line may show."""
-        values = [self.telegram_bot_token, self.linli_webhook_secret, self.linli_user_key]
+        values = [self.telegram_bot_token, self.linli_webhook_secret, self.linli_user_key,
+                  self.linli_wechat_token, self.linli_wechat_aes_key]
         return [v.get_secret_value().strip() for v in values
                 if v is not None and v.get_secret_value().strip()]
 
