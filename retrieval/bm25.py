@@ -18,8 +18,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 Variant = Literal["okapi", "l", "plus"]
-# Postings weighed at a time: a block's temporaries stay in the cache (twice as fast as 1 << 20).
-GAIN_BLOCK = 1 << 16
 SEARCH_COST = 8  # a binary search per candidate costs about this many postings walked
 CLEAR_WHOLE = 32  # clearing a touched entry costs about as much as this many of the whole
 
@@ -75,94 +73,226 @@ class Postings:
         return np.diff(self.indptr)
 
 
-class BM25:
-    """Scores equal to rank-bm25's `get_scores`, computed from postings."""
+@dataclass
+class Part:
+    """One segment's postings as the scorer reads them, its live documents numbered globally.
 
-    def __init__(self, postings: Postings, params: BM25Params,
-                 arrays: Mapping[str, NDArray[np.float64]] | None = None) -> None:
-        """Score `postings`; `arrays` are those `arrays()` gave before, saved with the index."""
-        if len(postings.doc_len) == 0:
+    `to_global[d]`: local document d's global number, -1 if deleted (None: d + offset, all
+    live); `live[g - offset]`: the local number of global document g (None: g - offset).
+    `dead_df[t]`: how many of local term t's postings belong to deleted documents.
+    `max_tf` / `min_len`: per local term, its largest tf and shortest document (bounds).
+    """
+
+    postings: Postings
+    offset: int = 0
+    to_global: NDArray[np.int32] | None = None
+    live: NDArray[np.int32] | None = None
+    dead_df: NDArray[np.int64] | None = None
+    max_tf: NDArray[np.int32] | None = None
+    min_len: NDArray[np.int32] | None = None
+
+    @property
+    def size(self) -> int:
+        """How many live documents the part holds."""
+        return len(self.postings.doc_len) if self.live is None else len(self.live)
+
+    def bounds(self) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+        """Each term's largest tf and shortest document (computed once if not saved)."""
+        if self.max_tf is None or self.min_len is None:
+            self.max_tf, self.min_len = term_bounds(self.postings)
+        return self.max_tf, self.min_len
+
+
+def term_bounds(postings: Postings) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    """Each term's largest tf and shortest document among its postings."""
+    if not len(postings.doc_ids):
+        return np.zeros(len(postings.terms), np.int32), np.zeros(len(postings.terms), np.int32)
+    starts = postings.indptr[:-1]
+    max_tf = np.maximum.reduceat(postings.tfs, starts).astype(np.int32)
+    min_len = np.minimum.reduceat(postings.doc_len.take(postings.doc_ids), starts)
+    return max_tf, min_len.astype(np.int32)
+
+
+class BM25:
+    """Scores equal to rank-bm25's `get_scores`, computed from postings.
+
+    The postings may come in parts (the index's segments): the statistics (documents,
+    their average length, each term's document frequency) are those of all the live
+    documents together, and each posting's weight is computed from them when a question
+    reads it, so the scores do not depend on how the documents are split in parts.
+    """
+
+    def __init__(self, postings: "Postings | Sequence[Part]", params: BM25Params) -> None:
+        """Score `postings` (one set, or the parts of a segmented index)."""
+        self.parts = [Part(postings)] if isinstance(postings, Postings) else list(postings)
+        self.params = params
+        self.corpus_size = sum(part.size for part in self.parts)
+        if self.corpus_size == 0:
             raise ValueError("cannot score an empty index: it has no documents")
-        self.postings, self.params = postings, params
-        self.term_ids = {term: i for i, term in enumerate(postings.terms)}
-        self.corpus_size = len(postings.doc_len)
-        self.avgdl = float(postings.doc_len.sum()) / self.corpus_size
-        self.doc_freq = postings.doc_freq
+        self.postings = self.parts[0].postings
+        self.terms = list(self.parts[0].postings.terms)
+        self.term_ids = {term: i for i, term in enumerate(self.terms)}
+        self._local: list[dict[str, int] | None] = [None]
+        for part in self.parts[1:]:
+            self._local.append({term: i for i, term in enumerate(part.postings.terms)})
+            for term in part.postings.terms:
+                if term not in self.term_ids:
+                    self.term_ids[term] = len(self.terms)
+                    self.terms.append(term)
+        self.doc_freq = self._live_doc_freq()
+        total = 0
+        for part in self.parts:
+            lengths = part.postings.doc_len
+            # Integers summed exactly: the average is the same however the parts split.
+            total += int(lengths.sum() if part.live is None else lengths.take(part.live).sum())
+        self.avgdl = total / self.corpus_size
         self._buffers = threading.local()
         self._absent_weight = params.delta if params.variant == "plus" else 0.0
-        if arrays is not None:
-            self.idf, self._gain, self._max_gain = (
-                arrays["idf"], arrays["gain"], arrays["max_gain"])
-            return
-        self.idf = self._idf(self.doc_freq.astype(np.float64))
-        # What holding the term adds over not holding it (the part postings carry), per
-        # posting; a block at a time, so that no temporary is as long as all the postings.
-        # Computed in float64, kept in float32: half the memory a question's pages take;
-        # `top` adds them up in float32 too (scores within 1e-6 of rank-bm25's, the order
-        # of passages that close apart may differ; bounds are the kept gains).
-        self._gain = np.empty(len(postings.doc_ids), dtype=np.float32)
+        self.idf = self._idf(self.doc_freq)
         p = params
-        norm = 1 - p.b + p.b * postings.doc_len.astype(np.float64) / self.avgdl
-        k1_norm = p.k1 * norm
-        for start in range(0, len(self._gain), GAIN_BLOCK):
-            end = min(start + GAIN_BLOCK, len(self._gain))
-            block = self._posting_weight(start, end, norm, k1_norm)
-            block -= self._absent_weight
-            block *= self._idf_of_postings(start, end)
-            self._gain[start:end] = block
-        # The most any document gains from each term: bounds for skipping long postings.
-        self._max_gain = (np.maximum.reduceat(self._gain, postings.indptr[:-1])
-                          if len(self._gain) else np.zeros(0))
+        self._norm = [1 - p.b + p.b * part.postings.doc_len.astype(np.float64) / self.avgdl
+                      for part in self.parts]
+        self._k1_norm = [p.k1 * norm for norm in self._norm]
 
-    def arrays(self) -> dict[str, NDArray[np.float64]]:
-        """The computed arrays, to save with the index and pass back in."""
-        return {"idf": self.idf, "gain": self._gain, "max_gain": self._max_gain}
+    def doc_lengths(self, docs: NDArray[np.int64]) -> NDArray[np.int32]:
+        """The lengths of documents `docs` (global numbers), whichever part holds them."""
+        docs = np.asarray(docs, dtype=np.int64)
+        if len(self.parts) == 1 and self.parts[0].live is None and not self.parts[0].offset:
+            return np.asarray(self.postings.doc_len.take(docs), dtype=np.int32)
+        offsets = np.asarray([part.offset for part in self.parts], dtype=np.int64)
+        which = np.searchsorted(offsets, docs, side="right") - 1
+        lengths = np.zeros(len(docs), dtype=np.int32)
+        for i in np.unique(which).tolist():
+            part, mine = self.parts[i], which == i
+            local = docs[mine] - part.offset
+            if part.live is not None:
+                local = part.live.take(local)
+            lengths[mine] = part.postings.doc_len.take(local)
+        return lengths
 
-    def _idf(self, df: NDArray[np.float64]) -> NDArray[np.float64]:
+    def _live_doc_freq(self) -> NDArray[np.int64]:
+        """How many live documents hold each term (all parts together)."""
+        df = np.zeros(len(self.terms), dtype=np.int64)
+        for i, part in enumerate(self.parts):
+            local = np.diff(part.postings.indptr)
+            if part.dead_df is not None:
+                local = local - part.dead_df
+            if i == 0:
+                df[: len(local)] += local
+            else:
+                ids = np.fromiter((self.term_ids[t] for t in part.postings.terms),
+                                  dtype=np.int64, count=len(part.postings.terms))
+                np.add.at(df, ids, local)
+        return df
+
+    def _idf(self, df_counts: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Each term's IDF (0 for a term no live document holds: it is never looked up)."""
         n, p = self.corpus_size, self.params
+        held = df_counts > 0
+        df = np.where(held, df_counts, 1).astype(np.float64)
         if p.variant == "okapi":
             idf = np.log(n - df + 0.5) - np.log(df + 0.5)
-            floor = p.epsilon * (idf.sum() / len(idf)) if len(idf) else 0.0
-            return np.where(idf < 0, floor, idf)
-        if p.variant == "l":
-            return math.log(n + 1) - np.log(df + 0.5)
-        return np.log((n + 1) / df)
+            # fsum: the mean is the same whatever order the terms come in.
+            kept = idf[held]
+            floor = p.epsilon * (math.fsum(kept.tolist()) / len(kept)) if len(kept) else 0.0
+            idf = np.where(idf < 0, floor, idf)
+        elif p.variant == "l":
+            idf = math.log(n + 1) - np.log(df + 0.5)
+        else:
+            idf = np.log((n + 1) / df)
+        return np.where(held, idf, 0.0)
 
-    def _posting_weight(self, start: int, end: int, norm: NDArray[np.float64],
-                        k1_norm: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Return the term-frequency part of postings start:end (`norm`: each document's).
+    def _weights(self, tf: NDArray[np.float64], norm: NDArray[np.float64],
+                 k1_norm: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Return the term-frequency part of postings (`norm`, `k1_norm`: their documents').
 
         A document without the term gets `_absent_weight`: delta for BM25Plus, else 0.
-        `k1_norm` is k1 * norm. Gathered with `take`: numpy 2 indexes with int32 ids
-        four times slower.
         """
-        p, post = self.params, self.postings
-        tf = post.tfs[start:end].astype(np.float64)
-        docs = post.doc_ids[start:end]
+        p = self.params
         if p.variant == "okapi":
-            weight: NDArray[np.float64] = tf * (p.k1 + 1) / (tf + k1_norm.take(docs))
+            weight: NDArray[np.float64] = tf * (p.k1 + 1) / (tf + k1_norm)
         elif p.variant == "l":
-            ctd = tf / norm.take(docs)
+            ctd = tf / norm
             weight = tf * (p.k1 + 1) * (ctd + p.delta) / (p.k1 + ctd + p.delta)
         else:
-            weight = k1_norm.take(docs)
-            weight += tf
+            weight = k1_norm + tf
             tf *= p.k1 + 1
             np.divide(tf, weight, out=weight)
             weight += p.delta
         return weight
 
-    def _idf_of_postings(self, start: int, end: int) -> NDArray[np.float64]:
-        """Return the IDF of each posting start:end's term."""
-        indptr = self.postings.indptr
-        first = int(np.searchsorted(indptr, start, side="right")) - 1
-        last = int(np.searchsorted(indptr, end - 1, side="right")) - 1
-        bounds = np.clip(indptr[first : last + 2], start, end)
-        return np.repeat(self.idf[first : last + 1], np.diff(bounds))
+    def _gains(self, i: int, positions: "slice | NDArray[np.int64]",
+               idf: float) -> NDArray[np.float32]:
+        """What holding the term adds over not holding it, for part i's postings at `positions`.
+
+        Computed in float64 from the statistics of all parts, kept in float32 (`top` adds
+        them in float32: half the memory traffic); the same for a posting in any part.
+        """
+        post = self.parts[i].postings
+        docs = post.doc_ids[positions]
+        # `take`: numpy 2 indexes with int32 ids four times slower.
+        weight = self._weights(post.tfs[positions].astype(np.float64),
+                               self._norm[i].take(docs), self._k1_norm[i].take(docs))
+        weight -= self._absent_weight
+        weight *= idf
+        return weight.astype(np.float32)
+
+    def _slices(self, term: int) -> list[tuple[int, int, int, int]]:
+        """Where a global term's postings are: (part, local term, start, end) per part."""
+        found = []
+        for i, part in enumerate(self.parts):
+            local = self._local[i]
+            if local is None:
+                t = term if term < len(part.postings.terms) else -1
+            else:
+                t = local.get(self.terms[term], -1)
+            if t >= 0:
+                start, end = int(part.postings.indptr[t]), int(part.postings.indptr[t + 1])
+                if end > start:
+                    found.append((i, t, start, end))
+        return found
+
+    def _walk(self, i: int, start: int, end: int,
+              idf: float) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+        """Part i's postings start:end as (global documents, gains), deleted ones left out."""
+        part = self.parts[i]
+        gains = self._gains(i, slice(start, end), idf)
+        docs = part.postings.doc_ids[start:end]
+        if part.to_global is not None:
+            ids = part.to_global.take(docs)
+            alive = ids >= 0
+            if not alive.all():
+                return ids[alive], gains[alive]
+            return ids, gains
+        if part.offset:
+            return (docs + np.int32(part.offset)).astype(np.int32), gains
+        return docs, gains
+
+    def _bound(self, term: int) -> float:
+        """The most any document can gain from `term` (at least that; for MaxScore).
+
+        From each part's largest tf and shortest document of the term: the gains are
+        computed on reading, so no per-posting maximum is kept.
+        """
+        best = 0.0
+        p = self.params
+        for i, local, _, _ in self._slices(term):
+            max_tf, min_len = self.parts[i].bounds()
+            norm = 1 - p.b + p.b * float(min_len[local]) / self.avgdl
+            weight = self._weights(np.asarray([float(max_tf[local])]), np.asarray([norm]),
+                                   np.asarray([p.k1 * norm]))
+            best = max(best, float((weight[0] - self._absent_weight) * self.idf[term]))
+        # A hair above: the gains are rounded to float32 on the way.
+        return best * (1 + 1e-5) + 1e-9
 
     def query_terms(self, query: Mapping[str, float]) -> list[tuple[int, float]]:
-        """Keep the query's terms that the index knows, with their weights."""
-        return [(self.term_ids[t], w) for t, w in query.items() if t in self.term_ids and w]
+        """Keep the query's terms that a live document holds, with their weights."""
+        found = []
+        for term, weight in query.items():
+            t = self.term_ids.get(term)
+            if t is not None and weight and self.doc_freq[t] > 0:
+                found.append((t, weight))
+        return found
 
     def _accumulate(self, query: Mapping[str, float],
                     ) -> tuple[NDArray[np.float64], list[NDArray[np.int32]]]:
@@ -170,11 +300,11 @@ class BM25:
         sums = np.zeros(self.corpus_size)  # calloc: pages stay untouched until written
         touched = []
         for term, weight in self.query_terms(query):
-            start, end = self.postings.indptr[term], self.postings.indptr[term + 1]
-            ids = self.postings.doc_ids[start:end]
-            # A document appears once in a term's postings, so += on the fancy index is exact.
-            sums[ids] += weight * self._gain[start:end]
-            touched.append(ids)
+            for i, _, start, end in self._slices(term):
+                ids, gains = self._walk(i, start, end, float(self.idf[term]))
+                # A document appears once in a term's postings, so += on the fancy index is exact.
+                sums[ids] += weight * gains
+                touched.append(ids)
         return sums, touched
 
     def score(self, query: Mapping[str, float]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
@@ -193,18 +323,19 @@ class BM25:
             above_baseline: bool = False) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """Return the n best documents (fewer if fewer match), best first, with exact scores.
 
-        Terms go rarest-first (by the most they can add). Before a term with more
-        than `long_postings` postings, if all the remaining terms together cannot
-        lift an unseen document past the current n-th best, the remaining terms
-        only add to the documents that still can make it (MaxScore), found by
-        binary search in the long postings instead of walking them whole.
+        Terms go rarest-first (by their IDF times their weight: an order that does not
+        depend on how the index is split). Before a term with more than `long_postings`
+        postings, if all the remaining terms together cannot lift an unseen document
+        past the current n-th best, the remaining terms only add to the documents that
+        still can make it (MaxScore), found by binary search in the long postings
+        instead of walking them whole.
         `above_baseline`: scores less `baseline(query)`, what the postings added.
         """
-        max_gain = self._max_gain
-        terms = sorted(((t, w, w * float(max_gain[t])) for t, w in self.query_terms(query)),
+        terms = sorted(((t, w, w * float(self.idf[t])) for t, w in self.query_terms(query)),
                        key=lambda twb: -twb[2])
+        bounds = [w * self._bound(t) for t, w, _ in terms]
         # What the terms from each one on can add at most, rarest first.
-        rest = list(accumulate(b for _, _, b in reversed(terms)))[::-1]
+        rest = list(accumulate(reversed(bounds)))[::-1]
         sums = self._sums()
         found: list[NDArray[np.int32]] = []
         try:
@@ -231,36 +362,49 @@ class BM25:
              sums: NDArray[np.float32], found: list[NDArray[np.int32]], n: int,
              long_postings: int) -> NDArray[np.int64]:
         candidates: NDArray[np.int64] | None = None
-        indptr = self.postings.indptr
-        lengths = [int(indptr[t + 1] - indptr[t]) for t, _ in terms]
+        slices = [self._slices(t) for t, _ in terms]
+        lengths = [sum(end - start for _, _, start, end in where) for where in slices]
         ahead = sum(lengths)  # postings of this term and the ones after it
         walked = 0
         for i, (term, weight) in enumerate(terms):
-            start, end = indptr[term], indptr[term + 1]
-            ids = self.postings.doc_ids[start:end]
             # Trying to skip costs about the postings walked so far; walking costs those
             # ahead: try only when a long term comes and more lies ahead than behind.
-            if (candidates is None and found and end - start > long_postings
+            if (candidates is None and found and lengths[i] > long_postings
                     and ahead > walked):
                 candidates = self._still_possible(found, sums, n, rest[i])
             ahead -= lengths[i]
             walked += lengths[i]
-            if candidates is None or end - start <= SEARCH_COST * len(candidates):
+            idf = float(self.idf[term])
+            if candidates is None or lengths[i] <= SEARCH_COST * len(candidates):
                 # Walking the term whole is cheaper than searching it (or no skipping yet).
                 # np.add.at: numpy indexes with int32 ids four times slower than add.at adds.
-                gain = self._gain[start:end]
-                np.add.at(sums, ids, gain if weight == 1.0 else weight * gain)
-                found.append(ids)
+                for part, _, start, end in slices[i]:
+                    ids, gain = self._walk(part, start, end, idf)
+                    np.add.at(sums, ids, gain if weight == 1.0 else weight * gain)
+                    found.append(ids)
                 continue
-            where = np.searchsorted(ids, candidates)
-            where[where == len(ids)] = 0
-            hit = ids[where] == candidates
-            sums[candidates[hit]] += weight * self._gain[start + where[hit]]
+            for part, _, start, end in slices[i]:
+                self._search(part, start, end, idf, weight, candidates, sums)
         if candidates is None:
             if not found:
                 return np.empty(0, dtype=np.int64)
             return _best(np.concatenate(found), sums, n, len(found))
         return candidates[np.argsort(-sums[candidates], kind="stable")[:n]]
+
+    def _search(self, i: int, start: int, end: int, idf: float, weight: float,
+                candidates: NDArray[np.int64], sums: NDArray[np.float32]) -> None:
+        """Add part i's postings start:end to the candidates holding them (binary search)."""
+        part = self.parts[i]
+        low, high = np.searchsorted(candidates, [part.offset, part.offset + part.size])
+        mine = candidates[low:high]
+        if not len(mine):
+            return
+        local = mine - part.offset if part.live is None else part.live.take(mine - part.offset)
+        ids = part.postings.doc_ids[start:end]
+        where = np.searchsorted(ids, local)
+        where[where == len(ids)] = 0
+        hit = ids[where] == local
+        sums[mine[hit]] += weight * self._gains(i, start + where[hit], idf)
 
     @staticmethod
     def _still_possible(found: list[NDArray[np.int32]], sums: NDArray[np.float32], n: int,

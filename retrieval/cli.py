@@ -53,6 +53,8 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     index = commands.add_parser("index", help="build or refresh the saved index")
     _corpus_option(index)
     index.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    index.add_argument("--optimize", action="store_true",
+                       help="merge the index's segments into one (after refreshing it)")
     index.add_argument("--json", action="store_true",
                        help="print what changed as JSON, every article named")
     index.set_defaults(handler=index_command)
@@ -85,6 +87,8 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
                        help="measure CMRC 2018 quality only, no speed")
     bench.add_argument("--files", type=positive_int, default=None,
                        help="instead: write this many article files and time linli as processes")
+    bench.add_argument("--distinct", action="store_true",
+                       help="with --files: articles of distinct text (sentences drawn at random)")
     bench.add_argument("--runs", type=positive_int, default=1,
                        help="with --files: fresh archives measured (medians reported)")
     bench.add_argument("--json", action="store_true", help="print JSON")
@@ -169,12 +173,13 @@ def _duration(seconds: float) -> str:
 
 
 def open_index(args: argparse.Namespace, force: bool = False,
-               params: BM25Params | None = None) -> tuple[Index, RefreshReport]:
+               params: BM25Params | None = None,
+               optimize: bool = False) -> tuple[Index, RefreshReport]:
     """Load or refresh the index of the chosen corpus."""
     corpus = args.corpus or args.default_corpus
     index_dir = index_dir_for(args.settings.linli_data_dir, corpus)
     index, report = refresh_index(corpus, index_dir, progress=progress_printer(), force=force,
-                                  params=params)
+                                  params=params, optimize=optimize)
     for problem in report.problems:
         print(problem, file=sys.stderr)
     return index, report
@@ -305,10 +310,13 @@ def index_command(args: argparse.Namespace) -> int:
     # objects (100,000 at 33,000 articles) only to find them alive. The process ends
     # right after: nothing to collect.
     with collection_paused(collect=False):
-        report = open_index(args, force=args.force)[1]
+        index, report = open_index(args, force=args.force, optimize=args.optimize)
+        segments = len(index.segments)
+        del index
     if args.json:
         print(json.dumps({"rebuilt": report.rebuilt, "articles": report.articles,
                           "chunks": report.chunks, "seconds": round(report.seconds, 3),
+                          "segments": segments, "merged": report.merged,
                           "added": report.added, "changed": report.changed,
                           "removed": report.removed, "problems": len(report.problems)},
                          ensure_ascii=False))
@@ -316,7 +324,9 @@ def index_command(args: argparse.Namespace) -> int:
     state = ("updated (only the changed articles' passages re-tokenised)" if report.spliced
              else "rebuilt" if report.rebuilt else "up to date")
     print(f"index {state}: {report.articles} articles, {report.chunks} chunks, "
-          f"{report.seconds:.2f} s")
+          f"{segments} segment{'' if segments == 1 else 's'}, {report.seconds:.2f} s")
+    if report.merged:
+        print(f"  merged {report.merged} segments into one")
     for label, ids in (("added", report.added), ("changed", report.changed),
                        ("removed", report.removed)):
         if report.rebuilt and ids:
@@ -381,7 +391,8 @@ def bench_command(args: argparse.Namespace) -> int:
     if args.files:
         from retrieval.evaluation.archive_bench import run_archive_bench
 
-        return run_archive_bench(args.data, args.files, args.runs, args.queries, args.json)
+        return run_archive_bench(args.data, args.files, args.runs, args.queries, args.json,
+                                 distinct=args.distinct)
     return run_bench(args.data, [] if args.quality_only else args.sizes, args.queries,
                      with_bm25s=not args.no_bm25s, as_json=args.json, params=bm25_params(args))
 

@@ -1,3 +1,4 @@
+import itertools
 from collections import Counter
 
 import numpy as np
@@ -71,3 +72,53 @@ def test_top_returns_the_best_documents_in_order(
                                  above_baseline=True)
     assert above_docs.tolist() == docs.tolist()
     np.testing.assert_allclose(above + ours.baseline(Counter(query)), scores, rtol=1e-6, atol=1e-6)
+
+
+def _split(corpus: list[list[str]], cuts: list[int], dead: set[int]) -> tuple[list[bm25.Part],
+                                                                              list[list[str]]]:
+    """Cut a corpus in parts (at `cuts`), delete documents `dead`; return parts and the live."""
+    bounds = sorted({0, len(corpus), *(c % (len(corpus) + 1) for c in cuts)})
+    parts, live_docs = [], []
+    for start, end in itertools.pairwise(bounds):
+        documents = corpus[start:end]
+        postings = Postings.build(documents)
+        to_global = np.full(len(documents), -1, dtype=np.int32)
+        offset = len(live_docs)
+        for local, doc in enumerate(range(start, end)):
+            if doc not in dead:
+                to_global[local] = len(live_docs)
+                live_docs.append(corpus[doc])
+        live = np.flatnonzero(to_global >= 0).astype(np.int32)
+        dead_df = np.zeros(len(postings.terms), dtype=np.int64)
+        for t in range(len(postings.terms)):
+            docs = postings.doc_ids[postings.indptr[t]:postings.indptr[t + 1]]
+            dead_df[t] = int((to_global[docs] < 0).sum())
+        parts.append(bm25.Part(postings, offset, to_global, live, dead_df))
+    return parts, live_docs
+
+
+@pytest.mark.parametrize("variant", ["okapi", "l", "plus"])
+@settings(max_examples=150, deadline=None)
+@given(corpus=CORPORA, query=QUERIES, cuts=st.lists(st.integers(0, 30), max_size=3),
+       dead=st.sets(st.integers(0, 24), max_size=8), n=st.integers(1, 10),
+       long_postings=st.sampled_from([0, 4096]))
+def test_parts_with_deleted_documents_score_exactly_as_the_live_documents_alone(
+        variant: str, corpus: list[list[str]], query: list[str], cuts: list[int],
+        dead: set[int], n: int, long_postings: int) -> None:
+    params = BM25Params(variant=variant)  # type: ignore[arg-type]
+    parts, live_docs = _split(corpus, cuts, dead)
+    if not live_docs:
+        return
+    split, whole = BM25(parts, params), BM25(Postings.build(live_docs), params)
+    assert (split.corpus_size, split.avgdl) == (whole.corpus_size, whole.avgdl)
+    docs, scores = split.score(Counter(query))
+    expected_docs, expected = whole.score(Counter(query))
+    # Bit for bit: the statistics and each posting's weight do not depend on the parts.
+    assert docs.tolist() == expected_docs.tolist() and scores.tolist() == expected.tolist()
+    top_docs, top_scores = split.top(Counter(query), n, long_postings=long_postings)
+    _, want_scores = whole.top(Counter(query), n, long_postings=long_postings)
+    assert top_scores.tolist() == want_scores.tolist()
+    # Each document found is scored as alone (of tied ones, either may come first).
+    every = whole.top(Counter(query), whole.corpus_size)
+    scored = dict(zip(every[0].tolist(), every[1].tolist(), strict=True))
+    assert [scored[d] for d in top_docs.tolist()] == top_scores.tolist()

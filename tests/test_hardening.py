@@ -315,7 +315,7 @@ def test_a_same_size_edit_of_any_index_file_is_found(corpus_dir: Path, tmp_path:
                                                      name: str) -> None:
     index = build_index(load_corpus(corpus_dir).articles)
     index.save(tmp_path / "index")
-    path = tmp_path / "index" / name
+    path = tmp_path / "index" / "seg-000001" / name
     data = bytearray(path.read_bytes())
     i = next(i for i in range(len(data) - 1) if data[i] != data[i + 1])
     data[i], data[i + 1] = data[i + 1], data[i]  # swap two bytes: same size, other content

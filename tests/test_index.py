@@ -60,13 +60,14 @@ def test_corrupt_index_is_rebuilt_not_trusted(
         corpus_dir: Path, tmp_path: Path, damage: str) -> None:
     folder = tmp_path / "index"
     refresh_index(corpus_dir, folder)
+    [segment] = folder.glob("seg-*")
     if damage == "truncate_postings":
-        data = (folder / "postings.doc_ids.npy").read_bytes()
-        (folder / "postings.doc_ids.npy").write_bytes(data[: len(data) // 2])
+        data = (segment / "postings.doc_ids.npy").read_bytes()
+        (segment / "postings.doc_ids.npy").write_bytes(data[: len(data) // 2])
     elif damage == "garbage_articles":
-        (folder / "articles.jsonl").write_text("[{", encoding="utf-8")
+        (segment / "articles.jsonl").write_text("[{", encoding="utf-8")
     else:
-        (folder / "vocab.json").write_text("[]", encoding="utf-8")
+        (segment / "vocab.json").write_text("[]", encoding="utf-8")
     with pytest.raises(IndexFileError, match="corrupt"):
         Index.load(folder)
     index, report = refresh_index(corpus_dir, folder)
@@ -86,15 +87,17 @@ def test_index_from_an_older_format_is_rebuilt(corpus_dir: Path, tmp_path: Path)
 
 def test_saved_index_has_no_pickle(corpus_dir: Path, tmp_path: Path) -> None:
     refresh_index(corpus_dir, tmp_path / "index")
-    names = sorted(p.name for p in (tmp_path / "index").iterdir())
+    assert sorted(p.name for p in (tmp_path / "index").iterdir()) == [
+        "corpus.json", "manifest.json", "seg-000001"]
+    names = sorted(p.name for p in (tmp_path / "index" / "seg-000001").iterdir())
     assert names == [
-        "article_ids.json", "articles.jsonl", "articles.npy", "char_df.json",
-        "chunks.article.npy", "chunks.end.npy", "chunks.ordinal.npy", "chunks.section.npy",
-        "chunks.start.npy", "corpus.json", "manifest.json", "pairs.codes.npy", "pairs.df.npy",
-        "postings.doc_ids.npy",
-        "postings.doc_len.npy", "postings.indptr.npy", "postings.tfs.npy", "scores.gain.npy",
-        "scores.idf.npy", "scores.max_gain.npy", "searchable.bin", "searchable.npy",
-        "sections.json", "tokens.jsonl", "vocab.json"]
+        "article_ids.json", "articles.jsonl", "articles.npy", "bounds.max_tf.npy",
+        "bounds.min_len.npy", "char_df.json", "chunks.article.npy", "chunks.end.npy",
+        "chunks.ordinal.npy", "chunks.section.npy", "chunks.start.npy", "pairs.codes.npy",
+        "pairs.df.npy",
+        "postings.doc_ids.npy", "postings.doc_len.npy", "postings.indptr.npy",
+        "postings.tfs.npy", "searchable.bin", "searchable.npy", "sections.json",
+        "token_keys.json", "tokens.jsonl", "tokens.npy", "vocab.json"]
 
 
 def test_empty_corpus_is_a_clear_error(tmp_path: Path) -> None:

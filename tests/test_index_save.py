@@ -9,7 +9,7 @@ import pytest
 
 from corpus import load_corpus
 from retrieval.index import Index, build_index, refresh_index, remove_leftovers
-from retrieval.index import model as index_model
+from retrieval.index import segment as index_segment
 from retrieval.search import Searcher
 
 QUESTION = "哪里可以下棋"
@@ -53,7 +53,7 @@ def test_a_crash_in_the_middle_of_writing_the_new_index_leaves_the_old_one_servi
     before = serving.answer(QUESTION)
     assert before.answered and QUESTION[-2:] in before.hits[0].best_sentence
     # The save dies at the fourth array file of the new index, three written before it.
-    monkeypatch.setattr(index_model, "save_array", Crasher(4).wrap(index_model.save_array))
+    monkeypatch.setattr(index_segment, "save_array", Crasher(4).wrap(index_segment.save_array))
     with pytest.raises(Crash):
         new.save(index_dir)
     monkeypatch.undo()

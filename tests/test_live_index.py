@@ -36,7 +36,8 @@ def test_a_reload_serves_the_edited_article_then_saves_it_for_the_next_start(
     live.wait_saved()
     assert not live.reloading
     # Once saved, the index in service is the saved one, mapped from its files.
-    assert _mapped(live.current().index.postings.doc_ids)  # served from the saved files
+    assert all(_mapped(s.postings.doc_ids)  # served from the saved files
+               for s in live.current().index.segments)
     assert live.current().search("象棋俱乐部")[0].article_id == target.stem
     restarted = LiveIndex(corpus_dir, tmp_path / "data")
     report = restarted.load()

@@ -93,6 +93,19 @@ def test_index_reports_what_it_built_then_that_it_is_up_to_date(
     assert "index up to date: 4 articles" in capsys.readouterr().out
 
 
+def test_index_optimize_merges_the_segments_an_edit_added(
+        corpus_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["index", "--corpus", str(corpus_dir)]) == 0
+    (corpus_dir / "新.md").write_text("---\ntitle: 新文章\n---\n社区图书馆周末开放。\n",
+                                     encoding="utf-8")
+    assert main(["index", "--corpus", str(corpus_dir)]) == 0
+    assert ", 2 segments, " in capsys.readouterr().out
+    assert main(["index", "--corpus", str(corpus_dir), "--optimize"]) == 0
+    out = capsys.readouterr().out
+    assert "index up to date: 5 articles" in out and ", 1 segment, " in out
+    assert "merged 2 segments into one" in out
+
+
 def test_index_names_at_most_ten_articles_a_kind_and_json_names_all(
         corpus_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["index", "--corpus", str(corpus_dir)]) == 0

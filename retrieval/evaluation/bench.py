@@ -35,7 +35,7 @@ from retrieval.collector import freeze_loaded_objects
 from retrieval.evaluation.calibrate import collect, rates, split_halves
 from retrieval.evaluation.cmrc import read_cmrc
 from retrieval.evaluation.timing import cpu_count, reference_loop_s, time_queries
-from retrieval.index import Index, build_index, chunk_key, refresh_index
+from retrieval.index import Index, build_index, refresh_index
 from retrieval.search import Gate, Searcher, Tuning
 from retrieval.text.tokenize import Tokenizer
 
@@ -140,7 +140,8 @@ def speed(articles: list[Article], size: int, questions: list[str],
     started = time.perf_counter()
     index = build_index(copies, params=params)
     row: dict[str, object] = {"chunks": len(index.chunks),
-                              "unique_chunk_texts": len(index.tokens),
+                              "unique_chunk_texts": len({key for segment in index.segments
+                                                         for key in segment.token_keys}),
                               "build_s": time.perf_counter() - started}
     with tempfile.TemporaryDirectory() as folder:
         index.save(Path(folder))
@@ -163,7 +164,7 @@ def measure_saved(folder: str, questions: list[str], with_bm25s: bool) -> dict[s
     row["linli"] = time_queries(functools.partial(searcher.search, k=3), questions)
     index = searcher.index
     if with_bm25s:
-        index.load_token_cache(Path(folder))
+        index.load_token_cache()
         row["bm25s"] = _bm25s_reference(index, questions)
     del searcher, index
     gc.unfreeze()
@@ -181,7 +182,7 @@ def _bm25s_reference(index: Index, questions: list[str]) -> dict[str, object]:
         import bm25s
     except ImportError:
         return {"skipped": "bm25s is not installed (pip install -e '.[bench]')"}
-    documents = [index.tokens[key] for key in _chunk_keys(index)]
+    documents = [json.loads(line) for segment in index.segments for line in segment.tokens]
     started = time.perf_counter()
     retriever = bm25s.BM25(k1=index.params.k1, b=index.params.b)
     retriever.index(documents, show_progress=False)
@@ -196,10 +197,6 @@ def _bm25s_reference(index: Index, questions: list[str]) -> dict[str, object]:
         return retriever.retrieve([tokens], k=3, show_progress=False, n_threads=1)
 
     return {"build_s": build_s, **time_queries(run, questions)}
-
-
-def _chunk_keys(index: Index) -> list[str]:
-    return [chunk_key(chunk, index.fingerprint) for chunk in index.chunks]
 
 
 def sample_rebuild(corpus_dir: Path, rounds: int = 5) -> dict[str, float]:

@@ -1,9 +1,11 @@
 """The saved index: build, save, load and refresh it; re-exports the public names.
 
-Rooms: `model` (the `Index` in memory, its save and load), `store` (file format,
-checksums, leftovers), `build` (chunk, tokenise, count), `refresh` (reuse, splice or
-rebuild), `splice` (the incremental refresh), `manifest` (the corpus as last scanned),
-`columns` (what is read on demand), `workers` (processes), `report` (`RefreshReport`).
+Rooms: `model` (the `Index` in memory over its segments, its save and load),
+`segment` (one segment and its deletions), `store` (file format, checksums,
+leftovers), `build` (chunk, tokenise, count; the streaming build), `refresh` (reuse,
+a new segment per edit, or rebuild), `merge` (segments merged, streaming; the tiers),
+`manifest` (the corpus as last scanned), `columns` (what is read on demand),
+`workers` (processes), `report` (`RefreshReport`).
 May import corpus, `retrieval.bm25`, `retrieval.collector` and `retrieval.text`; never
 `retrieval.search` or `retrieval.evaluation`.
 """

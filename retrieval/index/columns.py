@@ -31,6 +31,20 @@ def map_array(path: Path) -> NDArray[Any]:
     return array
 
 
+def drop_pages(*mapped: object) -> None:
+    """Let the kernel take back the pages read through these maps (arrays or bytes).
+
+    They stay in the page cache; only this process stops counting them, so a merge
+    that reads every segment once keeps its resident memory bounded.
+    """
+    for item in mapped:
+        while isinstance(item, np.ndarray) and not isinstance(item, np.memmap):
+            item = item.base
+        source = getattr(item, "_mmap", item)
+        if isinstance(source, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+            source.madvise(mmap.MADV_DONTNEED)
+
+
 def map_bytes(path: Path) -> "bytes | mmap.mmap":
     """Map a file read-only (an empty file gives b"")."""
     with path.open("rb") as raw:

@@ -1,243 +1,362 @@
-"""The index in memory (`Index`) and its save and load as one folder.
+"""The index in memory (`Index`), as search reads it, and its save and load.
 
-On disk (a folder, format `FORMAT_VERSION`, never pickle): `manifest.json` (written
-last, with a checksum of every file), `articles.jsonl` with `articles.npy` and
-`article_ids.json`, the chunk columns `chunks.<column>.npy` with `sections.json`,
-`searchable.bin` with `searchable.npy`, `vocab.json`, `char_df.json`, the character
-pairs' counts `pairs.codes.npy` and `pairs.df.npy` (a part of their own, see
-`retrieval.text.pairs`),
-`postings.<array>.npy` and `scores.<array>.npy` (each one array as np.save writes
-it, mapped with `allow_pickle=False`), and `tokens*.jsonl`, the per-chunk token cache
-keyed by a hash of the chunk's text and of the dictionaries. May import corpus's
-models, `retrieval.bm25` and the index's columns, manifest and store.
+An index is a list of segments (see `segment.py`); an edit adds one and drops
+articles from others. Search sees one sequence of articles, one of passages (the
+segments' live ones, in segment order) and one BM25 scorer whose statistics are
+those of all live passages: the scores a full rebuild would give. On disk, see
+`store.py`: `save_index` writes new segments and deletions first, then replaces the
+manifest in one rename, so a crash at any point leaves the old index whole. May
+import corpus's models, `retrieval.bm25`, `retrieval.text.pairs` and the index's
+columns, manifest, segment and store.
 """
 
 import json
-import logging
 import os
 import shutil
-import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from corpus.models import Article
-from retrieval.bm25 import BM25, BM25Params, Postings
-from retrieval.index.columns import (
-    ArticleTable,
-    ChunkTable,
-    TextColumn,
-    map_array,
-    map_bytes,
-)
+from retrieval.bm25 import BM25, BM25Params, Part, Postings
+from retrieval.index.columns import ChunkTable
 from retrieval.index.manifest import CorpusManifest
+from retrieval.index.segment import Deletions, Segment
 from retrieval.index.store import (
     FORMAT_VERSION,
-    POSTINGS,
-    SCORES,
+    INDEX_MANIFEST,
+    STAGING,
     IndexFileError,
-    check_files,
     file_checksum,
-    read_json,
-    save_array,
-    token_files,
+    free_segment_number,
+    next_generation,
+    saved_stamp,
+    segment_name,
+    tidy,
     write_bytes,
-    write_json,
 )
 from retrieval.text.pairs import PairCounts
 
-logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Stitched(Sequence[T]):
+    """A read-only sequence made of other sequences' items: item i is parts[part[i]][local[i]]."""
+
+    def __init__(self, parts: list[Sequence[T]], part: NDArray[np.int32],
+                 local: NDArray[np.int64]) -> None:
+        self.parts, self.part, self.local = parts, part, local
+
+    def __len__(self) -> int:
+        return len(self.part)
+
+    def __getitem__(self, i: int | slice) -> T | list[T]:  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]  # type: ignore[misc]
+        size = len(self)
+        if not -size <= i < size:
+            raise IndexError(i)
+        i = i if i >= 0 else i + size
+        return self.parts[int(self.part[i])][int(self.local[i])]
+
+
+@dataclass
+class Layout:
+    """Where each live article and passage sits: its segment and its number there."""
+
+    article_part: NDArray[np.int32]
+    article_local: NDArray[np.int64]
+    doc_part: NDArray[np.int32]
+    doc_local: NDArray[np.int64]
+    parts: list[Part]
 
 
 @dataclass
 class Index:
-    """Everything search needs, in memory."""
+    """Everything search needs: the segments and what the index as a whole knows."""
 
-    articles: Sequence[Article]
-    chunks: ChunkTable
-    postings: Postings
+    segments: list[Segment]
     params: BM25Params
     local_names: list[str]
     article_hashes: dict[str, str]
     names_by_content: dict[str, list[str]]
     fingerprint: str
-    char_df: dict[str, int]
-    searchable: Sequence[str]
-    tokens: dict[str, list[str]] = field(default_factory=dict, repr=False)
-    texts: dict[str, str] = field(default_factory=dict, repr=False)
-    scores: dict[str, NDArray[np.float64]] | None = field(default=None, repr=False)
-    stored_ids: list[str] | None = field(default=None, repr=False)
-    stamp: str = ""
     content_keys: dict[str, str] = field(default_factory=dict, repr=False)  # id -> text hash
-    # The saved folder whose token files hold the rest of the cache (`tokens` holds new ones).
-    cache_dir: Path | None = None
-    checksums: dict[str, str] = field(default_factory=dict, repr=False)
+    stamp: str = ""
+    folder: Path | None = None  # where its segments are saved (None: in memory)
     corpus: CorpusManifest | None = field(default=None, repr=False)  # as saved beside it
-    # The character-pair field's table (retrieval/text/pairs.py): two arrays of their own.
-    pairs: PairCounts | None = field(default=None, repr=False)
+    next_segment: int = 1
+    tokens: dict[str, list[str]] = field(default_factory=dict, repr=False)  # loaded on demand
 
-    @property
+    @cached_property
+    def layout(self) -> Layout:
+        """Number the live articles and passages of all segments as one sequence."""
+        article_part, article_local, doc_part, doc_local, parts = [], [], [], [], []
+        offset = 0
+        for i, segment in enumerate(self.segments):
+            alive = segment.alive_articles()
+            articles = np.flatnonzero(alive)
+            article_part.append(np.full(len(articles), i, dtype=np.int32))
+            article_local.append(articles)
+            docs = np.flatnonzero(alive.take(segment.chunks.article))
+            doc_part.append(np.full(len(docs), i, dtype=np.int32))
+            doc_local.append(docs)
+            whole = len(docs) == segment.size
+            to_global = None
+            if not whole:
+                to_global = np.full(segment.size, -1, dtype=np.int32)
+                to_global[docs] = np.arange(offset, offset + len(docs), dtype=np.int32)
+            parts.append(Part(segment.postings, offset, to_global,
+                              None if whole else docs.astype(np.int32),
+                              segment.dead_df_array(), *segment.term_bounds()))
+            offset += len(docs)
+
+        def joined(arrays: list[NDArray[Any]], dtype: type) -> NDArray[Any]:
+            return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)
+
+        return Layout(joined(article_part, np.int32), joined(article_local, np.int64),
+                      joined(doc_part, np.int32), joined(doc_local, np.int64), parts)
+
+    def _whole(self) -> Segment | None:
+        """The only segment, if there is one and it lost no article: it is the index as is."""
+        if len(self.segments) == 1 and not len(self.segments[0].deletions.articles):
+            return self.segments[0]
+        return None
+
+    @cached_property
     def article_ids(self) -> list[str]:
-        """The articles' ids, in index order (read from disk: no article is parsed for them)."""
-        if self.stored_ids is None:
-            self.stored_ids = [a.id for a in self.articles]
-        return self.stored_ids
+        """The live articles' ids, in index order."""
+        whole = self._whole()
+        if whole is not None:
+            return whole.article_ids
+        return [self.segments[p].article_ids[i] for p, i in
+                zip(self.layout.article_part.tolist(), self.layout.article_local.tolist(),
+                    strict=True)]
+
+    @cached_property
+    def articles(self) -> Sequence[Article]:
+        """The live articles, in index order (each read when asked for)."""
+        whole = self._whole()
+        if whole is not None:
+            return whole.articles
+        return Stitched([s.articles for s in self.segments], self.layout.article_part,
+                        self.layout.article_local)
+
+    @cached_property
+    def searchable(self) -> Sequence[str]:
+        """Each live passage's normalised text, in index order."""
+        whole = self._whole()
+        if whole is not None:
+            return whole.searchable
+        return Stitched([s.searchable for s in self.segments], self.layout.doc_part,
+                        self.layout.doc_local)
+
+    @cached_property
+    def chunks(self) -> ChunkTable:
+        """The live passages as one chunk table over `articles`."""
+        whole = self._whole()
+        if whole is not None:
+            return whole.chunks
+        layout, columns = self.layout, {}
+        first_article = np.cumsum([0] + [int(s.alive_articles().sum()) for s in self.segments])
+        sections: dict[str, int] = {}
+        article, section = [], []
+        for i, segment in enumerate(self.segments):
+            docs = layout.doc_local[layout.doc_part == i]
+            table = segment.chunks
+            renumber = np.cumsum(segment.alive_articles()) - 1 + first_article[i]
+            article.append(renumber.take(table.article[docs]))
+            heading = np.asarray([sections.setdefault(h, len(sections)) for h in table.sections]
+                                 + [-1], dtype=np.int32)
+            section.append(heading.take(np.asarray(table.section)[docs]))
+        for name in ("ordinal", "start", "end"):
+            columns[name] = np.concatenate([np.asarray(getattr(s.chunks, name))[
+                layout.doc_local[layout.doc_part == i]] for i, s in enumerate(self.segments)]
+            ).astype(np.int32)
+        return ChunkTable(self.articles, np.concatenate(article).astype(np.int32),
+                          columns["ordinal"], columns["start"], columns["end"],
+                          np.concatenate(section).astype(np.int32), list(sections))
+
+    @cached_property
+    def char_df(self) -> dict[str, int]:
+        """How many live passages hold each character (the IDF of words without a term)."""
+        whole = self._whole()
+        if whole is not None:
+            return whole.char_df
+        counts: Counter[str] = Counter()
+        for segment in self.segments:
+            counts.update(segment.char_df)
+            counts.subtract(segment.deletions.char_df)
+        return {char: n for char, n in sorted(counts.items()) if n > 0}
+
+    @cached_property
+    def pairs(self) -> PairCounts:
+        """How many live passages hold each character pair: segments' less their deletions."""
+        whole = self._whole()
+        if whole is not None:
+            return whole.pairs
+        return PairCounts.summed([s.pairs for s in self.segments],
+                                 [s.deletions.pairs for s in self.segments])
 
     def pair_counts(self) -> PairCounts:
-        """How many passages hold each character pair (counted once, then kept)."""
-        if self.pairs is None:
-            self.pairs = PairCounts.from_texts(self.searchable[i]
-                                               for i in range(len(self.searchable)))
+        """How many live passages hold each character pair (summed once, then kept)."""
         return self.pairs
 
+    @property
+    def postings(self) -> Postings:
+        """The postings of an index of one whole segment (tests and benchmarks read them)."""
+        whole = self._whole()
+        if whole is None:
+            raise ValueError("the index has several segments or deletions: merge it first")
+        return whole.postings
+
     def bm25(self) -> BM25:
-        """Return the scorer over this index's postings (its arrays computed once, saved)."""
-        scorer = BM25(self.postings, self.params, self.scores)
-        self.scores = scorer.arrays()
-        return scorer
+        """Return the scorer over the live passages of every segment."""
+        return BM25(self.layout.parts, self.params)
 
     def save(self, directory: Path) -> None:
-        """Write the index to `directory` atomically: a crash leaves the old one whole."""
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".index-", dir=directory.parent))
-        try:
-            self._write(staging)
-            old = directory.with_name(directory.name + ".old")
-            if directory.exists():
-                shutil.rmtree(old, ignore_errors=True)
-                os.replace(directory, old)
-            os.replace(staging, directory)
-            shutil.rmtree(old, ignore_errors=True)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        self._settle(directory)
-
-    def _settle(self, directory: Path) -> None:
-        """Hold the saved forms from now on: the token cache stays on disk, not in memory."""
-        self.cache_dir = directory
-        self.tokens, self.texts = {}, {}
-
-    def _write(self, folder: Path) -> None:
-        if not isinstance(self.articles, ArticleTable):
-            self.articles = ArticleTable.from_lines([a.model_dump_json().encode("utf-8")
-                                                     for a in self.articles])
-            self.chunks.articles = self.articles
-        if not isinstance(self.searchable, TextColumn):
-            self.searchable = TextColumn.from_texts(self.searchable)
-        known: dict[str, str] = {}  # file name -> checksum, of the files written from memory
-        for name, column in (("articles", self.articles.lines), ("searchable", self.searchable)):
-            blob_name = f"{name}.{'jsonl' if name == 'articles' else 'bin'}"
-            known[blob_name] = write_bytes(folder / blob_name, column.blob)
-            known[f"{name}.npy"] = save_array(folder / f"{name}.npy", column.offsets)
-        known["article_ids.json"] = write_json(folder / "article_ids.json", self.article_ids)
-        self.chunks.save(folder)
-        known["vocab.json"] = write_json(folder / "vocab.json", self.postings.terms)
-        scores = self.scores or self.bm25().arrays()
-        for name in SCORES:
-            known[f"scores.{name}.npy"] = save_array(folder / f"scores.{name}.npy",
-                                                      scores[name])
-        for name in POSTINGS:
-            known[f"postings.{name}.npy"] = save_array(folder / f"postings.{name}.npy",
-                                                        getattr(self.postings, name))
-        known["char_df.json"] = write_json(folder / "char_df.json", self.char_df)
-        self.pair_counts().save(folder)
-        name = "tokens.jsonl"
-        if self.cache_dir is not None:  # the cache so far stays; the new tokens go beside it
-            for old in token_files(self.cache_dir):
-                try:
-                    os.link(old, folder / old.name)
-                except OSError:  # a file system without hard links
-                    shutil.copyfile(old, folder / old.name)
-                known[old.name] = self.checksums[old.name]
-            name = f"tokens.{len(known)}.jsonl"
-        if self.tokens or self.cache_dir is None:
-            with (folder / name).open("w", encoding="utf-8") as out:
-                for key, tokens in self.tokens.items():
-                    entry = {"key": key, "tokens": tokens, "text": self.texts.get(key)}
-                    out.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        self.stamp = repr(time.time())
-        # Every file's checksum: an edit, even of the same size, is found at load.
-        self.checksums = {path.name: known.get(path.name) or file_checksum(path)
-                          for path in sorted(folder.iterdir())}
-        manifest = {
-            "format": FORMAT_VERSION, "created": self.stamp, "params": asdict(self.params),
-            "fingerprint": self.fingerprint, "local_names": self.local_names,
-            "article_hashes": self.article_hashes, "names_by_content": self.names_by_content,
-            "content_keys": self.content_keys, "chunks": len(self.chunks),
-            "checksums": self.checksums,
-        }
-        # The manifest goes last: a folder without one was never finished.
-        (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False),
-                                              encoding="utf-8")
+        """Write the index to `directory`: a crash at any point leaves the old one whole."""
+        save_index(self, directory)
 
     @classmethod
     def load(cls, directory: Path) -> "Index":
-        """Load a saved index; raise `IndexFileError` if it cannot be trusted.
+        """Load a saved index; raise `IndexFileError` if it cannot be trusted."""
+        return load_index(directory)
 
-        Its arrays and texts are mapped, not read: a page is read when a search touches it.
-        """
-        manifest_path = directory / "manifest.json"
-        if not manifest_path.exists():
-            raise IndexFileError(f"{directory}: no saved index")
+    def live_passages(self) -> int:
+        """How many passages the index serves."""
+        return len(self.layout.doc_local)
+
+    def load_token_cache(self) -> None:
+        """Read every live passage's saved tokens into `tokens`, by cache key."""
+        for segment in self.segments:
+            alive = segment.alive_docs()
+            for i in np.flatnonzero(alive).tolist():
+                self.tokens[segment.token_keys[i]] = json.loads(segment.tokens[i])
+
+    def token_lookup(self) -> dict[str, tuple[int, int]]:
+        """Where each live passage's saved tokens are, by cache key: (segment, passage)."""
+        found: dict[str, tuple[int, int]] = {}
+        for p, segment in enumerate(self.segments):
+            alive = segment.alive_docs()
+            for i in np.flatnonzero(alive).tolist():
+                found.setdefault(segment.token_keys[i], (p, i))
+        return found
+
+    def saved_tokens(self, where: tuple[int, int]) -> tuple[list[str], str]:
+        """The tokens and normalised text saved for one passage (from `token_lookup`)."""
+        segment = self.segments[where[0]]
+        tokens: list[str] = json.loads(segment.tokens[where[1]])
+        return tokens, segment.searchable[where[1]]
+
+
+def save_index(index: Index, directory: Path) -> None:
+    """Write the index's new segments and deletions, then its manifest, into `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    next_segment = max(index.next_segment, free_segment_number(directory))
+    entries = []
+    for segment in index.segments:
+        if not segment.name or index.folder != directory or not (directory /
+                                                                   segment.name).is_dir():
+            name = segment_name(next_segment)
+            next_segment += 1
+            staging = directory / f"{STAGING}{name}"
+            shutil.rmtree(staging, ignore_errors=True)
+            segment.checksums = segment.save(staging)
+            os.replace(staging, directory / name)
+            segment.name = name
+            segment.deletions = replace(segment.deletions, file="")  # its file is not here
+        entries.append(_entry(segment, directory))
+    index.stamp = repr(time.time())
+    manifest = {
+        "format": FORMAT_VERSION, "created": index.stamp, "params": asdict(index.params),
+        "fingerprint": index.fingerprint, "local_names": index.local_names,
+        "article_hashes": index.article_hashes, "names_by_content": index.names_by_content,
+        "content_keys": index.content_keys, "segments": entries,
+        "next_segment": next_segment,
+    }
+    staging_manifest = directory / f"{STAGING}{INDEX_MANIFEST}"
+    staging_manifest.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    os.replace(staging_manifest, directory / INDEX_MANIFEST)  # the one step that switches
+    index.folder, index.next_segment = directory, next_segment
+    named = {entry["name"] for entry in entries}
+    named |= {entry["deletions"]["file"] for entry in entries if entry["deletions"]}
+    tidy(directory, named)
+
+
+def _entry(segment: Segment, directory: Path) -> dict[str, Any]:
+    """The manifest's entry for a segment, its deletions written if they are new."""
+    deletions = None
+    dropped = segment.deletions
+    if len(dropped.articles):
+        if not dropped.file or not (directory / dropped.file).exists():
+            generation = next_generation(directory, segment.name)
+            name = f"{segment.name}.del-{generation:06d}.json"
+            staging = directory / f"{STAGING}{name}"
+            checksum = write_bytes(staging, dropped.to_json())
+            os.replace(staging, directory / name)
+            dropped.file, dropped.checksum = name, checksum
+        deletions = {"file": dropped.file, "checksum": dropped.checksum}
+    return {"name": segment.name, "checksums": segment.checksums, "deletions": deletions}
+
+
+def load_index(directory: Path, attempts: int = 3) -> Index:
+    """Load a saved index; raise `IndexFileError` if it cannot be trusted.
+
+    Its arrays and texts are mapped, not read: a page is read when a search touches it.
+    A manifest replaced while it was read (another process saved) is read again.
+    """
+    for attempt in range(attempts):
+        stamp = saved_stamp(directory)
         try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-            if manifest.get("format") != FORMAT_VERSION:
-                raise IndexFileError(f"{directory}: index format {manifest.get('format')} is not "
-                                     f"the current {FORMAT_VERSION}")
-            check_files(directory, manifest["checksums"])
-            postings = Postings(terms=read_json(directory / "vocab.json"), **{
-                name: map_array(directory / f"postings.{name}.npy") for name in POSTINGS})
-            articles = ArticleTable(TextColumn(map_bytes(directory / "articles.jsonl"),
-                                               map_array(directory / "articles.npy")))
-            searchable = TextColumn(map_bytes(directory / "searchable.bin"),
-                                    map_array(directory / "searchable.npy"))
-            index = cls(
-                articles=articles, chunks=ChunkTable.load(directory, articles),
-                postings=postings, params=BM25Params(**manifest["params"]),
-                local_names=list(manifest["local_names"]),
-                article_hashes=dict(manifest["article_hashes"]),
-                names_by_content=dict(manifest["names_by_content"]),
-                fingerprint=str(manifest["fingerprint"]),
-                char_df=read_json(directory / "char_df.json"), searchable=searchable,
-                scores={name: map_array(directory / f"scores.{name}.npy") for name in SCORES},
-                stored_ids=[str(i) for i in read_json(directory / "article_ids.json")],
-                stamp=str(manifest["created"]), content_keys=dict(manifest["content_keys"]),
-                cache_dir=directory, checksums=dict(manifest["checksums"]),
-                pairs=PairCounts.load(directory))
+            return _load(directory)
         except IndexFileError:
-            raise
-        except (OSError, ValueError, KeyError, TypeError, EOFError) as err:
-            raise IndexFileError(f"{directory}: saved index is corrupt ({err})") from None
-        index._check_shapes(directory)
-        return index
+            if attempt + 1 == attempts or saved_stamp(directory) == stamp:
+                raise
+    raise IndexFileError(f"{directory}: no saved index")  # not reached
 
-    def _check_shapes(self, directory: Path) -> None:
-        p = self.postings
-        consistent = (
-            len(p.doc_len) == len(self.chunks) == len(self.searchable)
-            and len(self.articles) == len(self.article_ids)
-            and (self.scores is None or len(self.scores["gain"]) == len(p.doc_ids))
-            and len(p.indptr) == len(p.terms) + 1
-            and len(p.doc_ids) == len(p.tfs) == int(p.indptr[-1])
-        )
-        if not consistent:
-            raise IndexFileError(f"{directory}: saved index is corrupt (sizes do not agree)")
 
-    def load_token_cache(self, directory: Path) -> None:
-        """Read the saved per-chunk tokens, the cache a rebuild starts from."""
-        try:
-            for path in token_files(directory):
-                with path.open(encoding="utf-8") as lines:
-                    for line in lines:
-                        entry = json.loads(line)
-                        self.tokens[entry["key"]] = entry["tokens"]
-                        if entry.get("text") is not None:
-                            self.texts[entry["key"]] = entry["text"]
-        except (OSError, ValueError, KeyError) as err:
-            logger.warning("token cache unreadable, re-tokenising everything: %s", err)
-            self.tokens.clear()
-            self.texts.clear()
+def _load(directory: Path) -> Index:
+    manifest_path = directory / INDEX_MANIFEST
+    if not manifest_path.exists():
+        raise IndexFileError(f"{directory}: no saved index")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("format") != FORMAT_VERSION:
+            raise IndexFileError(f"{directory}: index format {manifest.get('format')} is not "
+                                 f"the current {FORMAT_VERSION}")
+        segments = [Segment.load(directory / entry["name"], dict(entry["checksums"]),
+                                 _deletions(directory, entry["deletions"]))
+                    for entry in manifest["segments"]]
+        if not segments:
+            raise ValueError("no segment")
+        return Index(
+            segments=segments, params=BM25Params(**manifest["params"]),
+            local_names=list(manifest["local_names"]),
+            article_hashes=dict(manifest["article_hashes"]),
+            names_by_content=dict(manifest["names_by_content"]),
+            fingerprint=str(manifest["fingerprint"]), content_keys=dict(manifest["content_keys"]),
+            stamp=str(manifest["created"]), folder=directory,
+            next_segment=int(manifest["next_segment"]))
+    except IndexFileError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise IndexFileError(f"{directory}: saved index is corrupt ({err})") from None
+
+
+def _deletions(directory: Path, entry: dict[str, str] | None) -> Deletions:
+    if entry is None:
+        return Deletions()
+    path = directory / entry["file"]
+    if file_checksum(path) != entry["checksum"]:
+        raise IndexFileError(f"{path}: saved index is corrupt (checksum differs)")
+    deletions = Deletions.from_json(path.read_bytes())
+    deletions.file, deletions.checksum = entry["file"], entry["checksum"]
+    return deletions

@@ -19,7 +19,8 @@ class RefreshReport:
     articles: int = 0
     seconds: float = 0.0
     rebuilt: bool = False
-    spliced: bool = False  # only the changed articles' passages were tokenised and spliced
+    spliced: bool = False  # only the changed articles' passages were tokenised (a segment)
+    merged: int = 0  # segments merged into one after the edit (or by --optimize)
     reason: str = ""
     pending: Callable[[], None] | None = None  # saves the index (with `defer_save`)
     problems: list[Problem] = field(default_factory=list)

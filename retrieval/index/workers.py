@@ -120,6 +120,54 @@ def tokenise_all(passages: Sequence[Passage], local_names: tuple[str, ...], work
     return done
 
 
+class TokenPool:
+    """Worker processes kept for a whole build: spawned once, given batch after batch.
+
+    With one worker (or when the workers fail) the passages are tokenised here.
+    """
+
+    def __init__(self, local_names: tuple[str, ...], workers: int) -> None:
+        self.local_names, self.workers = local_names, workers
+        self.pool: ProcessPoolExecutor | None = None
+        self.tokenizer: Tokenizer | None = None
+
+    def __enter__(self) -> "TokenPool":
+        if self.workers > 1:
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"),
+                                            initializer=_start, initargs=(self.local_names,))
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def tokenise(self, passages: Sequence[Passage],
+                 progress: Callable[[int], None] | None = None) -> list[tuple[list[str], str]]:
+        """Tokenise passages (tokens and searchable text), in order."""
+        if self.pool is not None and len(passages) > BATCH:
+            try:
+                done: list[tuple[list[str], str]] = []
+                for results in self.pool.map(_tokenise_batch, _batches(passages)):
+                    done.extend(results)
+                    if progress:
+                        progress(len(done))
+                return done
+            except (BrokenProcessPool, OSError, RuntimeError) as err:
+                logger.warning("worker processes failed (%s); tokenising in this one", err)
+                self.pool.shutdown(cancel_futures=True)
+                self.pool = None
+        if self.tokenizer is None:
+            self.tokenizer = Tokenizer(self.local_names)
+        done = []
+        for passage in passages:
+            done.append((tokens_of(self.tokenizer, passage), searchable_of(passage)))
+            if progress and len(done) % BATCH == 0:
+                progress(len(done))
+        if progress and len(done) % BATCH:
+            progress(len(done))
+        return done
+
+
 def harvest_all(articles: Sequence[list[str]], workers: int) -> list[list[str]]:
     """Harvest each article's local names (from its texts) on `workers` processes, in order."""
     if workers > 1:

@@ -166,8 +166,9 @@ class Searcher:
         chunks = np.unique(rows[rows >= 0])
         windows = np.where(rows >= 0, np.searchsorted(chunks, rows), -1)
         texts = [self.passages.searchable(parsed, c) for c in chunks.tolist()]
-        norms = length_norms(self.bm25.postings.doc_len, docs, self.index.params.b,
-                             self.bm25.avgdl)
+        # The windows' lengths from whichever segment holds each passage.
+        norms = length_norms(self.bm25.doc_lengths(docs), np.arange(len(docs)),
+                             self.index.params.b, self.bm25.avgdl)
         maximum = self.bm25.max_score(parsed.query) or 1.0
         fused = (scores / maximum + PAIR_WEIGHT * pairs.scores(query, texts, windows, norms)) / (
             1.0 + PAIR_WEIGHT)

@@ -154,7 +154,7 @@ def corpus_gate(searcher: Searcher, index_dir: Path | None = None,
     gate, index = searcher.gate, searcher.index
     if gate.selftest_target is None or len(index.article_ids) < MIN_ARTICLES:
         return gate
-    folder = index_dir or index.cache_dir
+    folder = index_dir or index.folder
     cache = cache_file(folder) if folder is not None else None
     key = cache_key(index, gate)
     if cache is not None and cache.is_file():

@@ -72,20 +72,35 @@ class PairCounts:
         if batch:
             found.append(np.concatenate(batch))
         if not found:
-            return cls(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
+            return cls.empty()
         codes, counts = np.unique(np.concatenate(found), return_counts=True)
         return cls(codes.astype(np.uint64), counts.astype(np.int64))
+
+    @classmethod
+    def empty(cls) -> "PairCounts":
+        """No pair at all."""
+        return cls(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
+
+    @classmethod
+    def summed(cls, added: Sequence["PairCounts"],
+               removed: Sequence["PairCounts"] = ()) -> "PairCounts":
+        """The `added` counts together, less the `removed` ones (pairs left at 0 dropped)."""
+        parts = [*added, *removed]
+        if not parts:
+            return cls.empty()
+        codes = np.concatenate([c.codes for c in parts]).astype(np.uint64)
+        counts = np.concatenate([np.asarray(c.df, dtype=np.int64) for c in added]
+                                + [-np.asarray(c.df, dtype=np.int64) for c in removed])
+        merged, where = np.unique(codes, return_inverse=True)
+        total = np.zeros(len(merged), dtype=np.int64)
+        np.add.at(total, where.ravel(), counts)
+        keep = total > 0
+        return cls(merged[keep].astype(np.uint64), total[keep])
 
     def updated(self, removed: Iterable[str], added: Iterable[str]) -> "PairCounts":
         """The counts without the `removed` passages' pairs, with the `added` ones'."""
         gone, new = PairCounts.from_texts(removed), PairCounts.from_texts(added)
-        codes = np.concatenate([self.codes, gone.codes, new.codes])
-        counts = np.concatenate([self.df, -gone.df, new.df])
-        merged, where = np.unique(codes, return_inverse=True)
-        total = np.zeros(len(merged), dtype=np.int64)
-        np.add.at(total, where, counts)
-        keep = total > 0
-        return PairCounts(merged[keep].astype(np.uint64), total[keep])
+        return PairCounts.summed([self, new], [gone])
 
     def lookup(self, pairs: Sequence[str]) -> list[int]:
         """How many passages hold each pair (0 for a pair no passage has)."""
