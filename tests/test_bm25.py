@@ -111,6 +111,8 @@ def test_parts_with_deleted_documents_score_exactly_as_the_live_documents_alone(
         return
     split, whole = BM25(parts, params), BM25(Postings.build(live_docs), params)
     assert (split.corpus_size, split.avgdl) == (whole.corpus_size, whole.avgdl)
+    everyone = np.arange(whole.corpus_size, dtype=np.int64)[::-1]  # candidates, any order
+    assert split.doc_lengths(everyone).tolist() == whole.postings.doc_len[everyone].tolist()
     docs, scores = split.score(Counter(query))
     expected_docs, expected = whole.score(Counter(query))
     # Bit for bit: the statistics and each posting's weight do not depend on the parts.
