@@ -309,7 +309,7 @@ def test_a_kill_between_the_two_renames_keeps_the_old_index(tmp_path: Path,
     assert len(Index.load(index_dir).articles) == 4
 
 
-@pytest.mark.parametrize("name", ["vocab.json", "char_df.json", "tokens.jsonl",
+@pytest.mark.parametrize("name", ["vocab.json", "char_df.json", "pairs.df.npy", "tokens.jsonl",
                                   "sections.json", "article_ids.json"])
 def test_a_same_size_edit_of_any_index_file_is_found(corpus_dir: Path, tmp_path: Path,
                                                      name: str) -> None:
