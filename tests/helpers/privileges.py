@@ -1,0 +1,37 @@
+"""Run a command without root's power to read anything, for faults root would not see.
+
+Root reads a mode-000 file as if nothing were wrong. The command runs as root still (the
+test's Python lives in root's home), but without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH:
+the child drops them from its bounding set before exec, so file modes bind it as they
+bind the unprivileged user a district runs linli as. Elsewhere (not root, not Linux) the
+test is skipped with the reason.
+"""
+
+import ctypes
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+
+import pytest
+
+PR_CAPBSET_DROP = 24
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or not sys.platform.startswith("linux"),
+    reason="needs root on Linux, to drop the capabilities that let root read mode-000 files")
+
+
+def _drop_file_capabilities() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def run_unprivileged(args: Sequence[str], env: dict[str, str],
+                     timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `args` bound by file modes (see the module docstring); return what it printed."""
+    return subprocess.run(list(args), env=env, capture_output=True, text=True,
+                          timeout=timeout, preexec_fn=_drop_file_capabilities, check=False)
