@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     linli_stale_months: int = Field(
         default=12, ge=1, description="months after which an answer says its article may be "
         "out of date")
+    linli_import_allow_hosts: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(), description="host names `/import` and `linli import` may fetch "
+        "even at an internal address (an intranet site), comma-separated; other internal "
+        "addresses are refused")
     _env_file: Path | None = PrivateAttr(default=None)
 
     @field_validator("linli_answer_threshold", mode="before")
@@ -78,6 +82,13 @@ class Settings(BaseSettings):
             raise ValueError("is not a bot token (digits, a colon, then 30+ letters, "
                              "as @BotFather gives it)")
         return value
+
+    @field_validator("linli_import_allow_hosts", mode="before")
+    @classmethod
+    def _comma_separated_hosts(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return frozenset(h.strip().lower() for h in value.split(",") if h.strip())
 
     @field_validator("linli_admin_ids", mode="before")
     @classmethod

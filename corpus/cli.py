@@ -100,12 +100,16 @@ def import_command(args: argparse.Namespace) -> int:
 
     if args.date is not None:
         check_date(args.date)
+    # The settings are the bot's (the caller puts them on `args`); corpus/ never imports them.
+    settings = getattr(args, "settings", None)
+    allowed: frozenset[str] = getattr(settings, "linli_import_allow_hosts", frozenset())
     rows: list[ReviewRow] = []
     errors: list[str] = []
     taken: set[Path] = set()
     for source in args.sources:
         try:
-            drafts = [d.with_metadata(args.source, args.date) for d in convert_source(source)]
+            drafts = [d.with_metadata(args.source, args.date)
+                      for d in convert_source(source, allow_hosts=allowed)]
         except ImportRefused as err:
             errors.append(str(err))
             continue

@@ -20,7 +20,8 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_BASE_URL", "TELEGRAM_BASE_FILE_URL",
                  "LINLI_ADMIN_IDS", "LINLI_CORPUS_DIR", "LINLI_DATA_DIR", "LINLI_LOG_FORMAT",
                  "LINLI_LOG_QUESTIONS", "LINLI_WEBHOOK_SECRET", "LINLI_ENV_FILE",
-                 "LINLI_USER_KEY", "LINLI_STALE_MONTHS"):
+                 "LINLI_USER_KEY", "LINLI_STALE_MONTHS",
+                 "LINLI_IMPORT_ALLOW_HOSTS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LINLI_DATA_DIR", str(tmp_path / "data"))
