@@ -62,6 +62,7 @@ def test_a_missing_settings_file_exits_2(
     (["search", "老年人", "-k"], "0"), (["stats", "--days"], "-3"),
     (["bench", "--data", "x", "--sizes"], "1000,lots"),
     (["import-page", "p", "--out", "o", "--date"], "2021-13"),
+    (["import", "p.html", "--out", "o", "--date"], "2021-13"),
 ])
 def test_a_bad_option_value_is_a_usage_error(
         option: list[str], value: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -90,7 +91,7 @@ FAILURES: dict[str, tuple[dict[str, str], list[str], str]] = {
     "run": ({"TELEGRAM_BOT_TOKEN": TOKEN, "LINLI_CORPUS_DIR": "{tmp}/nope"}, [],
             "corpus folder does not exist"),
     "search": ({}, ["老年人", "--corpus", "{tmp}/nope"], "corpus folder does not exist"),
-    "stats": ({}, [], "no records yet"),
+    "stats": ({}, ["--chart", "{tmp}/nope/c.png"], "nope/c.png: No such file or directory"),
 }
 
 
