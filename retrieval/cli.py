@@ -23,6 +23,8 @@ from retrieval.index import (
 # Searching and evaluating are imported by the commands that use them: `linli index`
 # does without them (a tenth of a second of its start).
 if TYPE_CHECKING:
+    from tqdm import tqdm
+
     from retrieval.gate import Gate
     from retrieval.search import Answer, Hit
 
@@ -124,21 +126,26 @@ def _corpus_option(parser: argparse.ArgumentParser) -> None:
 
 
 def progress_printer() -> Callable[[int, int], None]:
-    """Show a progress bar with a rate and an estimate on a terminal, a log line every 10%."""
+    """Show a progress bar (tqdm) on a terminal; in a log, a plain line every 10%."""
     started, last = time.monotonic(), [-1]
+    bars: list[tqdm] = []  # made at the first call: the total is known then
 
     def show(done: int, total: int) -> None:
-        elapsed = max(time.monotonic() - started, 1e-9)
-        rate = done / elapsed
-        left = (total - done) / rate if rate else 0.0
-        figures = f"{done}/{total} passages, {rate:.0f}/s, {_duration(left)} left"
         if sys.stderr.isatty():
-            filled = 30 * done // max(total, 1)
-            print(f"\rtokenising [{'#' * filled}{'.' * (30 - filled)}] {figures}\033[K",
-                  end="\n" if done == total else "", file=sys.stderr, flush=True)
-        elif (tenth := 10 * done // max(total, 1)) != last[0]:
+            if not bars:
+                from tqdm import tqdm  # a terminal only: logs and `linli search` do without
+                bars.append(tqdm(total=total, desc="tokenising", unit=" passages",
+                                 file=sys.stderr, dynamic_ncols=True, smoothing=0.1))
+            bars[0].update(done - bars[0].n)
+            if done >= total:
+                bars[0].close()
+            return
+        if (tenth := 10 * done // max(total, 1)) != last[0]:
             last[0] = tenth
-            logger.info("tokenising: %s", figures)
+            rate = done / max(time.monotonic() - started, 1e-9)
+            left = (total - done) / rate if rate else 0.0
+            logger.info("tokenising: %d/%d passages, %.0f/s, %s left", done, total, rate,
+                        _duration(left))
 
     return show
 
