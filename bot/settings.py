@@ -7,7 +7,7 @@ if there is one; the environment wins over the file.
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
@@ -159,9 +159,36 @@ def load_settings(env_file: Path | None = None, **overrides: object) -> Settings
     try:
         settings = Settings(_env_file=path, **overrides)  # type: ignore[arg-type,call-arg]
     except ValidationError as err:
-        first = err.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"{name}: {message}") from None
+        raise SettingsError(describe_invalid(err, path)) from None
     settings._env_file = path
     return settings
+
+
+_SECRETS = ("telegram_bot_token", "linli_webhook_secret", "linli_user_key")
+
+
+def describe_invalid(err: ValidationError, env_file: Path | None) -> str:
+    """Say which setting is wrong, what its value is and where it came from, and the fix."""
+    first = err.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    name = field.upper() or "settings"
+    rule = _rule(first)
+    if field not in Settings.model_fields:
+        return f"{name}: {rule}"
+    origin = ("the environment" if name in os.environ or env_file is None
+              else str(env_file))
+    value = ("the value" if field in _SECRETS  # a secret is never echoed
+             else f"it is '{first.get('input')}'")
+    return (f"{name}: {rule} ({value} in {origin}); correct it there, or remove it to use the "
+            "default (every setting: deploy/README.md, Settings)")
+
+
+def _rule(error: Any) -> str:
+    """Word pydantic's complaint as a rule the value breaks."""
+    context = error.get("ctx") or {}
+    rules = {"less_than_equal": f"must be at most {context.get('le')}",
+             "greater_than_equal": f"must be at least {context.get('ge')}",
+             "int_parsing": "is not a whole number", "float_parsing": "is not a number",
+             "bool_parsing": "must be true or false",
+             "literal_error": f"must be {context.get('expected')}"}
+    return rules.get(error["type"], str(error["msg"]).removeprefix("Value error, "))

@@ -114,3 +114,23 @@ def test_an_os_error_names_its_path_and_the_fix() -> None:
                                     "then try again")
     assert describe_error(OSError(28, "No space left on device")).startswith(
         "(path unknown): No space left on device")
+
+
+def test_a_malformed_setting_names_the_setting_its_file_and_the_fix(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings_file = tmp_path / "linli.env"
+    settings_file.write_text("LINLI_ANSWER_THRESHOLD=1.5\n", encoding="utf-8")
+    assert main(["--env-file", str(settings_file), "corpus"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: LINLI_ANSWER_THRESHOLD: must be at most 1.0 (it is '1.5' in {settings_file}); "
+        "correct it there, or remove it to use the default (every setting: deploy/README.md, "
+        "Settings)\n")
+
+
+def test_a_malformed_secret_is_named_but_never_echoed(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "s3cr3t-but-wrong")
+    assert main(["corpus"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: TELEGRAM_BOT_TOKEN: is not a bot token")
+    assert "(the value in the environment)" in err and "s3cr3t" not in err
