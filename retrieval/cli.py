@@ -268,7 +268,11 @@ def _gate(args: argparse.Namespace) -> "Gate":
 
 
 def index_command(args: argparse.Namespace) -> int:
-    """Build or refresh the index and say what changed (at most ten names a kind)."""
+    """Build or refresh the index and say what changed; exit 1 if a corpus file has an error.
+
+    The good files are indexed all the same; the exit code tells a script that a file
+    was left out (the README's exit-code rule, as `linli corpus` follows it).
+    """
     # The index is dropped before the collector runs again: it would walk all its
     # objects (100,000 at 33,000 articles) only to find them alive. The process ends
     # right after: nothing to collect.
@@ -280,7 +284,7 @@ def index_command(args: argparse.Namespace) -> int:
                           "added": report.added, "changed": report.changed,
                           "removed": report.removed, "problems": len(report.problems)},
                          ensure_ascii=False))
-        return 0
+        return _exit_code(report)
     state = ("updated (only the changed articles' passages re-tokenised)" if report.spliced
              else "rebuilt" if report.rebuilt else "up to date")
     print(f"index {state}: {report.articles} articles, {report.chunks} chunks, "
@@ -291,7 +295,12 @@ def index_command(args: argparse.Namespace) -> int:
             more = (f" and {len(ids) - SHOWN_NAMES} more (--json lists all)"
                     if len(ids) > SHOWN_NAMES else "")
             print(f"  {label} ({len(ids)}): {', '.join(ids[:SHOWN_NAMES])}{more}")
-    return 0
+    return _exit_code(report)
+
+
+def _exit_code(report: RefreshReport) -> int:
+    """1 when a corpus file has an error (it is left out of the index), else 0."""
+    return 1 if any(p.level == "error" for p in report.problems) else 0
 
 
 def eval_command(args: argparse.Namespace) -> int:
