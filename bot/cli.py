@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.instance import AlreadyRunning
 from bot.records import RecordsError
 from bot.settings import Settings, SettingsError, load_settings
 from corpus import cli as corpus_cli
@@ -17,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 # Errors a user can fix; anything else is a bug and keeps its traceback.
 USER_ERRORS: tuple[type[Exception], ...] = (CorpusError, ArticleFormatError, OSError,
-                                             ValueError, RecordsError)
+                                             ValueError, RecordsError, AlreadyRunning)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError
 
 from bot.app import ALLOWED_UPDATES, build_application, open_conversation
+from bot.instance import InstanceLock
 from bot.logs import install_redaction
 from bot.settings import Settings, SettingsError
 from corpus.load import check_corpus_dir
@@ -77,6 +78,15 @@ def run_bot(settings: Settings, webhook: str | None = None, listen: str | None =
     options = webhook_options(settings, webhook, listen or "127.0.0.1:8443") if webhook else None
     # A missing corpus folder is reported at once, not after Telegram answers.
     check_corpus_dir(settings.linli_corpus_dir)
+    lock = InstanceLock(settings.linli_data_dir).acquire()  # before Telegram hears of us
+    try:
+        return _serve(settings, options)
+    finally:
+        lock.release()
+
+
+def _serve(settings: Settings, options: dict[str, Any] | None) -> int:
+    """Serve until a stop signal (the data folder's lock held by the caller)."""
     username = asyncio.run(wait_for_telegram(settings))
     logger.info("the Bot API accepts the token: @%s", username)
     conversation = open_conversation(settings)
