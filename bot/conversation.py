@@ -143,7 +143,7 @@ class Conversation:
             user_id, chat_type, question, found.answered, first.article_id if first else None,
             first.chunk_id if first else None, latency)
         self._remember_context(user_id, chat_id, qid, question, previous, resolved.followup,
-                               bool(found.hits))
+                               bool(found.hits))  # qid None: the records write failed
         if not found.hits:
             template = replies.FOLLOWUP_NO if topic else replies.NO_ANSWER
             reply = Reply.text(template.format(question=question, topic=topic),
@@ -155,12 +155,13 @@ class Conversation:
                                     False))
         return Asked(reply, found.answered, latency, qid)
 
-    def _remember_context(self, user_id: int, chat_id: int, qid: int, question: str,
+    def _remember_context(self, user_id: int, chat_id: int, qid: int | None, question: str,
                           previous: str | None, followup: bool, found: bool) -> None:
         """A follow-up keeps its context fresh; a new question with an answer replaces it."""
         if followup and previous:
             self.contexts.set(user_id, chat_id, previous)
-            self._followups[qid] = previous
+            if qid is not None:
+                self._followups[qid] = previous
             while len(self._followups) > MAX_FOLLOWUP_QIDS:
                 self._followups.popitem(last=False)
         elif found:
@@ -173,15 +174,18 @@ class Conversation:
         age = months_old(hit.date, self.today())
         return age is not None and age >= self.stale_months
 
-    def _answer(self, qid: int, hits: list[Hit], position: int, closest: bool = False,
+    def _answer(self, qid: int | None, hits: list[Hit], position: int, closest: bool = False,
                 topic: str | None = None) -> Reply:
+        """Render a hit; without a recorded question (qid None) no 下一条 or vote buttons."""
         hit = hits[position]
         row = []
-        if position + 1 < len(hits):
+        if position + 1 < len(hits) and qid is not None:
             row.append(Button("下一条 ▶", f"n:{qid}:{position + 1}"))
         row.append(Button("📖 阅读全文", f"f:{article_key(hit.article_id)}"))
-        feedback = [Button("👍 有用", f"v:{qid}:1"), Button("👎 没用", f"v:{qid}:-1")]
-        return replies.answer(hit, position + 1, len(hits), [row, feedback], closest, topic,
+        rows = [row]
+        if qid is not None:
+            rows.append([Button("👍 有用", f"v:{qid}:1"), Button("👎 没用", f"v:{qid}:-1")])
+        return replies.answer(hit, position + 1, len(hits), rows, closest, topic,
                               self.is_stale(hit))
 
     def inline(self, text: str) -> list[InlineItem]:
@@ -226,7 +230,7 @@ class Conversation:
     def _vote(self, user_id: int, qid: int, value: int) -> Reply:
         if self.records.question(qid) is None:
             return Reply(notice=replies.BUTTON_EXPIRED)
-        if not self.records.record_feedback(qid, user_id, value):
+        if self.records.record_feedback(qid, user_id, value) is False:  # None: not stored
             return Reply(notice=replies.NOT_ASKER)
         return Reply(notice=replies.THANKS, edit=True,
                      buttons=[[Button(replies.THANKS, INERT)]])

@@ -138,6 +138,7 @@ class Records:
         # Set by `open_records` when a broken database was renamed: (its new path, why).
         self.moved_aside: tuple[Path, str] | None = None
         self._lock = threading.Lock()
+        self.failed_writes = 0  # bookkeeping writes that failed (a full disk): never fatal
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -167,15 +168,34 @@ class Records:
         return hmac.new(self._key, str(user_id).encode(), hashlib.sha256).hexdigest()[:16]
 
     def record_question(self, user_id: int, chat_type: str, question: str, answered: bool,
-                        article_id: str | None, chunk_id: str | None, latency_ms: float) -> int:
-        """Store one question and return its id (the buttons refer to it)."""
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT INTO questions (asked_at, user_hash, chat_type, question, answered,"
-                " article_id, chunk_id, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (time.time(), self.user_hash(user_id), chat_type, question, int(answered),
-                 article_id, chunk_id, latency_ms))
-            return int(cursor.lastrowid or 0)
+                        article_id: str | None, chunk_id: str | None,
+                        latency_ms: float) -> int | None:
+        """Store one question and return its id (the buttons refer to it); None if it failed.
+
+        Bookkeeping never stops an answer: a failed write (a full disk) is logged and
+        counted in `failed_writes`, and the resident still gets the reply.
+        """
+        try:
+            with self._lock:
+                cursor = self._db.execute(
+                    "INSERT INTO questions (asked_at, user_hash, chat_type, question, answered,"
+                    " article_id, chunk_id, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (time.time(), self.user_hash(user_id), chat_type, question, int(answered),
+                     article_id, chunk_id, latency_ms))
+                return int(cursor.lastrowid or 0)
+        except (sqlite3.Error, OSError) as err:
+            self.write_failed("question", err)
+            return None
+
+    def write_failed(self, what: str, err: Exception) -> None:
+        """Count a failed bookkeeping write; log the first and every hundredth after it."""
+        self.failed_writes += 1
+        # A full disk fails every write: one line per failure would flood the log.
+        if self.failed_writes == 1 or self.failed_writes % 100 == 0:
+            logger.error("%s: a %s could not be recorded (%s: %s); the reply is sent all the "
+                         "same; %d record%s lost so far; free space on the data disk",
+                         self.path, what, type(err).__name__, err, self.failed_writes,
+                         "" if self.failed_writes == 1 else "s")
 
     def question(self, question_id: int) -> str | None:
         """Return the text of a recorded question."""
@@ -184,18 +204,23 @@ class Records:
                                    (question_id,)).fetchone()
         return None if row is None else str(row[0])
 
-    def record_feedback(self, question_id: int, user_id: int, value: int) -> bool:
+    def record_feedback(self, question_id: int, user_id: int, value: int) -> bool | None:
         """Store 👍 (1) or 👎 (-1) from the asker; a second press replaces the first.
 
-        Return False, storing nothing, if the question does not exist or is someone else's.
+        Return False, storing nothing, if the question does not exist or is someone else's;
+        None if the write failed (counted and logged as `record_question` does).
         """
         user = self.user_hash(user_id)
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT OR REPLACE INTO feedback SELECT ?, ?, ?, ? WHERE EXISTS"
-                " (SELECT 1 FROM questions WHERE id = ? AND user_hash = ?)",
-                (question_id, user, value, time.time(), question_id, user))
-            return cursor.rowcount == 1
+        try:
+            with self._lock:
+                cursor = self._db.execute(
+                    "INSERT OR REPLACE INTO feedback SELECT ?, ?, ?, ? WHERE EXISTS"
+                    " (SELECT 1 FROM questions WHERE id = ? AND user_hash = ?)",
+                    (question_id, user, value, time.time(), question_id, user))
+                return cursor.rowcount == 1
+        except (sqlite3.Error, OSError) as err:
+            self.write_failed("vote", err)
+            return None
 
     def stats(self, days: int = 7, now: float | None = None, top: int = 10) -> Stats:
         """Compute the figures of the last `days` days (local time)."""
