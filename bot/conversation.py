@@ -20,9 +20,10 @@ from bot.live_index import LiveIndex
 from bot.records import Records
 from bot.replies import Button, Reply
 from corpus.models import format_date
-from retrieval.followup import resolve, topic_of
-from retrieval.recency import months_old
 from retrieval.search import MAX_QUESTION_CHARS, Hit, Searcher
+from retrieval.search.followup import resolve, topic_of
+from retrieval.search.kinds import FACILITY_ENDS
+from retrieval.search.recency import months_old
 
 logger = logging.getLogger(__name__)
 
@@ -38,16 +39,14 @@ _FULL = re.compile(r"[0-9a-f]{12}")
 _VOTE = re.compile(r"([1-9][0-9]{0,17}):(1|-1)")
 STALE_MONTHS = 12  # an article older than this gets a note that details may have changed
 MAX_FOLLOWUP_QIDS = 1000  # follow-ups whose 下一条 button still knows their context
-# Words worth asking about "在哪里" (places) or "哪里有" (services).
-_PLACE_ENDINGS = ("区", "园", "站", "中心", "驿站", "角", "馆", "室", "广场", "堂")
 
 
 def _candidate_questions(searcher: Searcher) -> list[str]:
     """Example questions to try: where each place the corpus names is (residents ask that)."""
-    from retrieval.lexicon import user_words
+    from retrieval.text.lexicon import user_words
 
     places = sorted({w for w in (*user_words(), *searcher.index.local_names)
-                     if w.endswith(_PLACE_ENDINGS) and searcher.term_frequency(w)})
+                     if w.endswith(FACILITY_ENDS) and searcher.term_frequency(w)})
     return [f"{w}在哪里？" for w in places]
 
 

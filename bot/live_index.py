@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.models import CorpusError
-from retrieval.gate import Gate
+from retrieval.collector import freeze_loaded_objects
 from retrieval.index import (
     Index,
     RefreshReport,
@@ -17,7 +17,8 @@ from retrieval.index import (
     refresh_index,
     remove_leftovers,
 )
-from retrieval.search import Searcher, freeze_loaded_objects
+from retrieval.search import Searcher
+from retrieval.search.gate import Gate
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_valid
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.records import user_key
-from corpus.cli import BUNDLED_CORPUS
+from corpus.paths import BUNDLED_CORPUS
 
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 ENV_FILE_VARIABLE = "LINLI_ENV_FILE"

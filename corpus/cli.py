@@ -14,8 +14,6 @@ from corpus.models import ArticleFormatError, check_date
 if TYPE_CHECKING:
     from corpus.importers import ReviewRow
 
-BUNDLED_CORPUS = Path(__file__).parent / "articles"
-
 
 def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Register the corpus subcommands on the `linli` parser."""

@@ -3,6 +3,7 @@
 rank-bm25 defines the scores (`BM25Okapi`, `BM25L`, `BM25Plus`); its `get_scores`
 walks every document in Python. Here each term's postings (documents and term
 frequencies) sit in CSR arrays, and a query touches only its terms' postings.
+Imports only numpy and the standard library.
 """
 
 import math

@@ -1,4 +1,7 @@
-"""`linli search | index | eval | bench`: retrieval from the command line, for developers."""
+"""`linli search | index | eval | bench`: retrieval from the command line, for developers.
+
+May import all of retrieval/ (the heavy parts inside the commands) and corpus.
+"""
 
 import argparse
 import json
@@ -25,8 +28,8 @@ from retrieval.index import (
 if TYPE_CHECKING:
     from tqdm import tqdm
 
-    from retrieval.gate import Gate
     from retrieval.search import Answer, Hit
+    from retrieval.search.gate import Gate
 
 logger = logging.getLogger(__name__)
 BOLD, RESET = "\033[1m", "\033[0m"
@@ -237,7 +240,7 @@ def search_command(args: argparse.Namespace) -> int:
 
 def _why_not(found: "Answer", gate: "Gate") -> str:
     """Say why a closest match is not an answer, in the gate's own terms."""
-    from retrieval.gate import COVERAGE_FLOOR
+    from retrieval.search.gate import COVERAGE_FLOOR
 
     features = found.features
     coverage = features.coverage if features else 0.0
@@ -262,7 +265,7 @@ def format_question(asked: str) -> str:
 
 def _gate(args: argparse.Namespace) -> "Gate":
     """The answer gate, with the threshold of LINLI_ANSWER_THRESHOLD if it is set."""
-    from retrieval.gate import Gate
+    from retrieval.search.gate import Gate
 
     return Gate.load().with_threshold(getattr(args.settings, "linli_answer_threshold", None))
 
@@ -305,15 +308,15 @@ def _exit_code(report: RefreshReport) -> int:
 
 def eval_command(args: argparse.Namespace) -> int:
     """Evaluate the searcher on a question file."""
-    from retrieval.evaluate import (
+    from retrieval.evaluation.evaluate import (
         evaluate,
         evaluate_followups,
         format_followups,
         format_report,
         read_questions,
     )
-    from retrieval.followup import resolve_answer
     from retrieval.search import Searcher
+    from retrieval.search.followup import resolve_answer
 
     try:
         questions = read_questions(args.questions)
@@ -339,11 +342,11 @@ def eval_command(args: argparse.Namespace) -> int:
 
 
 def bench_command(args: argparse.Namespace) -> int:
-    """Run the CMRC 2018 benchmark (see retrieval/bench.py)."""
-    from retrieval.bench import run_bench
+    """Run the CMRC 2018 benchmark (see retrieval/evaluation/bench.py)."""
+    from retrieval.evaluation.bench import run_bench
 
     if args.files:
-        from retrieval.archive_bench import run_archive_bench
+        from retrieval.evaluation.archive_bench import run_archive_bench
 
         return run_archive_bench(args.data, args.files, args.runs, args.queries, args.json)
     return run_bench(args.data, [] if args.quality_only else args.sizes, args.queries,
@@ -352,7 +355,7 @@ def bench_command(args: argparse.Namespace) -> int:
 
 def calibrate_command(args: argparse.Namespace) -> int:
     """Fit the answer gate and print (or write) it with its figures."""
-    from retrieval.calibrate import TARGET_ABSENT, calibrate, format_calibration
+    from retrieval.evaluation.calibrate import TARGET_ABSENT, calibrate, format_calibration
 
     gate, report = calibrate(args.data, args.target or TARGET_ABSENT)
     print(format_calibration(report))

@@ -1,4 +1,8 @@
-"""Pausing Python's garbage collector around work that builds a big heap."""
+"""Python's garbage collector around a big heap: paused while building, frozen once loaded.
+
+The one home of gc handling in retrieval/ (the index's refresh, the tokenizer's
+dictionary load, the CLI and the bot call it). Imports only the standard library.
+"""
 
 import gc
 import logging
@@ -29,3 +33,13 @@ def collection_paused(collect: bool = True) -> Iterator[None]:
                 started = time.perf_counter()
                 gc.collect()
                 logger.debug("collected after the pause in %.3f s", time.perf_counter() - started)
+
+
+def freeze_loaded_objects() -> None:
+    """Move everything loaded so far out of the garbage collector's sight (gc.freeze).
+
+    A loaded index is hundreds of thousands of long-lived objects; without this,
+    each full collection walks them all in the middle of some question.
+    """
+    gc.collect()
+    gc.freeze()

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from corpus.paths import BUNDLED_CORPUS
 from tests.helpers.fake_telegram import FakeTelegram
 from tests.helpers.harness import Harness, bot_settings, running_bot
 
@@ -11,7 +12,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # The sample newspaper page (shared/seeds/000_e3e9c234e3938044.txt), kept with the tests
 # so that a clone runs them anywhere.
 SEED_PAGE = ROOT / "tests" / "data" / "seed_page_000_e3e9c234e3938044.txt"
-BUNDLED_CORPUS = ROOT / "corpus" / "articles"
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from corpus import load_corpus
-from retrieval.evaluate import evaluate, read_questions
+from retrieval.evaluation.evaluate import evaluate, read_questions
 from retrieval.index import build_index
 from retrieval.search import Searcher
 from tests.conftest import BUNDLED_CORPUS
@@ -34,8 +34,8 @@ def test_followup_pairs_are_real_pairs_whose_answers_the_corpus_holds() -> None:
 
 
 def test_follow_ups_are_resolved_in_context_at_least_80_percent() -> None:
-    from retrieval.evaluate import evaluate_followups
-    from retrieval.followup import resolve_answer
+    from retrieval.evaluation.evaluate import evaluate_followups
+    from retrieval.search.followup import resolve_answer
 
     pairs = read_questions(FOLLOWUPS)
     searcher = Searcher(build_index(load_corpus(BUNDLED_CORPUS).articles))

@@ -3,9 +3,9 @@
 import pytest
 
 from corpus import load_corpus
-from retrieval.followup import is_candidate, resolve, topic_of
 from retrieval.index import build_index
 from retrieval.search import Searcher
+from retrieval.search.followup import is_candidate, resolve, topic_of
 from tests.conftest import BUNDLED_CORPUS
 
 

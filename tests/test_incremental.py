@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from retrieval.bm25 import BM25, Postings
 from retrieval.index import Index, build_index, refresh_index, window_documents, window_postings
+from retrieval.index.splice import splice_array
 from retrieval.search import Searcher
-from retrieval.splice import _splice_array
 from tests.conftest import BUNDLED_CORPUS
 
 WORDS = st.sampled_from(["社区", "食堂", "老年", "下棋", "医院", "图书馆", "志愿者", "报名"])
@@ -151,7 +151,7 @@ def test_a_build_on_two_processes_equals_one_on_one() -> None:
 
 def test_a_build_reports_its_last_progress_once(monkeypatch: pytest.MonkeyPatch) -> None:
     from corpus import load_corpus
-    from retrieval import workers
+    from retrieval.index import workers
 
     monkeypatch.setattr(workers, "BATCH", 1)  # every passage reported, the last one too
     seen: list[tuple[int, int]] = []
@@ -172,5 +172,5 @@ def test_a_spliced_array_equals_dropping_then_inserting(
     # np.insert on the kept entries, at the kept position of each old position.
     expected = np.insert(values[keep], np.cumsum(np.r_[0, keep])[at].astype(np.int64),
                          inserted)
-    spliced = _splice_array(values, np.flatnonzero(~keep), at, inserted)
+    spliced = splice_array(values, np.flatnonzero(~keep), at, inserted)
     assert spliced.tolist() == expected.tolist()

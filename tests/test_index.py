@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from corpus import CorpusError
-from retrieval import index as index_module
-from retrieval import manifest as manifest_module
 from retrieval.index import Index, IndexFileError, refresh_index
+from retrieval.index import manifest as manifest_module
 from retrieval.search import Searcher
+from retrieval.text.tokenize import Tokenizer
 from tests.helpers.articles import write_article
 
 
@@ -31,13 +31,13 @@ def test_changing_one_article_retokenises_only_its_passages(
                       encoding="utf-8")
     write_article(corpus_dir, "new.md", title="新文章", body="社区开设了老年食堂。")
     calls: list[str] = []
-    original = index_module.Tokenizer.tokenize
+    original = Tokenizer.tokenize
 
-    def counting(self: index_module.Tokenizer, text: str) -> list[str]:
+    def counting(self: Tokenizer, text: str) -> list[str]:
         calls.append(text)
         return original(self, text)
 
-    monkeypatch.setattr(index_module.Tokenizer, "tokenize", counting)
+    monkeypatch.setattr(Tokenizer, "tokenize", counting)
     index, report = refresh_index(corpus_dir, tmp_path / "index")
     assert report.changed == [target.stem] and report.added == ["new"] and report.removed == []
     # Only the passages of the two articles (text, title, section each), nothing else.

@@ -3,8 +3,8 @@
 import datetime as dt
 
 from bot.replies import citation
-from retrieval.recency import months_old, newer_first
 from retrieval.search import Hit
+from retrieval.search.recency import months_old, newer_first
 
 
 def hit(rank: int, score: float, date: str | None, title: str = "t") -> Hit:

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from corpus import load_corpus
 from retrieval.index import build_index
-from retrieval.search import Searcher, _trie_pattern
+from retrieval.search import Searcher
+from retrieval.search.kinds import trie_pattern
 from tests.conftest import BUNDLED_CORPUS
 from tests.helpers.articles import write_article
 
@@ -180,7 +181,7 @@ def test_an_everyday_word_finds_the_article_word_through_the_lexicon(
 
 
 def test_common_words_weigh_less_than_rare_ones_whatever_the_corpus() -> None:
-    from retrieval.commonness import weight_factor
+    from retrieval.text.commonness import weight_factor
 
     assert weight_factor("开始") < 0.5 < weight_factor("附近") < 1.0
     assert weight_factor("理发") == weight_factor("十八里河") == 1.0
@@ -254,5 +255,5 @@ def test_the_names_pattern_finds_what_an_alternation_longest_first_finds(
     # The trie pattern must find exactly what "|".join(longest first) found.
     alternation = "|".join(map(re.escape, sorted(set(names), key=len, reverse=True)))
     expected = [m[0] for m in re.finditer(alternation, text)] if names else []
-    found = [m[0] for m in re.finditer(_trie_pattern(names), text)] if names else []
+    found = [m[0] for m in re.finditer(trie_pattern(names), text)] if names else []
     assert found == expected

@@ -3,7 +3,7 @@ from pathlib import Path
 import jieba
 import pytest
 
-from retrieval.tokenize import Tokenizer, normalize_for_search
+from retrieval.text.tokenize import Tokenizer, normalize_for_search
 
 
 def test_traditional_characters_and_full_width_letters_are_normalised() -> None:
@@ -54,10 +54,10 @@ def test_tagging_without_hmm_equals_jieba_posseg() -> None:
 
 def test_looking_tags_up_one_by_one_tags_as_the_whole_table() -> None:
     from corpus import load_corpus
-    from retrieval.tokenize import SortedTags, _word_tags
+    from retrieval.text.tokenize import SortedTags, word_tags
     from tests.conftest import BUNDLED_CORPUS
 
-    table = _word_tags()
+    table = word_tags()
     sorted_tags = SortedTags.from_tags(table)
     for word in ["社区", "朝阳", "的", "十八里河", "不在词典里的词", "a", "", "鿿"]:
         assert sorted_tags.get(word, "x") == table.get(word, "x")
@@ -71,18 +71,18 @@ def test_a_damaged_copy_of_the_tag_table_is_made_again(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import tempfile
 
-    from retrieval import tokenize
+    from retrieval.text import tokenize
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    tokenize._sorted_word_tags.cache_clear()
+    tokenize.sorted_word_tags.cache_clear()
     try:
-        first = tokenize._sorted_word_tags()
+        first = tokenize.sorted_word_tags()
         copy = next(tmp_path.glob("linli-word-tags-*.txt"))
         data = bytearray(copy.read_bytes())
         data[-3] ^= 1  # one flipped bit in the last line
         copy.write_bytes(bytes(data))
-        tokenize._sorted_word_tags.cache_clear()
-        again = tokenize._sorted_word_tags()
+        tokenize.sorted_word_tags.cache_clear()
+        again = tokenize.sorted_word_tags()
         assert again.lines == first.lines and copy.read_bytes() != bytes(data)
     finally:
-        tokenize._sorted_word_tags.cache_clear()
+        tokenize.sorted_word_tags.cache_clear()

@@ -1,4 +1,7 @@
-"""Turn text into the normalised jieba tokens that the index and the questions share."""
+"""Turn text into the normalised jieba tokens that the index and the questions share.
+
+May import jieba, opencc, corpus's text, `retrieval.text.lexicon` and `retrieval.collector`.
+"""
 
 import bisect
 import hashlib
@@ -18,8 +21,8 @@ from typing import Any
 import opencc
 
 from corpus.text import normalize_text
-from retrieval import lexicon
 from retrieval.collector import collection_paused
+from retrieval.text import lexicon
 
 # jieba imports pkg_resources only to find its own files, and that import takes 0.15 s
 # of every start; made to fail, jieba opens the same files by path (its own fallback).
@@ -84,7 +87,7 @@ def _jieba_cache() -> Any:
 
 
 @cache
-def _word_tags() -> dict[str, str]:
+def word_tags() -> dict[str, str]:
     """Load jieba's part-of-speech table once per process, from a JSON copy when there is one.
 
     Parsed from jieba's dictionary as `jieba.posseg` does (1 s, and importing
@@ -152,7 +155,7 @@ class SortedTags:
 
 
 @cache
-def _sorted_word_tags() -> SortedTags:
+def sorted_word_tags() -> SortedTags:
     """Load jieba's part-of-speech table for a few lookups, from a sorted copy if there is one.
 
     The copy starts with the CRC-32 of the rest: a damaged one is made again, never used.
@@ -164,7 +167,7 @@ def _sorted_word_tags() -> SortedTags:
             return SortedTags(lines)
     except (OSError, ValueError):
         pass
-    table = SortedTags.from_tags(_word_tags())
+    table = SortedTags.from_tags(word_tags())
     try:
         staging = copy.with_name(f".{copy.name}.{os.getpid()}")
         staging.write_bytes(b"%08x\n" % zlib.crc32(table.lines) + table.lines)
@@ -292,6 +295,6 @@ class Tokenizer:
         `few`: only a few texts are tagged in this process (the tags are then looked up
         one by one instead of loading the whole table).
         """
-        tags = _sorted_word_tags() if few else _word_tags()
+        tags = sorted_word_tags() if few else word_tags()
         return [(word, tag) for word, tag in _tag_without_hmm(
             self._jieba, tags, normalize_for_search(text)) if word.strip()]

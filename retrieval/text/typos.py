@@ -1,4 +1,7 @@
-"""Fix homophone typos (免废 for 免费): what pinyin input methods get wrong most often."""
+"""Fix homophone typos (免废 for 免费): what pinyin input methods get wrong most often.
+
+Imports only pypinyin (on first use) and the standard library.
+"""
 
 import itertools
 from collections import defaultdict

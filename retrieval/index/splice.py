@@ -1,19 +1,37 @@
-"""Splice a few articles' passages into saved arrays: the incremental refresh's array work.
+"""Splice a few articles' passages into a saved index: the incremental refresh's work.
 
 Windows never cross an article, so an article's postings are its own: removing one
 drops the postings of its chunks, adding one inserts the postings of its new chunks.
 Everything here is array operations; Python loops run over the changed articles or
-over runs of unchanged chunks, never over all postings.
+over runs of unchanged chunks, never over all postings. `splice_index` makes the new
+`Index`; the functions above it do the array work. May import corpus,
+`retrieval.bm25`, `retrieval.text` and the index's build, columns, manifest, model
+and workers (never refresh, which calls it).
 """
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
+from corpus.chunk import chunk_corpus
+from corpus.models import Chunk
 from retrieval.bm25 import Postings
-from retrieval.columns import TextColumn
+from retrieval.index.build import (
+    article_hash,
+    chunk_key,
+    harvest_local_names,
+    same_passage,
+    searchable_text,
+    window_postings,
+)
+from retrieval.index.columns import ArticleTable, ChunkTable, TextColumn
+from retrieval.index.manifest import Changes
+from retrieval.index.model import Index
+from retrieval.index.workers import tokens_of
+from retrieval.text.tokenize import Tokenizer, fingerprint
 
 IntArray = NDArray[np.int64]
 
@@ -115,11 +133,11 @@ def splice_postings(old: Postings, order: ChunkOrder, added: Postings) -> Postin
     indptr = np.zeros(int(held.sum()) + 1, dtype=np.int64)
     np.cumsum(counts[held], out=indptr[1:])
     doc_len = order.take(old.doc_len, added.doc_len)
-    doc_ids = _splice_array(renumbered, dropped, at, doc.astype(np.int32))
+    doc_ids = splice_array(renumbered, dropped, at, doc.astype(np.int32))
     del renumbered
     return Postings(terms=[t for t, h in zip(terms, held.tolist(), strict=True) if h],
                     indptr=indptr, doc_ids=doc_ids,
-                    tfs=_splice_array(old.tfs, dropped, at, tfs.astype(np.int32)),
+                    tfs=splice_array(old.tfs, dropped, at, tfs.astype(np.int32)),
                     doc_len=doc_len)
 
 
@@ -138,7 +156,7 @@ def _first_kept_after(order: ChunkOrder, new_docs: IntArray) -> IntArray:
     return found
 
 
-def _splice_array(values: NDArray[np.int32], dropped: IntArray, at: IntArray,
+def splice_array(values: NDArray[np.int32], dropped: IntArray, at: IntArray,
                   inserted: NDArray[np.int32]) -> NDArray[np.int32]:
     """`values` without the entries at `dropped`, `inserted[i]` placed before entry `at[i]`.
 
@@ -181,3 +199,100 @@ def _insert_positions(docs: NDArray[np.int32], indptr: IntArray, terms: IntArray
         before = open_ & (docs[np.where(open_, middle, 0)] < new_docs)
         low = np.where(before, middle + 1, low)
         high = np.where(open_ & ~before, middle, high)
+
+
+def splice_index(previous: Index, changes: Changes, fresh: set[str],
+            removed: list[str]) -> Index | None:
+    """Splice: drop the removed and changed articles' passages, insert the fresh ones'.
+
+    None when the fresh articles change the local names (then every text cuts anew).
+    """
+    gone = fresh | set(removed)
+    content_keys = {ident: key for ident, key in previous.content_keys.items()
+                    if ident not in gone}
+    articles = [changes.read[ident] for ident in changes.ids if ident in fresh]
+    local_names, names_by_content = harvest_local_names(articles, previous.names_by_content,
+                                                        content_keys)
+    if fingerprint(local_names) != previous.fingerprint:
+        return None  # new or lost local names change how every text is cut: rebuild
+    position = {ident: i for i, ident in enumerate(changes.ids)}
+    article_map = np.fromiter(
+        (position[i] if i in position and i not in fresh else -1 for i in previous.article_ids),
+        dtype=np.int64, count=len(previous.article_ids))
+    chunks = chunk_corpus(articles)
+    tokenizer = Tokenizer(local_names)
+    tokens: dict[str, list[str]] = {}
+    texts: dict[str, str] = {}
+    documents, searchable = [], []
+    for chunk in chunks:
+        key = chunk_key(chunk, tokenizer.fingerprint)
+        if key not in tokens:
+            tokens[key] = tokens_of(tokenizer, (chunk.text, chunk.title, chunk.section or ""))
+            texts[key] = searchable_text(chunk)
+        documents.append(tokens[key])
+        searchable.append(texts[key])
+    order = chunk_order(previous.chunks.article, article_map,
+                        np.asarray([position[c.article_id] for c in chunks], dtype=np.int64))
+    old_texts = (previous.searchable if isinstance(previous.searchable, TextColumn)
+                 else TextColumn.from_texts(previous.searchable))
+    char_df = _updated_char_df(previous.char_df, old_texts, order, searchable)
+    table = _spliced_articles(previous, changes, fresh, article_map,
+                              np.asarray([position[a.id] for a in articles], dtype=np.int64))
+    hashes = {ident: previous.article_hashes[ident] if ident not in fresh
+              else article_hash(changes.read[ident]) for ident in changes.ids}
+    return Index(
+        articles=table, chunks=_spliced_chunks(previous.chunks, order, table, article_map, chunks,
+                                           position),
+        postings=splice_postings(previous.postings, order,
+                                 window_postings(documents, same_passage(chunks))),
+        params=previous.params, local_names=local_names, article_hashes=hashes,
+        names_by_content=names_by_content, fingerprint=previous.fingerprint, char_df=char_df,
+        searchable=splice_texts(old_texts, order, searchable), tokens=tokens, texts=texts,
+        stored_ids=list(changes.ids), content_keys=content_keys,
+        cache_dir=previous.cache_dir, checksums=previous.checksums)
+
+
+def _spliced_articles(previous: Index, changes: Changes, fresh: set[str],
+                      article_map: NDArray[np.int64], added: NDArray[np.int64]) -> ArticleTable:
+    """The articles' JSON lines in the new order: kept ones copied as byte runs."""
+    old = previous.articles
+    if not isinstance(old, ArticleTable):
+        old = ArticleTable.from_lines([a.model_dump_json().encode("utf-8") for a in old])
+    order = chunk_order(np.arange(len(article_map), dtype=np.int32), article_map, added)
+    lines = [changes.read[ident].model_dump_json() + "\n" for ident in changes.ids
+             if ident in fresh]
+    spliced = splice_texts(old.lines, order, lines)
+    return ArticleTable(spliced)
+
+
+def _spliced_chunks(old: ChunkTable, order: ChunkOrder, articles: ArticleTable,
+                    article_map: NDArray[np.int64], chunks: list[Chunk],
+                    position: dict[str, int]) -> ChunkTable:
+    """The chunk columns in the new order; the fresh chunks' headings join the old list."""
+    sections = list(old.sections)
+    heading = {name: i for i, name in enumerate(sections)}
+    section = [-1 if c.section is None else heading.setdefault(c.section, len(heading))
+               for c in chunks]
+    sections += list(heading)[len(sections):]
+
+    def column(values: list[int]) -> NDArray[np.int32]:
+        return np.asarray(values, dtype=np.int32)
+
+    return ChunkTable(
+        articles, order.take(article_map[old.article],
+                             column([position[c.article_id] for c in chunks])),
+        order.take(old.ordinal, column([c.ordinal for c in chunks])),
+        order.take(old.start, column([c.start for c in chunks])),
+        order.take(old.end, column([c.end for c in chunks])),
+        order.take(old.section, column(section)), sections)
+
+
+def _updated_char_df(old: dict[str, int], texts: TextColumn, order: ChunkOrder,
+                     added: list[str]) -> dict[str, int]:
+    """The characters' chunk counts without the removed chunks, with the added ones."""
+    counts = Counter(old)
+    for i in np.flatnonzero(order.old_to_new < 0).tolist():
+        counts.subtract(set(texts[i]))
+    for text in added:
+        counts.update(set(text))
+    return {char: n for char, n in sorted(counts.items()) if n > 0}

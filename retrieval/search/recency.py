@@ -1,10 +1,11 @@
-"""Dates of sources: how old an article is, and the newer first among equals."""
+"""Dates of sources: how old an article is, and the newer first among equals.
+
+Imports only `retrieval.search.models` (`Hit`).
+"""
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # search.py calls newer_first: no import at run time
-    from retrieval.search import Hit
+from retrieval.search.models import Hit
 
 # Two passages whose scores differ by less than this share are about equally good.
 EQUAL_SCORE_SHARE = 0.05
@@ -21,7 +22,7 @@ def months_old(date: str | None, today: dt.date) -> int | None:
     return max(months - (today.day < day), 0)
 
 
-def newer_first(hits: "list[Hit]") -> "list[Hit]":
+def newer_first(hits: list[Hit]) -> list[Hit]:
     """Put the newer of two about equally good neighbours first; renumber the ranks."""
     ordered = list(hits)
     for _ in range(len(ordered)):

@@ -1,4 +1,7 @@
-"""The word lists behind tokenising: stopwords, the user dictionary, synonyms, local names."""
+"""The word lists behind tokenising: stopwords, the user dictionary, synonyms, local names.
+
+Imports only the standard library (the lists ship in retrieval/data/).
+"""
 
 import re
 from collections import Counter

@@ -1,4 +1,7 @@
-"""Measure retrieval on a set of questions: Hit@1, Hit@3, MRR and no-answer accuracy."""
+"""Measure retrieval on a set of questions: Hit@1, Hit@3, MRR and no-answer accuracy.
+
+May import pydantic and `retrieval.search`.
+"""
 
 import json
 from collections.abc import Callable

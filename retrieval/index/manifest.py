@@ -5,6 +5,7 @@ its article comes from the saved index and its problems from here; a touched fil
 content is the same costs a hash, not a parse. `corpus.json` holds its own checksum and
 the stamp of the index it describes: a corrupt, half-written or stale one is never
 trusted (every file is then read again).
+May import corpus's load and models; nothing else of retrieval/.
 """
 
 import hashlib

@@ -1,9 +1,10 @@
 """`linli bench --files N`: a district's archive as files on disk, measured as users meet it.
 
 The CMRC 2018 contexts are written as N Markdown article files (copied under new ids,
-as `retrieval.bench.replicate` does) into a temporary corpus folder; then `linli index`
+as `retrieval.evaluation.bench.replicate` does) into a temporary corpus folder; then `linli index`
 and `linli search` run as processes, with LINLI_DATA_DIR and LINLI_CORPUS_DIR pointing
 at temporary folders, and the figures are what those processes took.
+May import corpus and all of retrieval/ but the CLI (the CLI runs as a process).
 """
 
 import json
@@ -19,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from corpus.models import Article
-from retrieval.bench import _cpu_count, _time_queries, read_cmrc
+from retrieval.evaluation.cmrc import read_cmrc
+from retrieval.evaluation.timing import cpu_count, time_queries
 
 # Run a command and print its wall time and peak resident memory (its own, not ours).
 _TIMED = """
@@ -68,9 +70,10 @@ def measure_searching(corpus: str, data_dir: str, questions_file: str,
 
     import jieba
 
+    from retrieval.collector import freeze_loaded_objects
     from retrieval.index import index_dir_for, refresh_index
-    from retrieval.search import Searcher, freeze_loaded_objects
-    from retrieval.tokenize import Tokenizer
+    from retrieval.search import Searcher
+    from retrieval.text.tokenize import Tokenizer
 
     jieba.setLogLevel(logging.WARNING)
     started = time.perf_counter()
@@ -83,7 +86,7 @@ def measure_searching(corpus: str, data_dir: str, questions_file: str,
     row["load_s"] = time.perf_counter() - started
     freeze_loaded_objects()
     questions = json.loads(Path(questions_file).read_text(encoding="utf-8"))
-    row["search"] = _time_queries(lambda q: searcher.search(q, k=3), questions)
+    row["search"] = time_queries(lambda q: searcher.search(q, k=3), questions)
     row["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     target = Path(changed_file)
     target.write_text(target.read_text(encoding="utf-8") + "\n本段为测量而加。\n",
@@ -115,7 +118,8 @@ def archive_run(articles: list[Article], questions: list[str], n_files: int) -> 
         row["start_to_first_answer"] = _timed([*_linli(), "search", questions[0]], env)
         (root / "questions.json").write_text(json.dumps(questions, ensure_ascii=False),
                                              encoding="utf-8")
-        code = ("import json, sys; from retrieval.archive_bench import measure_searching; "
+        code = ("import json, sys; "
+                "from retrieval.evaluation.archive_bench import measure_searching; "
                 "print(json.dumps(measure_searching(*sys.argv[1:])))")
         done = subprocess.run([sys.executable, "-c", code, str(corpus), str(data),
                                str(root / "questions.json"), str(paths[0])],
@@ -150,7 +154,7 @@ def run_archive_bench(data: Path, n_files: int, runs: int, n_queries: int,
     """Measure `runs` fresh archives of `n_files` files; print the medians (or all as JSON)."""
     articles, queries = read_cmrc(data)
     questions = [q["question"] for q in queries][:n_queries]
-    machine = (f"{platform.processor() or platform.machine()}, {_cpu_count()} cores, "
+    machine = (f"{platform.processor() or platform.machine()}, {cpu_count()} cores, "
                f"Python {platform.python_version()}")
     rows = [archive_run(articles, questions, n_files) for _ in range(runs)]
     if as_json:

@@ -5,6 +5,7 @@ Quality: every CMRC 2018 question against the contexts it was written on
 Speed: contexts split into sentence chunks and replicated under new ids up to
 each size; index build, load, memory, and query latency (tokenising included),
 with bm25s on the same tokens as a reference when it is installed.
+May import corpus, rank-bm25, bm25s, jieba and all of retrieval/ but the CLI.
 """
 
 import functools
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,29 +28,18 @@ import jieba
 import numpy as np
 
 from corpus.chunk import chunk_corpus
-from corpus.models import Article, CorpusError, Section
+from corpus.models import Article
+from corpus.paths import BUNDLED_CORPUS
 from retrieval.bm25 import BM25Params
-from retrieval.index import Index, build_index, refresh_index
-from retrieval.search import Searcher, Tuning, freeze_loaded_objects
-from retrieval.tokenize import Tokenizer
+from retrieval.collector import freeze_loaded_objects
+from retrieval.evaluation.calibrate import collect, rates, split_halves
+from retrieval.evaluation.cmrc import read_cmrc
+from retrieval.evaluation.timing import cpu_count, reference_loop_s, time_queries
+from retrieval.index import Index, build_index, chunk_key, refresh_index
+from retrieval.search import Gate, Searcher, Tuning
+from retrieval.text.tokenize import Tokenizer
 
 logger = logging.getLogger(__name__)
-
-
-def read_cmrc(data: Path) -> tuple[list[Article], list[dict[str, str]]]:
-    """Read the converted CMRC 2018 files as articles (one per context) and queries."""
-    corpus_file, queries_file = data / "cmrc_corpus.jsonl", data / "cmrc_queries.jsonl"
-    for path in (corpus_file, queries_file):
-        if not path.exists():
-            raise CorpusError(f"{path}: not found; --data must name the folder holding "
-                              "cmrc_corpus.jsonl and cmrc_queries.jsonl")
-    with corpus_file.open(encoding="utf-8") as lines:
-        contexts = [json.loads(line) for line in lines if line.strip()]
-    with queries_file.open(encoding="utf-8") as lines:
-        queries = [json.loads(line) for line in lines if line.strip()]
-    articles = [Article(id=c["id"], title="", sections=(Section(paragraphs=(c["text"],)),))
-                for c in contexts]
-    return articles, queries
 
 
 def _ranking(ranked: Sequence[str], gold: str) -> int | None:
@@ -116,10 +106,7 @@ def _plain(text: str) -> list[str]:
 
 
 def split_half(data: Path) -> dict[str, object]:
-    """The shipped answer gate on CMRC 2018 split in halves (see retrieval/calibrate.py)."""
-    from retrieval.calibrate import collect, rates, split_halves
-    from retrieval.gate import Gate
-
+    """The shipped answer gate on CMRC 2018 split in halves (see evaluation/calibrate.py)."""
     articles, queries = read_cmrc(data)
     gate = Gate.load()
     samples = [s for half in split_halves(articles) for s in collect(articles, queries, half)]
@@ -139,28 +126,6 @@ def replicate(articles: list[Article], chunks_wanted: int) -> list[Article]:
             total += n
         round_ += 1
     return copies
-
-
-def _percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {"p50_ms": statistics.median(ordered) * 1000,
-            "p95_ms": ordered[int(0.95 * (len(ordered) - 1))] * 1000}
-
-
-def _time_queries(run: Callable[[str], object], questions: list[str],
-                  rounds: int = 3) -> dict[str, float]:
-    """Time every question, `rounds` times over; report the median round's p50 and p95."""
-    for question in questions[:20]:
-        run(question)  # warm-up
-    per_round = []
-    for _ in range(rounds):
-        samples = []
-        for question in questions:
-            started = time.perf_counter()
-            run(question)
-            samples.append(time.perf_counter() - started)
-        per_round.append(_percentiles(samples))
-    return {key: statistics.median(r[key] for r in per_round) for key in per_round[0]}
 
 
 def speed(articles: list[Article], size: int, questions: list[str],
@@ -194,7 +159,7 @@ def measure_saved(folder: str, questions: list[str], with_bm25s: bool) -> dict[s
     searcher = Searcher(Index.load(Path(folder)))
     row["load_s"] = time.perf_counter() - started
     freeze_loaded_objects()
-    row["linli"] = _time_queries(functools.partial(searcher.search, k=3), questions)
+    row["linli"] = time_queries(functools.partial(searcher.search, k=3), questions)
     index = searcher.index
     if with_bm25s:
         index.load_token_cache(Path(folder))
@@ -229,13 +194,11 @@ def _bm25s_reference(index: Index, questions: list[str]) -> dict[str, object]:
             return None
         return retriever.retrieve([tokens], k=3, show_progress=False, n_threads=1)
 
-    return {"build_s": build_s, **_time_queries(run, questions)}
+    return {"build_s": build_s, **time_queries(run, questions)}
 
 
 def _chunk_keys(index: Index) -> list[str]:
-    from retrieval.index import _chunk_key
-
-    return [_chunk_key(chunk, index.fingerprint) for chunk in index.chunks]
+    return [chunk_key(chunk, index.fingerprint) for chunk in index.chunks]
 
 
 def sample_rebuild(corpus_dir: Path, rounds: int = 5) -> dict[str, float]:
@@ -259,25 +222,11 @@ def sample_rebuild(corpus_dir: Path, rounds: int = 5) -> dict[str, float]:
     return {"median_s": statistics.median(timings), "max_s": max(timings)}
 
 
-def reference_loop_s(rounds: int = 5) -> float:
-    """Time a fixed pure-Python loop: how fast this machine is right now.
-
-    On a shared virtual machine it varies from minute to minute; quoting it beside the
-    latencies tells a reader which runs can be compared.
-    """
-    timings = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        sum(range(10**7))
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
-
-
 def run_bench(data: Path, sizes: list[int], n_queries: int, *, with_bm25s: bool,
               as_json: bool, params: BM25Params | None = None) -> int:
     """Run the whole benchmark and print its table (or JSON)."""
     articles, queries = read_cmrc(data)
-    machine = (f"{platform.processor() or platform.machine()}, {_cpu_count()} cores, "
+    machine = (f"{platform.processor() or platform.machine()}, {cpu_count()} cores, "
                f"Python {platform.python_version()}")
     print(f"machine: {machine}", file=sys.stderr)
     result: dict[str, Any] = {"machine": machine, "params": str(params),
@@ -292,17 +241,9 @@ def run_bench(data: Path, sizes: list[int], n_queries: int, *, with_bm25s: bool,
     result["speed"] = rows
     result["reference_loop_s_after"] = reference_loop_s()
     if sizes:
-        from corpus.cli import BUNDLED_CORPUS
-
         result["sample_rebuild"] = sample_rebuild(BUNDLED_CORPUS)
     print(json.dumps(result, ensure_ascii=False, indent=1) if as_json else _table(result))
     return 0
-
-
-def _cpu_count() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _table(result: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ scored with weights fitted on the other alone, so the figures are not in-sample 
 A district starts with a few articles: the fit also sees corpora of `SMALL_GROUP`
 contexts (their own questions present, as many others absent), so the gate learns
 how the corpus's size shifts its features; the threshold is chosen on the halves.
+May import corpus, numpy, the CMRC reader, `retrieval.index` and `retrieval.search`.
 """
 
 import logging
@@ -23,10 +24,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corpus.models import Article
-from retrieval.bench import read_cmrc
-from retrieval.gate import Features, Gate
+from retrieval.evaluation.cmrc import read_cmrc
 from retrieval.index import build_index
-from retrieval.search import Searcher
+from retrieval.search import Features, Gate, Searcher
 
 logger = logging.getLogger(__name__)
 

@@ -3,6 +3,7 @@
 One logistic score over a few features of the ranking (fitted by `linli calibrate`
 on CMRC 2018 split in halves, where questions about the missing half must not be
 answered). The weights ship in `retrieval/data/gate.json`, not as constants here.
+Imports only the standard library: the searcher's models and features import it.
 """
 
 import json

@@ -15,13 +15,14 @@ A follow-up the corpus cannot answer gets an honest no that names the topic, or 
 closest match when that passage is about the topic (never one about something else).
 Anything else is a complete new question, and it becomes the context for the next
 one. `linli eval` measures the rule on the follow-up pairs of the evaluation file.
+May import `retrieval.search` (the searcher and its models) and `retrieval.text`.
 """
 
 import re
 from dataclasses import dataclass
 
 from retrieval.search import Answer, Outcome, Searcher
-from retrieval.tokenize import normalize_for_search
+from retrieval.text.tokenize import normalize_for_search
 
 FOLLOWUP_MAX_CHARS = 15
 FOLLOWUP_MARGIN = 0.05

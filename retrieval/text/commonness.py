@@ -3,7 +3,8 @@
 A four-article corpus has never seen 开始, 还有 or 附近, so by its own counts they look as
 rare as 理发; the general document frequencies jieba ships (jieba/analyse/idf.txt, from a
 large mixed corpus) know better. `retrieval/data/common_words.txt` keeps the words whose
-general IDF is below GENERAL_IDF_KEPT; regenerate it with `python -m retrieval.commonness`.
+general IDF is below GENERAL_IDF_KEPT; regenerate it with `python -m retrieval.text.commonness`.
+Imports only the standard library (jieba, to regenerate the list).
 """
 
 import sys
@@ -16,7 +17,8 @@ FULL_WEIGHT_IDF = 9.0
 # The data file keeps the words below this general IDF (the rest count in full).
 GENERAL_IDF_KEPT = 9.0
 _HEADER = ("# Words common in general Chinese and their IDF there (from jieba/analyse/idf.txt,\n"
-           "# MIT licence), those below {kept}. Written by `python -m retrieval.commonness`.\n")
+           "# MIT licence), those below {kept}.\n"
+           "# Written by `python -m retrieval.text.commonness`.\n")
 
 
 @cache
@@ -57,7 +59,7 @@ def main() -> int:
     import jieba.analyse
 
     source = Path(jieba.analyse.__file__).parent / "idf.txt"
-    out = Path(__file__).parent / "data" / "common_words.txt"
+    out = Path(__file__).resolve().parents[1] / "data" / "common_words.txt"  # retrieval/data
     print(f"{write_common_words(source, out)} words written to {out}")
     return 0
 

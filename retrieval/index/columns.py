@@ -2,6 +2,7 @@
 
 Validating 100,000 chunk objects, or decoding 50 MB of text, at start-up takes
 seconds; these load in milliseconds and make an object only when a hit needs it.
+May import corpus's models and `retrieval.index.store` (the array writer).
 """
 
 import json
@@ -15,14 +16,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corpus.models import Article, Chunk, Section
+from retrieval.index.store import save_array
 
 T = TypeVar("T")
 COLUMNS = ("article", "ordinal", "start", "end", "section")
-
-
-def save_array(path: Path, array: NDArray[Any]) -> None:
-    """Write one array as a .npy file (no pickle)."""
-    np.save(path, np.ascontiguousarray(array), allow_pickle=False)
 
 
 def map_array(path: Path) -> NDArray[Any]:
@@ -128,6 +125,7 @@ class ChunkTable(_OnDemand[Chunk]):
             id=f"{article.id}#{int(self.ordinal[i])}", article_id=article.id,
             title=article.title, section=None if section < 0 else self.sections[section],
             ordinal=int(self.ordinal[i]), text=self._body(a)[start:end], start=start, end=end)
+
 
 class TextColumn(_OnDemand[str]):
     """Many texts kept as one UTF-8 byte string (or a mapped file) and offsets."""

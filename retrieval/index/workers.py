@@ -3,6 +3,7 @@
 jieba runs in Python under the GIL, so threads would not help; each worker process
 loads its own tokenizer once (jieba's cached dictionary, a second) and takes batches.
 The work items and their order are those of one process: the result is the same.
+May import `retrieval.text` (tokenizer, lexicon); nothing else of retrieval/.
 """
 
 import logging
@@ -13,8 +14,8 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import TypeVar
 
-from retrieval.lexicon import harvest_names
-from retrieval.tokenize import Tokenizer, normalize_for_search
+from retrieval.text.lexicon import harvest_names
+from retrieval.text.tokenize import Tokenizer, normalize_for_search
 
 logger = logging.getLogger(__name__)
 
