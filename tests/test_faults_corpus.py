@@ -123,3 +123,59 @@ def test_an_unreadable_file_or_folder_is_its_own_error_for_linli_corpus(
     assert problems["closed/"]["message"] == (
         "folder cannot be listed (Permission denied); its files are left out")
     assert len(json.loads(done.stdout)["articles"]) == 4
+
+
+def hostile(corpus: Path, outside: Path) -> None:
+    """A corpus folder with a loop, links out to private data and a pipe."""
+    outside.write_text(SECRET, encoding="utf-8")
+    (corpus / "loop").symlink_to(".")
+    (corpus / "passwd.txt").symlink_to("/etc/passwd")
+    (corpus / "env.md").symlink_to(outside)
+    os.mkfifo(corpus / "pipe.md")
+
+
+def linli_run(args: list[str], env: dict[str, str],
+              unprivileged: bool = False) -> subprocess.CompletedProcess[str]:
+    if unprivileged:
+        return run_unprivileged([LINLI, *args], env)
+    return subprocess.run([LINLI, *args], env=env, capture_output=True, text=True, timeout=180,
+                          check=False)
+
+
+@pytest.mark.parametrize("step", ["build", "unchanged", "one edit"])
+def test_index_and_search_hold_on_a_hostile_corpus_at_every_refresh(
+        corpus_dir: Path, tmp_path: Path, step: str) -> None:
+    hostile(corpus_dir, tmp_path / "linli.env")
+    env = {**os.environ, "LINLI_CORPUS_DIR": str(corpus_dir), "LINLI_DATA_DIR": str(tmp_path / "d")}
+    if step != "build":
+        assert linli_run(["index"], env).returncode == 1
+    if step == "one edit":  # the spliced path: only the new file is read
+        (corpus_dir / "食堂.md").write_text(GOOD, encoding="utf-8")
+    done = linli_run(["index", "--json"], env)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    for name, why in (("loop", "a folder that holds it"), ("passwd.txt", "outside the corpus"),
+                      ("env.md", "outside the corpus"), ("pipe.md", "a named pipe")):
+        assert f"error: {name}: is a " in done.stderr and why in done.stderr, (name, done.stderr)
+    assert json.loads(done.stdout)["articles"] == (5 if step == "one edit" else 4)
+    found = linli_run(["search", "机密电话 13800000000 root", "--json"], env)
+    hits = json.loads(found.stdout)["hits"]
+    assert found.returncode == 0
+    assert not any("13800000000" in h["text"] or "root:x:0" in h["text"] for h in hits)
+
+
+@needs_root
+def test_an_unreadable_file_or_folder_never_stops_index_or_search(corpus_dir: Path,
+                                                                  tmp_path: Path) -> None:
+    lock_up(corpus_dir)
+    env = {**os.environ, "LINLI_CORPUS_DIR": str(corpus_dir), "LINLI_DATA_DIR": str(tmp_path / "d")}
+    for _ in range(2):  # the build, then the start that trusts the manifest
+        done = linli_run(["index"], env, unprivileged=True)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert "error: locked.md: cannot be read (Permission denied)" in done.stderr
+        assert "error: closed/: folder cannot be listed (Permission denied)" in done.stderr
+        asked = linli_run(["search", "老年人活动区在哪里", "--json"], env, unprivileged=True)
+        assert asked.returncode == 0 and json.loads(asked.stdout)["answered"], asked.stderr
+    (corpus_dir / "locked.md").chmod(0o644)  # fixed: a chmod changes no modification time
+    done = linli_run(["index", "--json"], env, unprivileged=True)
+    assert "locked.md" not in done.stderr and json.loads(done.stdout)["added"] == ["locked"]
