@@ -1,6 +1,8 @@
 """Issue 22, row 1: a full data disk never stops an answer; bookkeeping is what gives way."""
 
 import logging
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,7 @@ import pytest
 from tests.helpers.fake_telegram import FakeTelegram
 from tests.helpers.harness import bot_settings, running_bot
 from tests.helpers.privileges import fill, needs_tmpfs, small_disk
+from tests.test_service import LINLI
 
 
 @needs_tmpfs
@@ -36,3 +39,18 @@ async def test_residents_get_answers_while_the_data_disk_is_full(
             reply = await bot.ask("老年人活动区在哪里", user_id=3000)
             assert "👍 有用" in str(reply["reply_markup"])
             assert records.stats(1).questions == 2
+
+
+@needs_tmpfs
+def test_linli_index_on_a_full_disk_names_the_file_it_could_not_write(
+        corpus_dir: Path, tmp_path: Path) -> None:
+    with small_disk(tmp_path / "data") as data:
+        env = {**os.environ, "LINLI_CORPUS_DIR": str(corpus_dir), "LINLI_DATA_DIR": str(data)}
+        fill(data)
+        done = subprocess.run([LINLI, "index", "--force"], env=env, capture_output=True,
+                              text=True, timeout=180, check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    [line] = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert line.startswith(f"error: {data}/index/")
+    assert line.endswith(": No space left on device; free space on that disk (or give linli "
+                         "a bigger one), then try again")

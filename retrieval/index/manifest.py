@@ -60,7 +60,10 @@ class CorpusManifest:
                           ensure_ascii=False)
         digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
         staging = folder.parent / f".{folder.name}-{MANIFEST_NAME}.tmp"  # never in the index
-        staging.write_text(f"{digest}\n{body}", encoding="utf-8")
+        try:
+            staging.write_text(f"{digest}\n{body}", encoding="utf-8")
+        except OSError as err:  # a full disk's write() names no file: say which
+            raise OSError(err.errno, err.strerror, str(staging)) from err
         os.replace(staging, folder / MANIFEST_NAME)
 
     @classmethod
