@@ -1,4 +1,8 @@
-"""Wire the Telegram application: settings, index, records, handlers."""
+"""Wire the bot: open the conversation (index, records), build the Telegram application.
+
+`open_conversation` is Telegram-free (the bot and `linli chat` share it); `build_application`
+registers the handlers of `bot.channels.telegram`. May import telegram and any channel.
+"""
 
 import asyncio
 import logging
@@ -16,7 +20,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers, importing, menu
+from bot.channels.telegram import admin, common, importing, inline, menu, resident
 from bot.conversation import Conversation
 from bot.live_index import LiveIndex
 from bot.records import Records, open_records
@@ -66,7 +70,7 @@ def build_application(settings: Settings, conversation: Conversation) -> Applica
                 await asyncio.sleep(HEARTBEAT_SECONDS)
 
         application.bot_data["heartbeat"] = asyncio.create_task(beat())
-        await handlers.tell_admins_records_moved(application)
+        await admin.tell_admins_records_moved(application)
         await menu.set_commands(application.bot, settings.linli_admin_ids)
 
     async def stop_heartbeat(application: Application) -> None:
@@ -80,23 +84,23 @@ def build_application(settings: Settings, conversation: Conversation) -> Applica
                                 pending_uploads={})
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
     application.add_handlers([
-        CommandHandler("start", handlers.start),
-        CommandHandler("help", handlers.help_command),
-        CommandHandler("about", handlers.about_command),
-        CommandHandler("ask", handlers.ask_command),
-        CommandHandler("reload", handlers.reload_command),
-        CommandHandler("stats", handlers.stats_command),
+        CommandHandler("start", resident.start),
+        CommandHandler("help", resident.help_command),
+        CommandHandler("about", resident.about_command),
+        CommandHandler("ask", resident.ask_command),
+        CommandHandler("reload", admin.reload_command),
+        CommandHandler("stats", admin.stats_command),
         CommandHandler("import", importing.import_command, filters=private),
         CallbackQueryHandler(importing.import_button, pattern=importing.BUTTON_PATTERN),
-        CallbackQueryHandler(handlers.button),
-        InlineQueryHandler(handlers.inline_query),
+        CallbackQueryHandler(resident.button),
+        InlineQueryHandler(inline.inline_query),
         MessageHandler(private & importing.IMPORTABLE, importing.import_file),
-        MessageHandler(filters.Document.ALL, handlers.document),
-        MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.private_text),
-        MessageHandler(groups & filters.TEXT & ~filters.COMMAND, handlers.group_text),
-        MessageHandler(private & ~filters.TEXT & ~filters.COMMAND, handlers.not_text),
+        MessageHandler(filters.Document.ALL, admin.document),
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND, resident.private_text),
+        MessageHandler(groups & filters.TEXT & ~filters.COMMAND, resident.group_text),
+        MessageHandler(private & ~filters.TEXT & ~filters.COMMAND, resident.not_text),
     ])
-    application.add_error_handler(handlers.error_handler)
+    application.add_error_handler(common.error_handler)
     return application
 
 

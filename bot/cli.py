@@ -1,4 +1,9 @@
-"""The `linli` command: one entry point for every subcommand of every package."""
+"""The `linli` command: one entry point for every subcommand of every package.
+
+Each subcommand's work lives in its package (`corpus.cli`, `retrieval.cli`, `bot.ops`,
+`bot.run`); this module parses and dispatches, importing them lazily, and never
+imports `telegram` itself.
+"""
 
 import argparse
 import logging
@@ -9,7 +14,7 @@ from pathlib import Path
 
 from bot.instance import AlreadyRunning
 from bot.records import RecordsError
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import SettingsError, load_settings
 from corpus import cli as corpus_cli
 from corpus.models import ArticleFormatError, CorpusError
 from retrieval import cli as retrieval_cli
@@ -41,96 +46,63 @@ def add_bot_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     run.add_argument("--webhook", metavar="URL", help="public https URL Telegram posts to")
     run.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8443",
                      help="where the webhook server listens (default 127.0.0.1:8443)")
-    run.set_defaults(handler=run_command)
+    run.set_defaults(handler=run_cli)
     chat = commands.add_parser("chat", help="talk to the bot in this terminal (no token needed)")
-    chat.set_defaults(handler=chat_command)
+    chat.set_defaults(handler=chat_cli)
     doctor = commands.add_parser("doctor", help="check settings, token, corpus, data, index")
-    doctor.set_defaults(handler=doctor_command)
+    doctor.set_defaults(handler=doctor_cli)
     stats = commands.add_parser("stats", help="questions, share answered, feedback, top misses")
     stats.add_argument("--days", type=retrieval_cli.positive_int, default=7,
                        help="how many days back (default 7)")
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.add_argument("--chart", type=Path, metavar="FILE.png",
                        help="also draw questions per day and share answered")
-    stats.set_defaults(handler=stats_command)
+    stats.set_defaults(handler=stats_cli)
     backup = commands.add_parser("backup", help="copy the records database while the bot runs")
     backup.add_argument("out", type=Path, help="the backup file to write, e.g. linli-2021-06.db")
-    backup.set_defaults(handler=backup_command)
+    backup.set_defaults(handler=backup_cli)
     link = commands.add_parser("link", help="print the t.me link that opens the bot with a "
                                "question answered (for a notice board or a QR code)")
     link.add_argument("question", help="the question, e.g. \"老年人活动区在哪里？\"")
     link.add_argument("--bot", metavar="USERNAME",
                       help="the bot's username (default: ask Telegram with the token)")
-    link.set_defaults(handler=link_command)
+    link.set_defaults(handler=link_cli)
     health = commands.add_parser("health", help="exit 0 if the running bot is alive (heartbeat)")
-    health.set_defaults(handler=health_command)
+    health.set_defaults(handler=health_cli)
 
 
-def link_command(args: argparse.Namespace) -> int:
+def link_cli(args: argparse.Namespace) -> int:
     """Print the deep link of a question."""
-    from bot.deep_link import encode_question, question_link
+    from bot.channels.telegram.deep_link import ask_username, encode_question, question_link
 
     encode_question(args.question)  # a question too long fails before asking Telegram
-    username = args.bot or _bot_username(args.settings)
+    username = args.bot or ask_username(args.settings)
     print(question_link(username, args.question))
     return 0
 
 
-def _bot_username(settings: Settings) -> str:
-    """Ask Telegram (getMe) for the bot's username, with the token from the settings."""
-    import asyncio
-
-    from telegram import Bot
-    from telegram.error import TelegramError
-
-    async def username() -> str:
-        bot = Bot(settings.token(), base_url=settings.telegram_base_url or
-                  "https://api.telegram.org/bot")
-        async with bot:
-            return bot.username
-
-    try:
-        return asyncio.run(username())
-    except TelegramError as err:
-        raise ValueError(f"could not ask Telegram for the bot's username ({err}); "
-                         "give it with --bot USERNAME") from None
-
-
-def doctor_command(args: argparse.Namespace) -> int:
+def doctor_cli(args: argparse.Namespace) -> int:
     """Check the deployment."""
-    from bot.doctor import run_doctor
+    from bot.ops.doctor import run_doctor
 
     return run_doctor(args.settings)
 
 
-def stats_command(args: argparse.Namespace) -> int:
+def stats_cli(args: argparse.Namespace) -> int:
     """Print the statistics."""
-    from bot.report import stats_command as report
+    from bot.ops.stats import run_stats
 
-    return report(args.settings, args.days, args.json, args.chart)
+    return run_stats(args.settings, args.days, args.json, args.chart)
 
 
-def backup_command(args: argparse.Namespace) -> int:
+def backup_cli(args: argparse.Namespace) -> int:
     """Back up the records database consistently (SQLite's online backup)."""
-    from bot.records import Records
+    from bot.ops.backup import run_backup
 
-    source = args.settings.database_path
-    if not source.exists():
-        print(f"error: {source}: no records database yet; check LINLI_DATA_DIR", file=sys.stderr)
-        return 1
-    if args.out.exists():
-        print(f"error: {args.out}: already exists; choose a new file name", file=sys.stderr)
-        return 1
-    records = Records(source)
-    try:
-        records.backup(args.out)
-    finally:
-        records.close()
-    print(f"backed up {source} to {args.out}")
-    return 0
+    return run_backup(args.settings, args.out)
 
 
-def health_command(args: argparse.Namespace) -> int:
+def health_cli(args: argparse.Namespace) -> int:
     """Tell whether the bot's heartbeat is recent."""
     from bot.app import HEARTBEAT_FILE, HEARTBEAT_SECONDS
 
@@ -144,16 +116,16 @@ def health_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_command(args: argparse.Namespace) -> int:
+def run_cli(args: argparse.Namespace) -> int:
     """Serve Telegram."""
     from bot.run import run_bot
 
     return run_bot(args.settings, args.webhook, args.listen if args.webhook else None)
 
 
-def chat_command(args: argparse.Namespace) -> int:
+def chat_cli(args: argparse.Namespace) -> int:
     """Chat in the terminal."""
-    from bot.chat import run_chat
+    from bot.ops.chat import run_chat
 
     return run_chat(args.settings)
 
@@ -162,7 +134,7 @@ def configure_logging(verbose: bool, log_format: str = "text") -> None:
     """Configure logging once, at the entry point; silence jieba's start-up chatter."""
     level = logging.DEBUG if verbose else logging.INFO
     if log_format == "json":
-        from bot.logs import JsonFormatter
+        from bot.ops.logs import JsonFormatter
 
         handler = logging.StreamHandler()
         handler.setFormatter(JsonFormatter())

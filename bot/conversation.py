@@ -3,6 +3,8 @@
 Handlers (Telegram) and `linli chat` (the terminal) both call this and render
 the `Reply` it returns; buttons carry compact callback data that still works
 after a restart or a reload, because it names a recorded question or an article.
+Telegram-free: may import the bot's core (`replies`, `context`, `records`, `live_index`),
+`retrieval` and `corpus`, never `telegram` or a channel.
 """
 
 import datetime as dt
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot import replies
-from bot.followup import Contexts
+from bot.context import Contexts
 from bot.live_index import LiveIndex
 from bot.records import Records
 from bot.replies import Button, Reply

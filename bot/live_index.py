@@ -1,4 +1,7 @@
-"""The index the bot answers from, and its swap for a fresh one on /reload."""
+"""The index the bot answers from, and its swap for a fresh one on /reload.
+
+Telegram-free: may import `retrieval` and `corpus`, never `telegram` or a channel.
+"""
 
 import asyncio
 import logging

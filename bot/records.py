@@ -1,4 +1,7 @@
-"""Questions, answers and feedback in SQLite: what /stats and `linli stats` report."""
+"""Questions, answers and feedback in SQLite: what /stats and `linli stats` report.
+
+Telegram-free: standard library only, never `telegram` or a channel.
+"""
 
 import hashlib
 import hmac

@@ -1,15 +1,24 @@
-"""What the bot says, as neutral replies that Telegram (HTML) and the terminal both render."""
+"""What the bot says, as neutral replies that Telegram (HTML) and the terminal both render.
+
+Residents' answers, citations and whole articles, and admins' reload and statistics
+reports. Telegram-free: may import `corpus`, `retrieval` and the bot's records and
+live index, never `telegram` or a channel.
+"""
 
 import html
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from telegram.constants import MessageLimit
-
+from bot.live_index import ReloadOutcome
+from bot.records import Stats
 from corpus.chunk import split_sentences
 from corpus.models import Article, format_date
+from retrieval.index import SHOWN_NAMES
 from retrieval.search import Hit
 
-MAX_MESSAGE = MessageLimit.MAX_TEXT_LENGTH  # 4096 characters
+# Telegram's limit on a message's text, telegram.constants.MessageLimit.MAX_TEXT_LENGTH
+# (tests/test_replies.py checks that the two agree).
+MAX_MESSAGE = 4096
 MAX_CALLBACK_BYTES = 64
 
 WELCOME = ("您好！我是“邻里”社区服务小助手。我根据已收录的本地新闻报道回答问题，"
@@ -171,3 +180,47 @@ def _pieces(paragraph: str, limit: int) -> list[str]:
     if current:
         pieces.append(current)
     return pieces
+
+
+def reload_reply(outcome: ReloadOutcome) -> Reply:
+    """Tell the admin what a reload did, or why the old index stayed live."""
+    if outcome.report is None:
+        return Reply.text(f"❌ 重新加载失败，继续使用原来的索引。\n原因：{outcome.error}")
+    report = outcome.report
+    lines = [f"✅ 重新加载完成：{report.articles} 篇文章，{report.chunks} 个段落，"
+             f"用时 {report.seconds:.1f} 秒。"]
+    for label, ids in (("新增", report.added), ("修改", report.changed), ("删除", report.removed)):
+        if ids:
+            more = f" 等（另有 {len(ids) - SHOWN_NAMES} 篇）" if len(ids) > SHOWN_NAMES else ""
+            lines.append(f"{label}（{len(ids)}）：{'、'.join(ids[:SHOWN_NAMES])}{more}")
+    if not (report.added or report.changed or report.removed):
+        lines.append("文章没有变化。")
+    if report.problems:
+        lines.append(f"⚠️ {len(report.problems)} 个问题：")
+        lines += [f"• {problem}" for problem in report.problems[:SHOWN_NAMES]]
+        if len(report.problems) > SHOWN_NAMES:
+            rest = len(report.problems) - SHOWN_NAMES
+            lines.append(f"……另有 {rest} 个问题，全部写在服务日志里。")
+    return Reply.text("\n".join(lines))
+
+
+def stats_reply(stats: Stats, moved_aside: tuple[Path, str] | None = None) -> Reply:
+    """Render the figures staff report on (and say if the records started afresh)."""
+    lines = [f"📊 最近 {stats.days} 天",
+             f"今天提问：{stats.questions_today}",
+             f"{stats.days} 天内提问：{stats.questions}，已回答 {stats.answered_share:.0%}",
+             f"反馈：👍 {stats.thumbs_up}　👎 {stats.thumbs_down}"]
+    if stats.unanswered_top:
+        lines.append("未能回答最多的问题（可据此补充文章）：")
+        lines += [f"{i}. {q}（{n} 次）" for i, (q, n) in enumerate(stats.unanswered_top, 1)]
+    else:
+        lines.append("没有未能回答的问题。")
+    if moved_aside:
+        lines.append(moved_aside_note(*moved_aside))
+    return Reply.text("\n".join(lines))
+
+
+def moved_aside_note(aside: Path, problem: str) -> str:
+    """Tell admins that the records started afresh, and where the old database is kept."""
+    return (f"⚠️ 记录数据库无法使用（{problem}），已改名保存为 {aside.name}，"
+            "统计从这次启动起重新计算。")

@@ -1,4 +1,7 @@
-"""`linli run`: serve Telegram by long polling or by webhook, until SIGINT or SIGTERM."""
+"""`linli run`: serve Telegram by long polling or by webhook, until SIGINT or SIGTERM.
+
+May import `telegram` and `bot.app` (which wires the channels).
+"""
 
 import asyncio
 import logging
@@ -11,7 +14,7 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.app import ALLOWED_UPDATES, build_application, open_conversation
 from bot.instance import InstanceLock
-from bot.logs import install_redaction
+from bot.ops.logs import install_redaction
 from bot.settings import Settings, SettingsError
 from corpus.load import check_corpus_dir
 

@@ -1,7 +1,8 @@
 """Every setting of linli, read from the environment and an optional `.env` file.
 
 The file is `--env-file FILE`, else `LINLI_ENV_FILE`, else `.env` in the current directory
-if there is one; the environment wins over the file.
+if there is one; the environment wins over the file. Telegram-free: may import pydantic-settings,
+the bot's core (`conversation`, `records`) and `corpus`.
 """
 
 import os
@@ -13,6 +14,7 @@ import platformdirs
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.conversation import STALE_MONTHS
 from bot.records import user_key
 from corpus.paths import BUNDLED_CORPUS
 
@@ -62,8 +64,8 @@ class Settings(BaseSettings):
         "below it the closest match is shown as possibly related (default: the fitted gate's "
         "threshold in retrieval/data/gate.json)")
     linli_stale_months: int = Field(
-        default=12, ge=1, description="months after which an answer says its article may be "
-        "out of date")
+        default=STALE_MONTHS, ge=1, description="months after which an answer says its article "
+        "may be out of date")
     linli_import_allow_hosts: Annotated[frozenset[str], NoDecode] = Field(
         default=frozenset(), description="host names `/import` and `linli import` may fetch "
         "even at an internal address (an intranet site), comma-separated; other internal "

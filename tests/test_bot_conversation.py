@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from bot.channels.telegram.deep_link import decode_payload, encode_question, question_link
 from bot.cli import main
 from bot.conversation import Conversation
-from bot.deep_link import decode_payload, encode_question, question_link
 from tests.helpers.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram, html_problem
 from tests.helpers.harness import ADMIN_ID, RESIDENT_ID, Harness
 
@@ -76,6 +76,26 @@ async def test_an_old_article_gets_a_dated_note_and_a_recent_one_does_not(
     assert STALE in (await bot.ask("老年人活动区在哪里？"))["text"]
     conversation(bot).today = lambda: dt.date(2021, 9, 1)  # three months after June 2021
     assert "具体安排可能已有变化" not in (await bot.ask("哪里可以免费量血压？"))["text"]
+
+
+async def test_a_follow_up_at_299_seconds_is_read_in_context_and_at_301_is_a_new_question(
+        bot: Harness) -> None:
+    now = [1000.0]
+    conversation(bot).contexts.clock = lambda: now[0]  # the context store's clock, injected
+    await bot.ask("老年人活动区在哪里？")
+    now[0] += 299
+    assert (await bot.ask("有什么设施？"))["text"].startswith(TOPIC)
+    now[0] += 301  # after the follow-up, which kept the context fresh
+    assert TOPIC not in (await bot.ask("有什么设施？"))["text"]
+
+
+async def test_the_dated_note_starts_when_the_article_is_twelve_whole_months_old(
+        bot: Harness) -> None:
+    # The article is of 2021-06 (the 1st, then); LINLI_STALE_MONTHS keeps its default.
+    conversation(bot).today = lambda: dt.date(2022, 5, 31)  # 11 months
+    assert "具体安排可能已有变化" not in (await bot.ask("老年人活动区在哪里？"))["text"]
+    conversation(bot).today = lambda: dt.date(2022, 6, 1)  # 12 months: the note is shown
+    assert STALE in (await bot.ask("老年人活动区在哪里？"))["text"]
 
 
 async def test_the_command_menu_is_registered_for_residents_and_for_admins_only(

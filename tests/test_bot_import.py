@@ -154,7 +154,7 @@ async def test_a_second_save_of_the_same_preview_has_expired(bot: Harness) -> No
 
 async def test_a_conversion_that_hangs_is_given_up_and_told(
         bot: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot import importing
+    from bot.channels.telegram import importing
 
     released = threading.Event()
 
@@ -176,7 +176,7 @@ async def test_a_conversion_that_hangs_is_given_up_and_told(
 
 async def test_a_file_over_the_size_cap_is_refused_before_download(
         bot: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot import importing
+    from bot.channels.telegram import importing
 
     monkeypatch.setattr(importing, "MAX_SOURCE_BYTES", 100)
     await bot.telegram.send_document("big.pdf", b"%PDF" + b"x" * 200, user_id=ADMIN_ID)

@@ -9,15 +9,16 @@ import io
 import logging
 import os
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from bot.admin import MAX_NAME_BYTES
-from bot.doctor import check_data_dir
-from bot.logs import JsonFormatter, RedactSecrets
+from bot.ops.doctor import check_data_dir
+from bot.ops.logs import JsonFormatter, RedactSecrets
 from bot.records import Records, RecordsError, database_problem, open_records, user_key
 from bot.settings import load_settings
+from bot.uploads import MAX_NAME_BYTES
 from corpus.load import MAX_FILE_BYTES, MAX_FRONT_MATTER_BYTES, load_corpus, parse_article_text
 from corpus.models import ArticleFormatError
 from retrieval.index import Index, IndexFileError, build_index, refresh_index, remove_leftovers
@@ -31,8 +32,9 @@ EXPIRED = "这个按钮已失效"
 
 def feedback_rows(bot: Harness) -> int:
     records = bot.app.bot_data["conversation"].records
-    with records._lock:
-        return int(records._db.execute("SELECT count(*) FROM feedback").fetchone()[0])
+    # A second reader of the database file (WAL: it sees every committed row).
+    with closing(sqlite3.connect(records.path)) as db:
+        return int(db.execute("SELECT count(*) FROM feedback").fetchone()[0])
 
 
 # 1. One deeply nested or huge front matter is only that file's error ----------------------
@@ -327,12 +329,12 @@ def test_a_same_size_edit_of_any_index_file_is_found(corpus_dir: Path, tmp_path:
 
 async def test_rate_limited_questions_are_neither_recorded_nor_logged_as_answered(
         bot: Harness, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="bot.handlers")
+    caplog.set_level(logging.INFO, logger="bot.channels.telegram.resident")
     for i in range(12):
         await bot.telegram.send_text(f"哪里可以下棋{i}", user_id=3003)
     sent = await bot.telegram.wait_for("sendMessage", count=12)
     assert sum(m["text"] == "您提问有点快了，请稍等一分钟再问。" for m in sent) == 2
-    logged = [r.getMessage() for r in caplog.records if r.name == "bot.handlers"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.channels.telegram.resident"]
     answered = [m for m in logged if m.startswith("question answered=")]
     assert len(answered) == bot.app.bot_data["conversation"].records.stats(1).questions == 10
     assert logged.count("question not recorded (rate limited)") == 2

@@ -47,3 +47,10 @@ def test_a_giant_follow_up_answer_with_topic_and_dated_note_fits_one_message() -
     assert len(reply.html()) <= MAX_MESSAGE
     assert reply.plain().startswith("关于“老年人活动区”：")
     assert "这篇报道发表于2021年6月" in reply.plain()
+
+
+def test_the_message_limit_is_telegrams() -> None:
+    # replies.py stays Telegram-free by spelling the number out; it must still be Telegram's.
+    from telegram.constants import MessageLimit
+
+    assert MessageLimit.MAX_TEXT_LENGTH == MAX_MESSAGE

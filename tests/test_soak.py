@@ -2,7 +2,9 @@
 
 import asyncio
 import logging
+import sqlite3
 from collections import Counter
+from contextlib import closing
 
 import pytest
 
@@ -40,8 +42,9 @@ async def test_500_questions_during_two_reloads_get_one_reply_and_one_record_eac
     per_chat = replies_per_chat(bot)
     assert all(per_chat[u] == len(QUESTIONS) for u in users)
     records = bot.app.bot_data["conversation"].records
-    with records._lock:
-        per_user = dict(records._db.execute(
+    # A second reader of the database file (WAL: it sees every committed row).
+    with closing(sqlite3.connect(records.path)) as db:
+        per_user = dict(db.execute(
             "SELECT user_hash, count(*) FROM questions GROUP BY user_hash").fetchall())
     assert per_user == {records.user_hash(u): len(QUESTIONS) for u in users}
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

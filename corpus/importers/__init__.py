@@ -6,7 +6,7 @@ and writes it in the corpus format. Converters never import telegram.
 
 from corpus.importers.draft import Draft, ImportRefused
 from corpus.importers.sources import SUFFIXES, convert_file, convert_source
-from corpus.importers.write import ReviewRow, write_draft
+from corpus.importers.write import ReviewRow, write_article_file, write_draft
 
 __all__ = ["SUFFIXES", "Draft", "ImportRefused", "ReviewRow", "convert_file", "convert_source",
-           "write_draft"]
+           "write_article_file", "write_draft"]

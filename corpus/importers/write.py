@@ -1,4 +1,8 @@
-"""Write reviewed drafts into a corpus folder, and describe each for the review table."""
+"""Write article files into a corpus folder: reviewed drafts, and admins' uploads.
+
+`write_article_file` is the one place an article file is written (atomically);
+`write_draft` checks a draft first. Never imports telegram or bot.
+"""
 
 import os
 from dataclasses import dataclass
@@ -48,10 +52,25 @@ def write_draft(draft: Draft, out_dir: Path, *, force: bool = False,
     except ArticleFormatError as err:
         raise ImportRefused(f"{draft.origin}: the converted article does not load ({err}); "
                             "write the article file by hand") from None
-    out_dir.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.part")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    write_article_file(path, text.encode("utf-8"))
     if taken is not None:
         taken.add(path)
     return path
+
+
+def write_article_file(path: Path, data: bytes) -> None:
+    """Write an article file whole or not at all, creating its folder if need be.
+
+    Readers (a /reload, the loader) see the old file or the new one, never half of it:
+    the bytes go to a hidden ".NAME.part" beside it, reach the disk, then replace it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.part")
+    try:
+        with partial.open("wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        partial.replace(path)  # atomic on one file system
+    finally:
+        partial.unlink(missing_ok=True)

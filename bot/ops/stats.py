@@ -1,12 +1,15 @@
-"""`linli stats`: the figures of /stats from the command line, and a PNG chart for reports."""
+"""`linli stats`: the figures of /stats from the command line, and a PNG chart for reports.
+
+Telegram-free: may import the bot's records and replies, and matplotlib (lazily).
+"""
 
 import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from bot.admin import stats_reply
 from bot.records import Records, Stats
+from bot.replies import stats_reply
 from bot.settings import Settings
 
 
@@ -56,7 +59,7 @@ def write_chart(stats: Stats, path: Path) -> None:
     plt.close(figure)
 
 
-def stats_command(settings: Settings, days: int, as_json: bool, chart: Path | None) -> int:
+def run_stats(settings: Settings, days: int, as_json: bool, chart: Path | None) -> int:
     """Print the figures (text or JSON) and write the chart if asked."""
     stats = read_stats(settings, days)
     if as_json:

@@ -15,7 +15,14 @@ from telegram import Message, Update
 from telegram.constants import ChatAction
 from telegram.ext import ContextTypes, filters
 
-from bot.handlers import _conversation, _is_admin, _reload_and_report, button, fit, send
+from bot.channels.telegram.common import (
+    conversation_of,
+    fit,
+    reload_and_report,
+    require_admin,
+    send,
+)
+from bot.channels.telegram.resident import button
 from bot.replies import Button, Reply
 from corpus.importers import Draft, ImportRefused, convert_file, convert_source, write_draft
 from corpus.importers.fetch import is_url
@@ -39,7 +46,7 @@ async def import_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     message = update.effective_message
     if message is None or message.document is None:
         return
-    if not await _is_admin(update, context, "article import"):
+    if not await require_admin(update, context, "article import"):
         return
     name = message.document.file_name or "article"
     size = message.document.file_size or 0
@@ -55,7 +62,7 @@ async def import_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """`/import https://…`: fetch an article page, convert it, show what would be saved."""
     message = update.effective_message
-    if message is None or not await _is_admin(update, context, "/import"):
+    if message is None or not await require_admin(update, context, "/import"):
         return
     url = (context.args or [""])[0]
     if not is_url(url):
@@ -84,7 +91,7 @@ async def _convert_and_preview(message: Message, context: ContextTypes.DEFAULT_T
         pending.pop(next(iter(pending)))
     token = secrets.token_hex(4)
     pending[token] = drafts
-    corpus_dir = _conversation(context).live.corpus_dir
+    corpus_dir = conversation_of(context).live.corpus_dir
     await send(message, fit(preview(drafts, corpus_dir, token)))
 
 
@@ -116,7 +123,7 @@ async def import_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         # PTB hands a query with empty data to every pattern handler: not ours to judge.
         await button(update, context)
         return
-    if not await _is_admin(update, context, "import confirmation"):
+    if not await require_admin(update, context, "import confirmation"):
         return
     kind, _, token = query.data.partition(":")
     drafts = context.bot_data.get("pending_imports", {}).pop(token, None)
@@ -128,12 +135,12 @@ async def import_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await query.edit_message_text("已取消，没有保存任何文章。")
         return
     saved, skipped = await asyncio.to_thread(save, drafts,
-                                             _conversation(context).live.corpus_dir)
+                                             conversation_of(context).live.corpus_dir)
     lines = [f"📄 已保存《{title}》（{name}）。" for title, name in saved]
     lines += [f"⚠️ 没有保存：{reason}" for reason in skipped]
     await query.edit_message_text(fit(Reply.text("\n".join(lines))).plain())
     if saved and isinstance(query.message, Message):
-        await _reload_and_report(query.message, context)
+        await reload_and_report(query.message, context)
 
 
 def save(drafts: list[Draft], corpus_dir: Path) -> tuple[list[tuple[str, str]], list[str]]:

@@ -3,13 +3,19 @@
 Telegram allows a payload of 64 characters of [A-Za-z0-9_-]; the question's UTF-8
 bytes in base64url (no padding) fit that for questions of up to 16 Chinese characters,
 and need no table on the server: the link still works after a restart or a move.
+May import `telegram` and the bot's settings.
 """
 
+import asyncio
 import base64
 import binascii
 
+from telegram import Bot
 from telegram.constants import MessageLimit
+from telegram.error import TelegramError
 from telegram.helpers import create_deep_linked_url
+
+from bot.settings import Settings
 
 MAX_PAYLOAD = MessageLimit.DEEP_LINK_LENGTH  # 64
 
@@ -40,3 +46,19 @@ def decode_payload(payload: str) -> str | None:
 def question_link(bot_username: str, question: str) -> str:
     """The t.me link that opens the bot with `question` answered."""
     return create_deep_linked_url(bot_username.lstrip("@"), encode_question(question))
+
+
+def ask_username(settings: Settings) -> str:
+    """Ask Telegram (getMe) for the bot's username, with the token from the settings."""
+
+    async def username() -> str:
+        bot = Bot(settings.token(), base_url=settings.telegram_base_url or
+                  "https://api.telegram.org/bot")
+        async with bot:
+            return bot.username
+
+    try:
+        return asyncio.run(username())
+    except TelegramError as err:
+        raise ValueError(f"could not ask Telegram for the bot's username ({err}); "
+                         "give it with --bot USERNAME") from None

@@ -1,10 +1,13 @@
-"""`linli chat`: the bot's conversation in a terminal, without Telegram or a token."""
+"""`linli chat`: the bot's conversation in a terminal, without Telegram or a token.
+
+May import the Telegram-free core of `bot` (and `bot.app` for `open_conversation`).
+"""
 
 import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot import admin, replies
+from bot import replies
 from bot.app import open_conversation
 from bot.conversation import INERT, Conversation
 from bot.records import Records
@@ -60,7 +63,7 @@ class TerminalChat:
         elif line == "/about":
             self.show(self.conversation.about())
         elif line == "/reload":
-            self.show(admin.reload_reply(self.conversation.live.reload_now()))
+            self.show(replies.reload_reply(self.conversation.live.reload_now()))
         else:
             self.show(self.conversation.ask(CHAT_USER, "private", line).reply)
 

@@ -1,4 +1,8 @@
-"""`linli doctor`: check a deployment, one line per check, with the fix for each failure."""
+"""`linli doctor`: check a deployment, one line per check, with the fix for each failure.
+
+May import `telegram` (to ask the Bot API whether it accepts the token), the bot's
+settings and records, `corpus` and `retrieval`.
+"""
 
 import asyncio
 import tempfile

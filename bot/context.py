@@ -2,7 +2,9 @@
 
 A context belongs to one user in one chat: what a resident asked in a group never
 colours what they ask in private, and one neighbour's question never another's.
-It expires CONTEXT_SECONDS after the last question that used it.
+It expires CONTEXT_SECONDS after the last question that used it. (The rule that tells a
+follow-up from a new question is `retrieval.followup`; this module only stores.)
+Telegram-free: standard library only.
 """
 
 import time

@@ -1,65 +1,21 @@
-"""What admins get: reload reports, statistics, article uploads (independent of Telegram)."""
+"""Article files admins send: checked before anything is written, then saved into the corpus.
 
-import os
+Telegram-free: may import `corpus`, never `telegram` or a channel. The file is written
+by the corpus's one article writer (`corpus.importers.write`).
+"""
+
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.live_index import ReloadOutcome
-from bot.records import Stats
-from bot.replies import Reply
+from corpus.importers import write_article_file
 from corpus.load import ARTICLE_SUFFIXES, MAX_FILE_BYTES, parse_article_text
 from corpus.models import ArticleFormatError
-from retrieval.index import SHOWN_NAMES
 
 _SAFE_NAME = re.compile(r"^[^/\\\x00]+$")
 # File systems allow 255 bytes a name; the temporary ".NAME.part" needs 6 more.
 MAX_NAME_BYTES = 200
-
-
-def reload_reply(outcome: ReloadOutcome) -> Reply:
-    """Tell the admin what a reload did, or why the old index stayed live."""
-    if outcome.report is None:
-        return Reply.text(f"❌ 重新加载失败，继续使用原来的索引。\n原因：{outcome.error}")
-    report = outcome.report
-    lines = [f"✅ 重新加载完成：{report.articles} 篇文章，{report.chunks} 个段落，"
-             f"用时 {report.seconds:.1f} 秒。"]
-    for label, ids in (("新增", report.added), ("修改", report.changed), ("删除", report.removed)):
-        if ids:
-            more = f" 等（另有 {len(ids) - SHOWN_NAMES} 篇）" if len(ids) > SHOWN_NAMES else ""
-            lines.append(f"{label}（{len(ids)}）：{'、'.join(ids[:SHOWN_NAMES])}{more}")
-    if not (report.added or report.changed or report.removed):
-        lines.append("文章没有变化。")
-    if report.problems:
-        lines.append(f"⚠️ {len(report.problems)} 个问题：")
-        lines += [f"• {problem}" for problem in report.problems[:SHOWN_NAMES]]
-        if len(report.problems) > SHOWN_NAMES:
-            rest = len(report.problems) - SHOWN_NAMES
-            lines.append(f"……另有 {rest} 个问题，全部写在服务日志里。")
-    return Reply.text("\n".join(lines))
-
-
-def stats_reply(stats: Stats, moved_aside: tuple[Path, str] | None = None) -> Reply:
-    """Render the figures staff report on (and say if the records started afresh)."""
-    lines = [f"📊 最近 {stats.days} 天",
-             f"今天提问：{stats.questions_today}",
-             f"{stats.days} 天内提问：{stats.questions}，已回答 {stats.answered_share:.0%}",
-             f"反馈：👍 {stats.thumbs_up}　👎 {stats.thumbs_down}"]
-    if stats.unanswered_top:
-        lines.append("未能回答最多的问题（可据此补充文章）：")
-        lines += [f"{i}. {q}（{n} 次）" for i, (q, n) in enumerate(stats.unanswered_top, 1)]
-    else:
-        lines.append("没有未能回答的问题。")
-    if moved_aside:
-        lines.append(moved_aside_note(*moved_aside))
-    return Reply.text("\n".join(lines))
-
-
-def moved_aside_note(aside: Path, problem: str) -> str:
-    """Tell admins that the records started afresh, and where the old database is kept."""
-    return (f"⚠️ 记录数据库无法使用（{problem}），已改名保存为 {aside.name}，"
-            "统计从这次启动起重新计算。")
 
 
 @dataclass
@@ -124,14 +80,5 @@ def save_upload(upload: Upload, corpus_dir: Path, overwrite: bool) -> Path | Non
                                      f"id; send it as {other.name} to replace that file")
     if target.exists() and not overwrite:
         return None
-    corpus_dir.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{upload.name}.part")
-    try:
-        with partial.open("wb") as out:
-            out.write(upload.data)
-            out.flush()
-            os.fsync(out.fileno())
-        partial.replace(target)  # atomic: readers see the old file or the new, never half
-    finally:
-        partial.unlink(missing_ok=True)
+    write_article_file(target, upload.data)
     return target

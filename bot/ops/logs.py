@@ -1,4 +1,7 @@
-"""Log lines as JSON, for `LINLI_LOG_FORMAT=json`, and secrets kept out of every line."""
+"""Log lines as JSON, for `LINLI_LOG_FORMAT=json`, and secrets kept out of every line.
+
+Standard library only: `bot.cli` and `bot.run` install these at the entry point.
+"""
 
 import json
 import logging
