@@ -20,7 +20,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels.telegram import admin, common, importing, inline, menu, resident
+from bot.channels.telegram import admin, common, delivery, importing, inline, menu, resident
 from bot.conversation import Conversation
 from bot.live_index import LiveIndex
 from bot.records import Records, open_records
@@ -72,6 +72,7 @@ def build_application(settings: Settings, conversation: Conversation) -> Applica
         application.bot_data["heartbeat"] = asyncio.create_task(beat())
         await admin.tell_admins_records_moved(application)
         await menu.set_commands(application.bot, settings.linli_admin_ids)
+        await delivery.send_owed(application, conversation.records)  # answers a crash owed
 
     async def stop_heartbeat(application: Application) -> None:
         task = application.bot_data.pop("heartbeat", None)

@@ -104,6 +104,8 @@ class Conversation:
         # A follow-up's question id -> the question it continued (for 下一条).
         self._followups: OrderedDict[int, str] = OrderedDict()
         self._asked: dict[int, deque[float]] = defaultdict(deque)
+        self._noticed: dict[int, float] = {}  # when each user was last told to slow down
+        self.dropped = 0  # questions past the limit, after the notice: not answered
         self._examples: tuple[Searcher | None, list[str]] = (None, [])
         self._keys: tuple[Searcher | None, dict[str, str]] = (None, {})
 
@@ -118,11 +120,31 @@ class Conversation:
         asked.append(now)
         return False
 
-    def ask(self, user_id: int, chat_type: str, text: str, chat_id: int | None = None) -> Asked:
+    def admit(self, user_id: int, now: float | None = None) -> str:
+        """Say what a user's next question gets: "ask", "notice" (slow down) or "drop".
+
+        Past RATE_LIMIT questions a minute, a user is told to slow down at most once a
+        RATE_WINDOW; the questions after the notice are dropped unanswered, so that one
+        flooding user costs the others neither searches nor sends. Cheap: the caller
+        may decide on the event loop, before any worker thread.
+        """
+        now = time.monotonic() if now is None else now
+        if not self.too_fast(user_id, now):
+            return "ask"
+        if now - self._noticed.get(user_id, -RATE_WINDOW) >= RATE_WINDOW:
+            self._noticed[user_id] = now
+            return "notice"
+        self.dropped += 1
+        return "drop"
+
+    def ask(self, user_id: int, chat_type: str, text: str, chat_id: int | None = None,
+            admitted: bool = False) -> Asked:
         """Answer one question: the best passage with its citation, or an honest no.
 
         A short follow-up is read in the context of the user's previous question in
-        the same chat (`chat_id`, the user's private chat if not given).
+        the same chat (`chat_id`, the user's private chat if not given). `admitted`: the
+        caller already asked `admit` (else it is asked here); a dropped question gets an
+        empty reply, which is not sent.
         """
         started = time.perf_counter()
         chat_id = user_id if chat_id is None else chat_id
@@ -130,8 +152,11 @@ class Conversation:
         if not _MEANINGFUL.search(question):
             return Asked(Reply.text(replies.EMPTY, self.example_buttons()), False, 0.0, None,
                          "empty")
-        if self.too_fast(user_id):
+        verdict = "ask" if admitted else self.admit(user_id)
+        if verdict == "notice":
             return Asked(Reply.text(replies.SLOW_DOWN), False, 0.0, None, "rate limited")
+        if verdict == "drop":
+            return Asked(Reply(), False, 0.0, None, "dropped")
         cut = len(question) > MAX_QUESTION_CHARS
         question = question[:MAX_QUESTION_CHARS]
         previous = self.contexts.get(user_id, chat_id)

@@ -37,7 +37,29 @@ CREATE TABLE IF NOT EXISTS feedback (
     at REAL NOT NULL,
     PRIMARY KEY (question_id, user_hash)
 );
+-- Replies owed: written before a reply is sent, deleted once Telegram took it (so the
+-- raw chat id lives only while the reply is owed). A start sends the recent ones.
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY,
+    owed_at REAL NOT NULL,
+    chat_id INTEGER NOT NULL,
+    reply_to INTEGER,
+    text TEXT NOT NULL,
+    markup TEXT
+);
 """
+
+
+@dataclass(frozen=True)
+class Owed:
+    """A reply recorded as owed and not yet known to be delivered."""
+
+    id: int
+    owed_at: float
+    chat_id: int
+    reply_to: int | None
+    text: str
+    markup: str | None
 
 
 @dataclass
@@ -250,6 +272,45 @@ class Records:
                 " coalesce(sum(answered), 0) FROM questions WHERE asked_at >= ?"
                 " GROUP BY day ORDER BY day", (since,))]
         return result
+
+    def owe(self, chat_id: int, reply_to: int | None, text: str,
+            markup: str | None) -> int | None:
+        """Record a reply as owed before it is sent; its id, or None if the write failed."""
+        try:
+            with self._lock:
+                cursor = self._db.execute(
+                    "INSERT INTO outbox (owed_at, chat_id, reply_to, text, markup)"
+                    " VALUES (?, ?, ?, ?, ?)", (time.time(), chat_id, reply_to, text, markup))
+                return int(cursor.lastrowid or 0)
+        except (sqlite3.Error, OSError) as err:
+            self.write_failed("reply owed", err)
+            return None
+
+    def delivered(self, owed_id: int) -> None:
+        """Forget an owed reply: Telegram has it."""
+        try:
+            with self._lock:
+                self._db.execute("DELETE FROM outbox WHERE id = ?", (owed_id,))
+        except (sqlite3.Error, OSError) as err:
+            self.write_failed("delivery", err)
+
+    def owed(self, within: float, now: float | None = None) -> list[Owed]:
+        """The replies still owed from the last `within` seconds, oldest first; older ones go.
+
+        Older replies are dropped, not sent: an answer an hour late to a resident who has
+        moved on is noise.
+        """
+        since = (time.time() if now is None else now) - within
+        try:
+            with self._lock:
+                self._db.execute("DELETE FROM outbox WHERE owed_at < ?", (since,))
+                rows = self._db.execute(
+                    "SELECT id, owed_at, chat_id, reply_to, text, markup FROM outbox"
+                    " ORDER BY id").fetchall()
+        except (sqlite3.Error, OSError) as err:
+            self.write_failed("owed replies' check", err)
+            return []
+        return [Owed(*row) for row in rows]
 
     def backup(self, target: Path) -> None:
         """Copy the database consistently while the bot keeps writing (SQLite's backup API)."""
