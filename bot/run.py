@@ -13,6 +13,7 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError
 
 from bot.app import ALLOWED_UPDATES, build_application, open_conversation
+from bot.channels.telegram.webhook import run_webhook
 from bot.instance import InstanceLock
 from bot.ops.logs import install_redaction
 from bot.settings import Settings, SettingsError
@@ -98,7 +99,7 @@ def _serve(settings: Settings, options: dict[str, Any] | None) -> int:
     if options:
         logger.info("serving the webhook on %s:%d/%s", options["listen"], options["port"],
                     options["url_path"])
-        application.run_webhook(**options, bootstrap_retries=-1)
+        asyncio.run(run_webhook(application, options))
     else:
         logger.info("long polling Telegram for updates")
         application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1)
