@@ -1,10 +1,10 @@
-"""Issue 22, row 8: a second `linli run` on the same data folder stops at once, naming the first."""
+"""Issue 22, row 8: a second `linli run` on one data folder exits at once; rival pollers named."""
 
 import os
 from pathlib import Path
 
 from bot.instance import LOCK_FILE
-from tests.helpers.fake_telegram import FakeTelegram
+from tests.helpers.fake_telegram import Failure, FakeTelegram
 from tests.test_faults_service import Service
 from tests.test_service import linli, service_env
 
@@ -41,3 +41,23 @@ async def test_a_lock_left_by_a_killed_bot_does_not_stop_the_next(
         assert f"pid {service.process.pid} on " in (data / LOCK_FILE).read_text(encoding="utf-8")
     finally:
         assert await service.stop() == 0, service.log
+
+
+async def test_another_poller_on_the_token_is_one_clear_error_line(
+        telegram: FakeTelegram, corpus_dir: Path, tmp_path: Path) -> None:
+    service = await Service.start(service_env(telegram, corpus_dir, tmp_path / "data"))
+    try:
+        await telegram.wait_for("deleteWebhook", timeout=60)
+        await telegram.send_text("老年人活动区在哪里")
+        await telegram.wait_for("sendMessage", timeout=30)
+        telegram.failures.append(Failure("getUpdates", 2, "conflict"))
+        await service.wait_for_line("polling Telegram with this token", timeout=30)
+        await telegram.send_text("哪里可以免费量血压")  # polling goes on
+        [answer] = await telegram.wait_for("sendMessage", timeout=30)
+        assert "📰《" in answer["text"]
+    finally:
+        assert await service.stop() == 0, service.log
+    lines = [r for r in service.records() if "polling Telegram with this token" in r["message"]]
+    assert lines and all(r["level"] == "ERROR" for r in lines)
+    assert "stop it" in lines[0]["message"] and "Traceback" not in service.log
+    assert not any(r["message"] == "error while handling an update" for r in service.records())
