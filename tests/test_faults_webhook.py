@@ -18,6 +18,8 @@ from bot.channels.telegram.webhook import MAX_BODY_BYTES, start_webhook, stop_we
 from bot.run import webhook_options
 from tests.helpers.fake_telegram import FakeTelegram
 from tests.helpers.harness import bot_settings
+from tests.test_faults_service import Service
+from tests.test_service import LINLI, service_env
 from tests.test_webhook import free_port
 
 SECRET = "district-secret-1234567890"
@@ -98,3 +100,27 @@ async def test_a_replayed_update_is_answered_once(webhook: int, telegram: FakeTe
     await telegram.wait_for("sendMessage")
     await asyncio.sleep(0.5)
     assert len(telegram.sent()) == 2
+
+
+async def test_linli_run_serves_the_guarded_webhook_and_stops_on_sigterm(
+        telegram: FakeTelegram, corpus_dir: Path, tmp_path: Path) -> None:
+    port = free_port()
+    env = service_env(telegram, corpus_dir, tmp_path / "data") | {"LINLI_WEBHOOK_SECRET": SECRET}
+    process = await asyncio.create_subprocess_exec(
+        LINLI, "run", "--webhook", "https://bot.example.org" + PATH, "--listen",
+        f"127.0.0.1:{port}", env=env, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    service = Service(process)
+    try:
+        [registered] = await telegram.wait_for("setWebhook", timeout=60)
+        assert registered["secret_token"] == SECRET
+        assert await status_of(port, head(94 * 2**20, "guess")) == 403
+        body = json.dumps(update(41)).encode()
+        for _ in range(2):
+            assert await status_of(port, head(len(body)), body) == 200
+        [answer] = await telegram.wait_for("sendMessage", timeout=30)
+        assert "📰《" in answer["text"]
+    finally:
+        code = await asyncio.wait_for(service.stop(), 30)
+    assert code == 0, service.log
+    assert len(telegram.sent()) == 1 and "Traceback" not in service.log
