@@ -59,9 +59,18 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     index.set_defaults(handler=index_command)
 
     evaluation = commands.add_parser("eval", help="measure Hit@1, Hit@3, MRR, no-answer accuracy")
-    evaluation.add_argument("questions", type=Path, help="JSONL file of questions")
+    evaluation.add_argument("questions", type=Path, nargs="?", help="JSONL file of questions")
     _corpus_option(evaluation)
     evaluation.add_argument("--json", action="store_true", help="print JSON")
+    evaluation.add_argument(
+        "--gov", type=Path, metavar="DIR",
+        help="instead: a gov set folder (articles.jsonl, questions.jsonl) or a folder of them")
+    evaluation.add_argument("--work", type=Path, metavar="DIR", default=None,
+                            help="with --gov: where the article files and indexes are cached")
+    evaluation.add_argument("--chart", type=Path, metavar="FILE.png", default=None,
+                            help="with --gov: draw the threshold's trade-off into a PNG")
+    evaluation.add_argument("--details", type=Path, metavar="FILE.jsonl", default=None,
+                            help="with --gov: write each question's result, one JSON a line")
     _bm25_options(evaluation)
     evaluation.set_defaults(handler=eval_command)
 
@@ -307,7 +316,20 @@ def _exit_code(report: RefreshReport) -> int:
 
 
 def eval_command(args: argparse.Namespace) -> int:
-    """Evaluate the searcher on a question file."""
+    """Evaluate the searcher on a question file, or on gov sets with --gov."""
+    gov_only = args.work or args.chart or args.details
+    if ((args.gov is None) == (args.questions is None) or (args.gov and args.corpus)
+            or (gov_only and not args.gov)):
+        print("error: give QUESTIONS.jsonl (with --corpus DIR if wanted) or --gov DIR "
+              "(with --work, --chart, --details if wanted), not both; e.g. "
+              "linli eval --gov ../shared/bench-data/gov", file=sys.stderr)
+        return 2
+    if args.gov:
+        from retrieval.evaluation.gov import run_gov
+
+        return run_gov(args.gov, _gate(args), work=args.work, params=bm25_params(args),
+                       as_json=args.json, chart=args.chart, details=args.details,
+                       progress=progress_printer())
     from retrieval.evaluation.evaluate import (
         evaluate,
         evaluate_followups,
