@@ -134,3 +134,18 @@ def test_a_malformed_secret_is_named_but_never_echoed(
     err = capsys.readouterr().err
     assert err.startswith("error: TELEGRAM_BOT_TOKEN: is not a bot token")
     assert "(the value in the environment)" in err and "s3cr3t" not in err
+
+
+def test_linli_chat_says_its_rate_limit_at_every_question_past_it(
+        corpus_dir: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    monkeypatch.setenv("LINLI_CORPUS_DIR", str(corpus_dir))
+    monkeypatch.setattr("sys.stdin", io.StringIO("".join(f"哪里可以下棋{n}\n" for n in range(12))))
+    assert main(["chat"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("您提问有点快了，请稍等一分钟再问。") == 2  # the 11th and the 12th
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith("| `linli chat` |"))
+    assert "at most 10 questions a minute" in row and "您提问有点快了" in row
