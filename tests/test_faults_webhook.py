@@ -94,10 +94,11 @@ async def test_a_replayed_update_is_answered_once(webhook: int, telegram: FakeTe
     body = json.dumps(update(7)).encode()
     for _ in range(3):
         assert await status_of(webhook, head(len(body)), body) == 200
-    await telegram.wait_for("sendMessage")
+    # The answer may be sent already: wait on what was sent, not for one more.
+    await telegram.wait_until_sent(lambda texts: len(texts) >= 1)
     fresh = json.dumps(update(8, "哪里可以免费量血压")).encode()
     assert await status_of(webhook, head(len(fresh)), fresh) == 200
-    await telegram.wait_for("sendMessage")
+    await telegram.wait_until_sent(lambda texts: len(texts) >= 2)
     await asyncio.sleep(0.5)
     assert len(telegram.sent()) == 2
 
@@ -118,8 +119,8 @@ async def test_linli_run_serves_the_guarded_webhook_and_stops_on_sigterm(
         body = json.dumps(update(41)).encode()
         for _ in range(2):
             assert await status_of(port, head(len(body)), body) == 200
-        [answer] = await telegram.wait_for("sendMessage", timeout=30)
-        assert "📰《" in answer["text"]
+        [answer] = await telegram.wait_until_sent(lambda texts: len(texts) >= 1)
+        assert "📰《" in answer
     finally:
         code = await asyncio.wait_for(service.stop(), 30)
     assert code == 0, service.log
