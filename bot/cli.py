@@ -46,7 +46,17 @@ def add_bot_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     run.add_argument("--webhook", metavar="URL", help="public https URL Telegram posts to")
     run.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8443",
                      help="where the webhook server listens (default 127.0.0.1:8443)")
+    run.add_argument("--web", metavar="HOST:PORT", nargs="?", const="127.0.0.1:8080",
+                     help="also serve the web chat page (and WeChat) here, in the same "
+                     "process (default 127.0.0.1:8080)")
     run.set_defaults(handler=run_cli)
+    web = commands.add_parser("web", help="serve the web chat page (and WeChat when "
+                              "LINLI_WECHAT_TOKEN is set); no Telegram token needed")
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                     "127.0.0.1; 0.0.0.0 in a container)")
+    web.add_argument("--port", type=retrieval_cli.positive_int, default=8080,
+                     help="port (default 8080)")
+    web.set_defaults(handler=web_cli)
     chat = commands.add_parser("chat", help="talk to the bot in this terminal (no token needed)")
     chat.set_defaults(handler=chat_cli)
     doctor = commands.add_parser("doctor", help="check settings, token, corpus, data, index")
@@ -120,7 +130,15 @@ def run_cli(args: argparse.Namespace) -> int:
     """Serve Telegram."""
     from bot.run import run_bot
 
-    return run_bot(args.settings, args.webhook, args.listen if args.webhook else None)
+    return run_bot(args.settings, args.webhook, args.listen if args.webhook else None,
+                   web=args.web)
+
+
+def web_cli(args: argparse.Namespace) -> int:
+    """Serve the web page and WeChat."""
+    from bot.channels.web.server import run_web
+
+    return run_web(args.settings, args.host, args.port)
 
 
 def chat_cli(args: argparse.Namespace) -> int:

@@ -21,8 +21,8 @@ from bot.context import Contexts
 from bot.live_index import LiveIndex
 from bot.records import Records
 from bot.replies import Button, Reply
-from corpus.models import format_date
-from retrieval.search import MAX_QUESTION_CHARS, Hit, Searcher
+from corpus.models import Article, format_date
+from retrieval.search import MAX_QUESTION_CHARS, Answer, Hit, Searcher
 from retrieval.search.followup import resolve, topic_of
 from retrieval.search.kinds import FACILITY_ENDS
 from retrieval.search.recency import months_old
@@ -90,6 +90,11 @@ class Asked:
     latency_ms: float
     question_id: int | None
     skipped: str = ""  # why the question was not recorded ("empty", "rate limited"), if not
+    # What the search found and the topic a follow-up was read in: for channels that
+    # render the answer themselves (the web page's JSON, WeChat's text).
+    found: Answer | None = None
+    topic: str | None = None
+    cut: bool = False  # the question was cut to MAX_QUESTION_CHARS
 
 
 class Conversation:
@@ -143,8 +148,9 @@ class Conversation:
 
         A short follow-up is read in the context of the user's previous question in
         the same chat (`chat_id`, the user's private chat if not given). `admitted`: the
-        caller already asked `admit` (else it is asked here); a dropped question gets an
-        empty reply, which is not sent.
+        caller already asked `admit` (Telegram: one notice a minute, the rest dropped);
+        else a question past the rate limit gets the slow-down reply each time (a web
+        request, `linli chat`: each asks and is answered).
         """
         started = time.perf_counter()
         chat_id = user_id if chat_id is None else chat_id
@@ -152,11 +158,8 @@ class Conversation:
         if not _MEANINGFUL.search(question):
             return Asked(Reply.text(replies.EMPTY, self.example_buttons()), False, 0.0, None,
                          "empty")
-        verdict = "ask" if admitted else self.admit(user_id)
-        if verdict == "notice":
+        if not admitted and self.too_fast(user_id):  # a reply to every request (web, chat)
             return Asked(Reply.text(replies.SLOW_DOWN), False, 0.0, None, "rate limited")
-        if verdict == "drop":
-            return Asked(Reply(), False, 0.0, None, "dropped")
         cut = len(question) > MAX_QUESTION_CHARS
         question = question[:MAX_QUESTION_CHARS]
         previous = self.contexts.get(user_id, chat_id)
@@ -179,7 +182,7 @@ class Conversation:
         if cut:
             reply.pieces.insert(0, (replies.CUT_NOTE.format(limit=MAX_QUESTION_CHARS) + "\n",
                                     False))
-        return Asked(reply, found.answered, latency, qid)
+        return Asked(reply, found.answered, latency, qid, found=found, topic=topic, cut=cut)
 
     def _remember_context(self, user_id: int, chat_id: int, qid: int | None, question: str,
                           previous: str | None, followup: bool, found: bool) -> None:
@@ -276,12 +279,16 @@ class Conversation:
         reply.edit = True
         return reply
 
-    def _full_article(self, key: str) -> list[Reply]:
+    def article_by_key(self, key: str) -> Article | None:
+        """Return the article whose `article_key` is `key`, or None if it is gone."""
         searcher = self.live.current()
         if self._keys[0] is not searcher:  # hash every id once per index, not per press
             self._keys = (searcher, {article_key(i): i for i in searcher.index.article_ids})
         ident = self._keys[1].get(key)
-        article = searcher.article(ident) if ident else None
+        return searcher.article(ident) if ident else None
+
+    def _full_article(self, key: str) -> list[Reply]:
+        article = self.article_by_key(key)
         if article is None:
             return [Reply(notice=replies.ARTICLE_GONE, pieces=[(replies.ARTICLE_GONE, False)])]
         return replies.article_parts(article)

@@ -25,11 +25,12 @@ FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 60.0
 
 
-def parse_listen(value: str) -> tuple[str, int]:
+def parse_listen(value: str, option: str = "--listen") -> tuple[str, int]:
     """Split HOST:PORT; raise SettingsError naming the value and the fix."""
     host, _, port = value.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise SettingsError(f"--listen '{value}' is not HOST:PORT; write e.g. 127.0.0.1:8443")
+        example = "127.0.0.1:8080" if option == "--web" else "127.0.0.1:8443"
+        raise SettingsError(f"{option} '{value}' is not HOST:PORT; write e.g. {example}")
     return host.strip("[]"), int(port)
 
 
@@ -73,28 +74,42 @@ async def wait_for_telegram(settings: Settings, first_delay: float = FIRST_RETRY
         delay, attempt = min(delay * 2, max_delay), attempt + 1
 
 
-def run_bot(settings: Settings, webhook: str | None = None, listen: str | None = None) -> int:
-    """Start the bot; return when a stop signal arrives (PTB stops cleanly on it)."""
+def run_bot(settings: Settings, webhook: str | None = None, listen: str | None = None,
+            web: str | None = None) -> int:
+    """Start the bot; return when a stop signal arrives (PTB stops cleanly on it).
+
+    `web` (HOST:PORT): also serve the web page and WeChat there, on the bot's event loop.
+    """
     settings.token()  # fail early, with the variable's name, if there is no token
     install_redaction(settings.secrets())
     # PTB's debug lines print whole updates: residents' ids and words. Never log them.
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().level))
     options = webhook_options(settings, webhook, listen or "127.0.0.1:8443") if webhook else None
+    web_address = parse_listen(web, "--web") if web else None
+    if web_address:
+        from bot.channels.web.server import check_settings
+
+        check_settings(settings)
     # A missing corpus folder is reported at once, not after Telegram answers.
     check_corpus_dir(settings.linli_corpus_dir)
     lock = InstanceLock(settings.linli_data_dir).acquire()  # before Telegram hears of us
     try:
-        return _serve(settings, options)
+        return _serve(settings, options, web_address)
     finally:
         lock.release()
 
 
-def _serve(settings: Settings, options: dict[str, Any] | None) -> int:
+def _serve(settings: Settings, options: dict[str, Any] | None,
+           web_address: tuple[str, int] | None) -> int:
     """Serve until a stop signal (the data folder's lock held by the caller)."""
     username = asyncio.run(wait_for_telegram(settings))
     logger.info("the Bot API accepts the token: @%s", username)
     conversation = open_conversation(settings)
     application = build_application(settings, conversation)
+    if web_address:
+        from bot.channels.web.server import serve_beside
+
+        serve_beside(application, conversation, settings, *web_address)
     # Should the network drop between that check and the start, PTB keeps retrying too.
     if options:
         logger.info("serving the webhook on %s:%d/%s", options["listen"], options["port"],

@@ -19,6 +19,9 @@ from bot.records import user_key
 from corpus.paths import BUNDLED_CORPUS
 
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+_WECHAT_TOKEN = re.compile(r"^[A-Za-z0-9]{3,32}$")
+_AES_KEY = re.compile(r"^[A-Za-z0-9+/]{43}$")
+_FRAME_SOURCE = re.compile(r"^('self'|'none'|https?://[A-Za-z0-9*.-]+(:[0-9]{1,5})?)$")
 ENV_FILE_VARIABLE = "LINLI_ENV_FILE"
 DEFAULT_ENV_FILE = Path(".env")
 
@@ -70,7 +73,55 @@ class Settings(BaseSettings):
         default=frozenset(), description="host names `/import` and `linli import` may fetch "
         "even at an internal address (an intranet site), comma-separated; other internal "
         "addresses are refused")
+    linli_web_embed_origins: str = Field(
+        default="'self'", description="sites allowed to show the web chat page in a frame "
+        "(CSP frame-ancestors), space-separated, e.g. https://www.example.gov.cn")
+    linli_web_trusted_proxies: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset({"127.0.0.1", "::1"}), description="addresses of the reverse proxies "
+        "whose X-Real-IP header names the client (for the web page's rate limit), "
+        "comma-separated")
+    linli_wechat_token: SecretStr | None = Field(
+        default=None, description="the Token of the WeChat official account's server settings "
+        "(secret; turns on /wechat)")
+    linli_wechat_app_id: SecretStr | None = Field(
+        default=None, description="the official account's AppID (needed in safe mode)")
+    linli_wechat_aes_key: SecretStr | None = Field(
+        default=None, description="the EncodingAESKey, 43 characters (secret; safe mode)")
     _env_file: Path | None = PrivateAttr(default=None)
+
+    @field_validator("linli_web_embed_origins")
+    @classmethod
+    def _origins_are_csp_sources(cls, value: str) -> str:
+        sources = value.split()
+        bad = [s for s in sources if not _FRAME_SOURCE.match(s)]
+        if bad or not sources:
+            raise ValueError(f"'{bad[0] if bad else value}' is not a site to allow; write "
+                             "'self' and addresses like https://www.example.gov.cn, "
+                             "separated by spaces")
+        return " ".join(sources)
+
+    @field_validator("linli_web_trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated_addresses(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return frozenset(p.strip() for p in value.split(",") if p.strip())
+
+    @field_validator("linli_wechat_token")
+    @classmethod
+    def _wechat_token_as_wechat_takes_it(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WECHAT_TOKEN.match(value.get_secret_value().strip()):
+            raise ValueError("is not a WeChat Token (3 to 32 letters and digits, as typed in "
+                             "the official account's server settings)")
+        return value
+
+    @field_validator("linli_wechat_aes_key")
+    @classmethod
+    def _aes_key_is_43_characters(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _AES_KEY.match(value.get_secret_value().strip()):
+            raise ValueError("is not an EncodingAESKey (43 letters and digits, as the "
+                             "official account's server settings generate it)")
+        return value
 
     @field_validator("linli_answer_threshold", mode="before")
     @classmethod
@@ -137,7 +188,8 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """The secret values no log line may show."""
-        values = [self.telegram_bot_token, self.linli_webhook_secret, self.linli_user_key]
+        values = [self.telegram_bot_token, self.linli_webhook_secret, self.linli_user_key,
+                  self.linli_wechat_token, self.linli_wechat_aes_key]
         return [v.get_secret_value().strip() for v in values
                 if v is not None and v.get_secret_value().strip()]
 

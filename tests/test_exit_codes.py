@@ -27,7 +27,7 @@ ARGS: dict[str, list[str]] = {
     "import": ["{tmp}/nope.html", "--out", "{tmp}/out"],
     "import-page": ["{tmp}/nope.txt", "--out", "{tmp}/out"], "index": [], "run": [],
     "link": ["哪里可以下棋？", "--bot", "linli_bot"],
-    "search": ["老年人"], "stats": [],
+    "search": ["老年人"], "stats": [], "web": [],
 }
 
 
@@ -95,6 +95,7 @@ FAILURES: dict[str, tuple[dict[str, str], list[str], str]] = {
             "corpus folder does not exist"),
     "search": ({}, ["老年人", "--corpus", "{tmp}/nope"], "corpus folder does not exist"),
     "stats": ({}, ["--chart", "{tmp}/nope/c.png"], "nope/c.png: No such file or directory"),
+    "web": ({"LINLI_CORPUS_DIR": "{tmp}/nope"}, [], "corpus folder does not exist"),
 }
 
 

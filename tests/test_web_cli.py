@@ -1,0 +1,80 @@
+"""`linli web` and `linli run --web`: defaults, errors, a real process stopped cleanly."""
+
+import asyncio
+import signal
+from pathlib import Path
+
+import pytest
+
+from bot.cli import build_parser, main
+from tests.helpers import fake_wechat
+from tests.helpers.fake_telegram import TOKEN
+from tests.test_channels_agree import free_port, wait_until_serving
+from tests.test_service import LINLI
+
+
+def test_defaults_are_localhost_8080() -> None:
+    web = build_parser().parse_args(["web"])
+    assert (web.host, web.port) == ("127.0.0.1", 8080)
+    assert build_parser().parse_args(["run", "--web"]).web == "127.0.0.1:8080"
+    assert build_parser().parse_args(["run"]).web is None
+
+
+def test_a_malformed_wechat_key_stops_linli_web_naming_the_variable(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("LINLI_WECHAT_TOKEN", fake_wechat.TOKEN)
+    monkeypatch.setenv("LINLI_WECHAT_AES_KEY", "too-short")
+    assert main(["web"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: LINLI_WECHAT_AES_KEY: is not an EncodingAESKey")
+    assert "too-short" not in err  # a secret, even a wrong one, is not echoed
+
+
+def test_run_with_a_bad_web_address_says_how_to_write_it(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    assert main(["run", "--web", "8080"]) == 2
+    assert "--web '8080' is not HOST:PORT; write e.g. 127.0.0.1:8080" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+async def test_linli_web_serves_without_a_token_and_stops_on_sigterm(
+        corpus_dir: Path, tmp_path: Path) -> None:
+    port = free_port()
+    env = {"PATH": "/usr/bin:/bin", "LINLI_CORPUS_DIR": str(corpus_dir),
+           "LINLI_DATA_DIR": str(tmp_path / "data"), "LINLI_WECHAT_TOKEN": fake_wechat.TOKEN}
+    process = await asyncio.create_subprocess_exec(
+        LINLI, "web", "--port", str(port), env=env, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    try:
+        await wait_until_serving(f"http://127.0.0.1:{port}/")
+        async with fake_wechat.FakeWeChat(f"http://127.0.0.1:{port}/wechat") as wechat:
+            reply = await wechat.send_text("oOpenIdCli", "老年人活动区在哪里？")
+        assert "【" in reply.content
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+    log = err.decode()
+    assert process.returncode == 0, log
+    assert f"serving the web page on http://127.0.0.1:{port}/ and WeChat on /wechat" in log
+    assert fake_wechat.TOKEN not in log and "oOpenIdCli" not in log
+    assert (tmp_path / "data" / "heartbeat").exists()  # `linli health` works for it too
+
+
+def test_wechat_secrets_are_secret_strings_and_redacted_from_logs() -> None:
+    from bot.settings import load_settings
+
+    settings = load_settings(linli_wechat_token=fake_wechat.TOKEN,
+                             linli_wechat_app_id=fake_wechat.APP_ID,
+                             linli_wechat_aes_key=fake_wechat.AES_KEY)
+    assert fake_wechat.TOKEN not in repr(settings) and fake_wechat.AES_KEY not in repr(settings)
+    assert {fake_wechat.TOKEN, fake_wechat.AES_KEY} <= set(settings.secrets())
+
+
+def test_half_of_safe_mode_stops_linli_web_naming_the_missing_setting(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("LINLI_WECHAT_TOKEN", fake_wechat.TOKEN)
+    monkeypatch.setenv("LINLI_WECHAT_AES_KEY", fake_wechat.AES_KEY)
+    assert main(["web"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "error: LINLI_WECHAT_APP_ID is not set: safe mode needs both")
