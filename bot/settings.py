@@ -218,9 +218,6 @@ def load_settings(env_file: Path | None = None, **overrides: object) -> Settings
     return settings
 
 
-_SECRETS = ("telegram_bot_token", "linli_webhook_secret", "linli_user_key")
-
-
 def describe_invalid(err: ValidationError, env_file: Path | None) -> str:
     """Say which setting is wrong, what its value is and where it came from, and the fix."""
     first = err.errors()[0]
@@ -231,8 +228,8 @@ def describe_invalid(err: ValidationError, env_file: Path | None) -> str:
         return f"{name}: {rule}"
     origin = ("the environment" if name in os.environ or env_file is None
               else str(env_file))
-    value = ("the value" if field in _SECRETS  # a secret is never echoed
-             else f"it is '{first.get('input')}'")
+    secret = "SecretStr" in str(Settings.model_fields[field].annotation)
+    value = "the value" if secret else f"it is '{first.get('input')}'"  # a secret: never echoed
     return (f"{name}: {rule} ({value} in {origin}); correct it there, or remove it to use the "
             "default (every setting: deploy/README.md, Settings)")
 
