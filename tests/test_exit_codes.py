@@ -27,7 +27,8 @@ ARGS: dict[str, list[str]] = {
     "import": ["{tmp}/nope.html", "--out", "{tmp}/out"],
     "import-page": ["{tmp}/nope.txt", "--out", "{tmp}/out"], "index": [], "run": [],
     "link": ["哪里可以下棋？", "--bot", "linli_bot"],
-    "search": ["老年人"], "stats": [], "web": [],
+    "search": ["老年人"], "stats": [], "web": [], "pending": [],
+    "bench-staff": ["--gov", "{tmp}/nope"],
 }
 
 
@@ -95,6 +96,8 @@ FAILURES: dict[str, tuple[dict[str, str], list[str], str]] = {
             "corpus folder does not exist"),
     "search": ({}, ["老年人", "--corpus", "{tmp}/nope"], "corpus folder does not exist"),
     "stats": ({}, ["--chart", "{tmp}/nope/c.png"], "nope/c.png: No such file or directory"),
+    "pending": ({}, [], "no records yet"),
+    "bench-staff": ({}, ["--gov", "{tmp}/nope"], "nope: not found"),
     "web": ({"LINLI_CORPUS_DIR": "{tmp}/nope"}, [], "corpus folder does not exist"),
 }
 
