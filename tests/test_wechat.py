@@ -24,10 +24,13 @@ def questions_recorded(web: WebServer) -> int:
     return conversation.records.stats(7).questions
 
 
-@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "safe mode"])
+MODES = pytest.mark.parametrize("web", [False, True], ids=["plain", "safe mode"], indirect=True)
+
+
+@MODES
 async def test_question_gets_bold_in_brackets_citation_lines_and_how_to_read_it_all(
-        wechat: FakeWeChat, encrypted: bool) -> None:
-    reply = await wechat.send_text("oOpenIdResident1", "老年人活动区在哪里？", encrypted)
+        wechat: FakeWeChat) -> None:
+    reply = await wechat.send_text("oOpenIdResident1", "老年人活动区在哪里？")
     assert reply.status == 200
     assert reply.fields["MsgType"] == "text"
     assert reply.fields["ToUserName"] == "oOpenIdResident1"
@@ -39,7 +42,7 @@ async def test_question_gets_bold_in_brackets_citation_lines_and_how_to_read_it_
     assert "\n回复“全文”阅读全文" in text
     assert "<b>" not in text and "**" not in text
     assert len(text.encode()) <= 2048
-    if encrypted:
+    if wechat.safe:
         assert "<Encrypt>" in reply.body and BOLD not in reply.body  # sealed on the wire
 
 
@@ -49,10 +52,10 @@ async def test_server_check_echoes_only_when_signed(wechat: FakeWeChat) -> None:
     assert status == 403 and "echo-5837" not in text
 
 
-@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "safe mode"])
+@MODES
 async def test_bad_signature_is_refused_and_nothing_is_recorded(
-        web: WebServer, wechat: FakeWeChat, encrypted: bool) -> None:
-    reply = await wechat.send_text("oOpenIdResident1", "老年人活动区在哪里？", encrypted,
+        web: WebServer, wechat: FakeWeChat) -> None:
+    reply = await wechat.send_text("oOpenIdResident1", "老年人活动区在哪里？",
                                    signature="f" * 40)
     assert reply.status == 403 and not reply.fields
     assert questions_recorded(web) == 0
@@ -77,6 +80,39 @@ async def test_safe_mode_message_with_a_forged_msg_signature_is_refused(
     assert questions_recorded(web) == 0
     good = query | {"msg_signature": sign(wechat.token, timestamp, nonce, ciphertext)}
     assert await wechat.post_raw(body, good) == 200  # the same message, signed, is answered
+    assert questions_recorded(web) == 1
+
+
+async def test_safe_mode_refuses_a_plain_message_even_with_a_good_signature(
+        web: WebServer, wechat: FakeWeChat) -> None:
+    await wechat.send_text("oVictim", "老年人活动区在哪里？")
+    # One signed query (any follower's, from a log) and a plain body "from" the victim.
+    forged = await wechat.send_text("oVictim", "有什么设施？", encrypted=False)
+    assert forged.status == 403 and not forged.fields
+    assert (await wechat.send_text("oVictim", "全文", encrypted=False)).status == 403
+    assert questions_recorded(web) == 1
+
+
+@MODES
+async def test_a_signed_query_used_again_with_another_body_is_refused(
+        web: WebServer, wechat: FakeWeChat) -> None:
+    timestamp, nonce = str(int(time.time())), "31337"
+    query = {"signature": sign(wechat.token, timestamp, nonce), "timestamp": timestamp,
+             "nonce": nonce}
+
+    def signed(openid: str, words: str) -> tuple[str, dict[str, str]]:
+        xml = wechat.message_xml(openid, Content=words)
+        if not wechat.safe:
+            return xml, query
+        ciphertext = wechat.encrypt(xml)
+        return (f"<xml><Encrypt><![CDATA[{ciphertext}]]></Encrypt></xml>",
+                query | {"encrypt_type": "aes",
+                         "msg_signature": sign(wechat.token, timestamp, nonce, ciphertext)})
+
+    first = signed("oFirst", "老年人活动区在哪里？")
+    assert await wechat.post_raw(*first) == 200
+    assert await wechat.post_raw(*first) == 200  # WeChat's retry: the same body
+    assert await wechat.post_raw(*signed("oForger", "全文")) == 403
     assert questions_recorded(web) == 1
 
 
