@@ -147,8 +147,12 @@ def test_nginx_site_uses_no_directive_older_nginx_rejects() -> None:
     assert "listen 443 ssl http2;" in directives
 
 
-def nginx_test_config(tmp_path: Path, changes: dict[str, str] | None = None) -> Path:
-    """Wrap the site in a minimal nginx.conf, with a self-signed certificate in tmp_path."""
+def nginx_test_config(tmp_path: Path, changes: dict[str, str] | None = None,
+                      access_log: str = "off") -> Path:
+    """Wrap the site in a minimal nginx.conf, with a self-signed certificate in tmp_path.
+
+    `access_log`: the http block's default (a file, to check what the site keeps out of it).
+    """
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=bot.example.org", "-keyout", str(tmp_path / "key.pem"),
                     "-out", str(tmp_path / "cert.pem")], capture_output=True, check=True)
@@ -166,7 +170,7 @@ def nginx_test_config(tmp_path: Path, changes: dict[str, str] | None = None) -> 
                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     conf = tmp_path / "nginx.conf"
     conf.write_text(f"pid {tmp_path / 'nginx.pid'};\nerror_log stderr;\nevents {{}}\n"
-                    f"http {{\n    access_log off;\n{temp}"
+                    f"http {{\n    access_log {access_log};\n{temp}"
                     f"    include {tmp_path / 'linli.conf'};\n}}\n",
                     encoding="utf-8")
     return conf
