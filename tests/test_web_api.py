@@ -1,6 +1,7 @@
 """The web page's JSON API: answers, honest no, article, feedback, limits, CSRF, headers."""
 
 import aiohttp
+import pytest
 
 from bot.channels.web.page import render_page
 from tests.helpers.web import WebServer
@@ -137,6 +138,24 @@ async def test_one_client_is_rate_limited_another_is_not(web: WebServer) -> None
                                 ME}, headers={"X-Real-IP": "192.0.2.7"}) as response:
         assert response.status == 429 and int(response.headers["Retry-After"]) > 0
     assert (await web.ask("哪里可以下棋", OTHER, client="192.0.2.8"))[0] == 200
+
+
+async def test_deeply_nested_json_is_a_400_and_counts_against_the_client_limit(
+        web: WebServer, caplog: pytest.LogCaptureFixture) -> None:
+    deep = ("[" * 30_000 + "]" * 30_000).encode()
+    headers = {"Content-Type": "application/json", "X-Real-IP": "192.0.2.9"}
+    for path in ("/api/ask", "/api/feedback"):
+        async with web.session.post(f"{web.url}{path}", data=deep,
+                                    headers=headers) as response:
+            assert response.status == 400, path
+            assert (await response.json())["error"] == "请求的格式不对。"
+    assert "Traceback" not in caplog.text and "RecursionError" not in caplog.text
+    statuses = []
+    for _ in range(30):
+        async with web.session.post(f"{web.url}/api/ask", data=deep,
+                                    headers=headers) as response:
+            statuses.append(response.status)
+    assert statuses[-1] == 429  # refused before its body is parsed
 
 
 async def test_one_conversation_is_rate_limited_like_a_telegram_user(web: WebServer) -> None:
