@@ -1,10 +1,16 @@
 """The web page's JSON API: answers, honest no, article, feedback, limits, CSRF, headers."""
 
+import asyncio
+from pathlib import Path
+
 import aiohttp
 import pytest
 
+from bot.app import open_conversation
 from bot.channels.web.page import render_page
-from tests.helpers.web import WebServer
+from bot.records import open_records
+from tests.conftest import web_settings
+from tests.helpers.web import KEY, WebServer, running_web
 
 A4 = "学党史润初心 办实事解民忧"
 BOLD = "吸引李大爷前来下棋的好地方,正是管城区橡树玫瑰社区首个建成的老年人活动区。"
@@ -156,6 +162,22 @@ async def test_deeply_nested_json_is_a_400_and_counts_against_the_client_limit(
                                     headers=headers) as response:
             statuses.append(response.status)
     assert statuses[-1] == 429  # refused before its body is parsed
+
+
+async def test_x_real_ip_from_an_untrusted_peer_is_ignored_with_one_warning(
+        corpus_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings = web_settings(corpus_dir, tmp_path / "data",
+                            linli_web_trusted_proxies="172.17.0.1")  # not the 127.0.0.1 peer
+    records = open_records(settings.database_path, KEY)
+    conversation = await asyncio.to_thread(open_conversation, settings, records)
+    async with running_web(conversation, settings) as web:
+        for i in range(3):
+            assert (await web.ask("哪里可以下棋", f"{ME}-{i:04d}", client=f"192.0.2.{i}"))[0] \
+                == 200
+    records.close()
+    warnings = [r for r in caplog.records if "LINLI_WEB_TRUSTED_PROXIES" in r.getMessage()]
+    assert len(warnings) == 1 and "docker network inspect" in warnings[0].getMessage()
+    assert "192.0.2." not in caplog.text and "127.0.0.1" not in caplog.text
 
 
 async def test_one_conversation_is_rate_limited_like_a_telegram_user(web: WebServer) -> None:

@@ -107,6 +107,7 @@ class ClientLimits:
         self.trusted, self.limit, self.window, self.clock = trusted_proxies, limit, window, clock
         self._key = secrets.token_bytes(32)  # this process only: the hashes mean nothing later
         self._asked: OrderedDict[str, deque[float]] = OrderedDict()
+        self._warned = False
 
     def client(self, request: web.Request) -> str:
         """The keyed hash of the client's address (X-Real-IP from a trusted proxy)."""
@@ -114,6 +115,14 @@ class ClientLimits:
         forwarded = request.headers.get("X-Real-IP")
         if forwarded and address in self.trusted:
             address = forwarded.strip()
+        elif forwarded and not self._warned:
+            # Likely a proxy whose address is not in the list (a compose network's gateway):
+            # every resident would then share the proxy's one bucket. Said once, no address.
+            self._warned = True
+            logger.warning("X-Real-IP came from a peer not in LINLI_WEB_TRUSTED_PROXIES and "
+                           "was ignored: if nginx is in front, add its address as linli sees "
+                           "it (under Docker: docker network inspect <network>, the Gateway), "
+                           "or every client shares the proxy's rate limit")
         return hmac.new(self._key, address.encode("utf-8", "replace"),
                         hashlib.sha256).hexdigest()[:24]
 
