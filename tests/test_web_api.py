@@ -183,3 +183,6 @@ async def test_x_real_ip_from_an_untrusted_peer_is_ignored_with_one_warning(
 async def test_one_conversation_is_rate_limited_like_a_telegram_user(web: WebServer) -> None:
     statuses = [(await web.ask("哪里可以下棋", ME, client=f"192.0.2.{i}"))[0] for i in range(11)]
     assert statuses == [200] * 10 + [429]
+    async with web.session.post(f"{web.url}/api/ask", json={"question": "哪里", "conversation":
+                                ME}, headers={"X-Real-IP": "192.0.2.99"}) as response:
+        assert response.status == 429 and 0 < int(response.headers["Retry-After"]) <= 61

@@ -104,7 +104,9 @@ async def ask(request: web.Request) -> web.Response:
     if asked.skipped == "rate limited":
         logger.info("question not recorded (rate limited)",
                     extra={"skipped": asked.skipped, "chat_type": CHANNEL})
-        return error(429, replies.SLOW_DOWN)
+        response = error(429, replies.SLOW_DOWN)
+        response.headers["Retry-After"] = str(max(1, conversation.retry_after(user)))
+        return response
     extra: dict[str, Any] = {"answered": asked.answered, "latency_ms": round(asked.latency_ms, 1),
                              "chat_type": CHANNEL}
     if request.app[LOG_QUESTIONS_KEY]:
