@@ -187,6 +187,9 @@ async def test_wechat_retrying_a_message_gets_the_same_reply_recorded_once(
     again = await wechat.send_text("oOpenIdA", "老年人活动区在哪里？", msg_id=424242)
     assert first.content == again.content and BOLD in first.content
     assert questions_recorded(web) == 1
+    other = await wechat.send_text("oOpenIdB", "火车站几点开门", msg_id=424242)
+    assert other.fields["ToUserName"] == "oOpenIdB" and BOLD not in other.content
+    assert other.content.startswith("抱歉") and questions_recorded(web) == 2
 
 
 async def test_pictures_get_a_hint_and_other_events_get_success(wechat: FakeWeChat) -> None:

@@ -31,8 +31,11 @@ class Message:
 
     @property
     def key(self) -> str:
-        """What identifies the message when WeChat posts it again (its retries)."""
-        return self.msg_id or f"{self.from_user}:{self.create_time}:{self.event}"
+        """What identifies the message when WeChat posts it again (its retries).
+
+        The sender is part of it: a MsgId alone is not known to be unique across followers.
+        """
+        return f"{self.from_user}:{self.msg_id or f'{self.create_time}:{self.event}'}"
 
 
 def parse_xml(body: bytes) -> dict[str, str]:
