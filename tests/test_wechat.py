@@ -234,6 +234,21 @@ async def test_hostile_wechat_messages_get_a_clean_reply_or_a_refusal(
                               encrypted=False)).status == 403
 
 
+@pytest.mark.parametrize("web", [False], ids=["plain"], indirect=True)
+async def test_a_document_type_in_utf_16_is_refused_too(
+        web: WebServer, wechat: FakeWeChat) -> None:
+    bomb = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa">'
+            '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><xml><ToUserName>x</ToUserName>'
+            '<FromUserName>oOpenIdH</FromUserName><MsgType>text</MsgType>'
+            '<Content>&b;</Content></xml>')
+    for raw in (bomb.encode("utf-16"), bomb.encode("utf-16-le")):  # with and without a BOM
+        timestamp, nonce = str(int(time.time())), str(len(raw) + raw[0])
+        query = {"signature": sign(wechat.token, timestamp, nonce), "timestamp": timestamp,
+                 "nonce": nonce}
+        assert await wechat.post_bytes(raw, query) == 403
+    assert questions_recorded(web) == 0
+
+
 async def test_a_search_slower_than_wechat_waits_gets_a_reply_in_time(
         web: WebServer, wechat: FakeWeChat, monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.channels.wechat import endpoint

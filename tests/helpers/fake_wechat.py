@@ -129,6 +129,12 @@ class FakeWeChat:
         async with self._session.post(self.url, params=query, data=body.encode()) as response:
             return response.status
 
+    async def post_bytes(self, body: bytes, query: dict[str, str]) -> int:
+        """Post raw bytes (another encoding, say) with a query of one's own; the status."""
+        assert self._session is not None
+        async with self._session.post(self.url, params=query, data=body) as response:
+            return response.status
+
     async def send_text(self, openid: str, content: str, encrypted: bool | None = None,
                         **options: Any) -> WeChatReply:
         """A follower sends a text message."""
