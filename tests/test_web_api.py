@@ -86,9 +86,11 @@ async def test_cross_site_posts_are_refused(web: WebServer) -> None:
     form = aiohttp.FormData({"question": "哪里可以下棋", "conversation": ME})
     async with web.session.post(f"{web.url}/api/ask", data=form) as response:
         assert response.status == 403
+        assert (await response.json())["error"] == "请求的格式不对（请以 application/json 发送）。"
     body = {"question": "哪里可以下棋", "conversation": ME}
-    assert (await web.post("/api/ask", body, Origin="https://evil.example"))[0] == 403
-    assert (await web.post("/api/ask", body, **{"Sec-Fetch-Site": "cross-site"}))[0] == 403
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        status, refused = await web.post("/api/ask", body, **headers)
+        assert status == 403 and refused["error"].startswith("请在本站的问答页面提问")
     assert (await web.post("/api/ask", body, Origin=web.url))[0] == 200
 
 
