@@ -138,8 +138,10 @@ class WeChatEndpoint:
                 return ""
             follower.examples = await asyncio.to_thread(self.conversation.example_questions)
             return wechat_text.with_examples(wechat_text.GREETING, follower.examples)
-        if message.msg_type not in ("text", "voice") or not message.content.strip():
-            return replies.NOT_TEXT
+        if message.msg_type not in ("text", "voice") or (
+                message.msg_type == "voice" and not message.content.strip()):
+            return replies.NOT_TEXT  # a picture, or a voice WeChat could not recognise
+        # A blank text goes to the conversation, which answers it as the page does.
         text = clean_question(message.content[:MAX_INPUT_CHARS]).strip()
         if text.lower() in wechat_text.HELP_WORDS:
             return wechat_text.HELP
