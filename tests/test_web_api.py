@@ -7,6 +7,7 @@ import aiohttp
 import pytest
 
 from bot.app import open_conversation
+from bot.channels.web.api import CONVERSATION_KEY
 from bot.channels.web.page import render_page
 from bot.records import open_records
 from tests.conftest import web_settings
@@ -103,6 +104,14 @@ async def test_feedback_only_from_the_asking_conversation(web: WebServer) -> Non
     assert (await web.post("/api/feedback", vote | {"question_id": 99999}))[0] == 404
     assert (await web.post("/api/feedback", vote | {"value": 5}))[0] == 400
     assert (await web.post("/api/feedback", vote | {"value": True}))[0] == 400
+
+
+async def test_feedback_on_an_honest_no_is_refused_and_not_stored(web: WebServer) -> None:
+    _, asked = await web.ask("怎么办理社保卡", ME)
+    assert asked["outcome"] == "nothing" and asked["question_id"]
+    vote = {"conversation": ME, "question_id": asked["question_id"], "value": -1}
+    assert (await web.post("/api/feedback", vote))[0] != 200
+    assert web.app[CONVERSATION_KEY].records.stats(7).thumbs_down == 0
 
 
 async def test_unknown_article_is_a_clear_404(web: WebServer) -> None:
