@@ -48,7 +48,8 @@ async def test_linli_web_serves_without_a_token_and_stops_on_sigterm(
         stderr=asyncio.subprocess.PIPE)
     try:
         await wait_until_serving(f"http://127.0.0.1:{port}/")
-        async with fake_wechat.FakeWeChat(f"http://127.0.0.1:{port}/wechat") as wechat:
+        async with fake_wechat.FakeWeChat(f"http://127.0.0.1:{port}/wechat",
+                                          safe=False) as wechat:  # Token only: plain mode
             reply = await wechat.send_text("oOpenIdCli", "老年人活动区在哪里？")
         assert "【" in reply.content
     finally:
