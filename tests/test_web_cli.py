@@ -2,6 +2,7 @@
 
 import asyncio
 import signal
+import socket
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,21 @@ def test_run_with_a_bad_web_address_says_how_to_write_it(
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     assert main(["run", "--web", "8080"]) == 2
     assert "--web '8080' is not HOST:PORT; write e.g. 127.0.0.1:8080" in capsys.readouterr().err
+
+
+def test_a_port_in_use_is_not_reported_as_serving(
+        corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("LINLI_CORPUS_DIR", str(corpus_dir))
+    monkeypatch.setenv("LINLI_DATA_DIR", str(tmp_path / "data"))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["web", "--port", str(port)]) != 0
+    err = capsys.readouterr().err  # main() logs to stderr
+    assert "stopped" in err or "error" in err.lower() or "Errno" in err, err
+    assert "serving the web page" not in err
 
 
 @pytest.mark.slow

@@ -116,9 +116,12 @@ def run_web(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PO
         conversation.records.close()
 
     app.cleanup_ctx.append(beating)
-    logger.info("serving the web page on http://%s:%d/%s", host, port,
-                " and WeChat on /wechat" if serves_wechat(app) else "")
-    web.run_app(app, host=host, port=port, access_log=None, print=None)
+
+    def serving(_: str) -> None:  # run_app calls it once the socket is bound, not before
+        logger.info("serving the web page on http://%s:%d/%s", host, port,
+                    " and WeChat on /wechat" if serves_wechat(app) else "")
+
+    web.run_app(app, host=host, port=port, access_log=None, print=serving)
     logger.info("stopped")
     return 0
 
