@@ -194,6 +194,7 @@ async def test_one_line_embed_opens_the_page_on_the_districts_site(
     try:
         async with running_web(conversation, settings, port=linli_port), browser() as page:
             await page.open(district + "/")
+            await page.send("Emulation.setFocusEmulationEnabled", enabled=True)  # as if shown
             await page.wait_for("document.querySelector('button[aria-controls]')")
             await page.js("document.querySelector('button[aria-controls]').click()")
             assert await page.js("document.querySelector('iframe').hidden") is False
@@ -208,6 +209,14 @@ async def test_one_line_embed_opens_the_page_on_the_districts_site(
             assert frame is not None
             await page.wait_for("document.readyState === 'complete'")
             assert await page.js("document.body.className", frame) == "embedded"
+            # Opening it puts the focus in the question box (not on the frame: 5 Tabs away).
+            await page.wait_for("document.activeElement.tagName === 'IFRAME'")
+            focused = "document.hasFocus() && document.activeElement.id"
+            for _ in range(50):
+                if await page.js(focused, frame) == "question":
+                    break
+                await asyncio.sleep(0.1)
+            assert await page.js(focused, frame) == "question"
             await page.js("document.getElementById('question').value = '哪里可以下棋';"
                           "document.querySelector('#ask button[type=submit]').click()", frame)
             for _ in range(100):
