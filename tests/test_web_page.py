@@ -58,6 +58,11 @@ async def test_three_questions_follow_up_full_text_and_thumbs_down(
         assert await page.js(reply_js(0, "r.querySelector('.passage strong').textContent")) \
             == BOLD
         assert BOLD in await page.js(reply_js(0, "r.querySelector('.passage').textContent"))
+        # The passage's paragraphs are shown on their own lines, as Telegram and WeChat do.
+        _, asked = await web.ask("老年人活动区在哪里？", "x" * 22)
+        assert "\n" in asked["text"]
+        shown = await page.js(reply_js(0, "r.querySelector('.passage').innerText"))
+        assert shown.split("\n") == asked["text"].split("\n")
         citation = await page.js(reply_js(0, "r.querySelector('.citation').innerText"))
         assert citation.splitlines() == [f"《{A4}》", "社区服务项目化 走深走实顺民意",
                                          "2021年6月 · 记者 柴琳琳 通讯员 黄帅"]
@@ -94,7 +99,7 @@ async def test_three_questions_follow_up_full_text_and_thumbs_down(
             "谢谢您的反馈 🙏"
         conversation = web.app[CONVERSATION_KEY]
         stats = await asyncio.to_thread(conversation.records.stats, 7)
-        assert (stats.questions, stats.thumbs_down) == (4, 1)
+        assert (stats.questions, stats.thumbs_down) == (5, 1)  # 4 on the page, 1 by the API
         assert page.errors() == []  # no CSP violation, no script error
 
         await page.screenshot(tmp_path / "desktop.png", 1280)
