@@ -184,3 +184,19 @@ def test_nginx_site_passes_nginx_t(tmp_path: Path) -> None:
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
+
+
+def test_the_docs_give_one_host_one_iframe_url_and_one_embed_origins_example() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    deploy = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    site = (DEPLOY / "nginx" / "linli.conf").read_text(encoding="utf-8")
+    [host] = set(re.findall(r"server_name ([\w.-]+);", site))
+    for text in (readme, deploy):
+        hosts = set(re.findall(r"https://([\w.-]+)/(?:embed\.js|\?embed=1|wechat)", text))
+        assert hosts == {host}, hosts  # the page, the embed and WeChat: linli.conf's host
+        frames = set(re.findall(r'<iframe src="([^"]+)"', text))
+        assert frames == {f"https://{host}/?embed=1"}, frames
+    examples = set(re.findall(r"LINLI_WEB_EMBED_ORIGINS=\"([^\"]+)\"", deploy))
+    assert examples and all(f"e.g. {e}" in settings_fields()["LINLI_WEB_EMBED_ORIGINS"]
+                            for e in examples), examples
+    assert "send the `question_id` and `conversation` that `/api/ask` returned" in readme
