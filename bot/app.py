@@ -20,11 +20,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels.telegram import admin, common, importing, inline, menu, resident
+from bot.channels.telegram import admin, common, importing, inline, menu, resident, staff
 from bot.conversation import Conversation
 from bot.live_index import LiveIndex
 from bot.records import Records, open_records
 from bot.settings import Settings
+from bot.staff.desk import Desk
+from bot.staff.loop import StaffLoop
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +44,8 @@ def open_conversation(settings: Settings, records: Records | None = None) -> Con
                 "rebuilt" if report.rebuilt else "loaded")
     if records is None:
         records = open_records(settings.database_path, settings.user_key())
-    return Conversation(live, records, stale_months=settings.linli_stale_months)
+    return Conversation(live, records, stale_months=settings.linli_stale_months,
+                        staff=StaffLoop(records, settings.linli_notify_days))
 
 
 def build_application(settings: Settings, conversation: Conversation) -> Application:
@@ -70,18 +73,22 @@ def build_application(settings: Settings, conversation: Conversation) -> Applica
                 await asyncio.sleep(HEARTBEAT_SECONDS)
 
         application.bot_data["heartbeat"] = asyncio.create_task(beat())
+        application.bot_data["purge"] = asyncio.create_task(
+            staff.purge_notifications(application))
         await admin.tell_admins_records_moved(application)
         await menu.set_commands(application.bot, settings.linli_admin_ids)
 
     async def stop_heartbeat(application: Application) -> None:
-        task = application.bot_data.pop("heartbeat", None)
-        if task:
-            task.cancel()
+        for name in ("heartbeat", "purge"):
+            task = application.bot_data.pop(name, None)
+            if task:
+                task.cancel()
 
     application = (builder.post_init(start_heartbeat).post_stop(stop_heartbeat)
                    .post_shutdown(close_records).build())
+    desk = Desk(conversation, settings.linli_corpus_dir, settings.linli_staff_source)
     application.bot_data.update(conversation=conversation, settings=settings,
-                                pending_uploads={})
+                                pending_uploads={}, desk=desk)
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
     application.add_handlers([
         CommandHandler("start", resident.start),
@@ -90,8 +97,10 @@ def build_application(settings: Settings, conversation: Conversation) -> Applica
         CommandHandler("ask", resident.ask_command),
         CommandHandler("reload", admin.reload_command),
         CommandHandler("stats", admin.stats_command),
+        CommandHandler("pending", staff.pending_command),
         CommandHandler("import", importing.import_command, filters=private),
         CallbackQueryHandler(importing.import_button, pattern=importing.BUTTON_PATTERN),
+        CallbackQueryHandler(staff.staff_button, pattern=staff.BUTTON_PATTERN),
         CallbackQueryHandler(resident.button),
         InlineQueryHandler(inline.inline_query),
         MessageHandler(private & importing.IMPORTABLE, importing.import_file),
@@ -100,6 +109,9 @@ def build_application(settings: Settings, conversation: Conversation) -> Applica
         MessageHandler(groups & filters.TEXT & ~filters.COMMAND, resident.group_text),
         MessageHandler(private & ~filters.TEXT & ~filters.COMMAND, resident.not_text),
     ])
+    # Before the resident handlers: an admin's message may be the staff answer asked for.
+    application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND,
+                                           staff.staff_text), group=-1)
     application.add_error_handler(common.error_handler)
     return application
 

@@ -67,6 +67,26 @@ def add_bot_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     stats.add_argument("--chart", type=Path, metavar="FILE.png",
                        help="also draw questions per day and share answered")
     stats.set_defaults(handler=stats_cli)
+    pending = commands.add_parser("pending", help="questions waiting for a staff answer, "
+                                  "grouped, most asked first")
+    pending.add_argument("--days", type=retrieval_cli.positive_int, default=30,
+                         help="how many days back (default 30)")
+    pending.add_argument("--json", action="store_true", help="print JSON")
+    pending.set_defaults(handler=pending_cli)
+    staff_bench = commands.add_parser(
+        "bench-staff", help="measure the staff loop: answer rate on the gov sets as the queue "
+        "is answered (--gov), or 保存 to the next answer on an archive (--data --files)")
+    source = staff_bench.add_mutually_exclusive_group(required=True)
+    source.add_argument("--gov", type=Path, metavar="DIR",
+                        help="the gov sets' folder (messages/, policy/) or one set")
+    source.add_argument("--data", type=Path, metavar="DIR",
+                        help="the CMRC 2018 folder the archive of --files files is made from")
+    staff_bench.add_argument("--files", type=retrieval_cli.positive_int, default=33000,
+                             help="with --data: article files in the archive (default 33000)")
+    staff_bench.add_argument("--runs", type=retrieval_cli.positive_int, default=5,
+                             help="with --data: staff answers saved and timed (default 5)")
+    staff_bench.add_argument("--json", action="store_true", help="print JSON")
+    staff_bench.set_defaults(handler=bench_staff_cli)
     backup = commands.add_parser("backup", help="copy the records database while the bot runs")
     backup.add_argument("out", type=Path, help="the backup file to write, e.g. linli-2021-06.db")
     backup.set_defaults(handler=backup_cli)
@@ -102,6 +122,24 @@ def stats_cli(args: argparse.Namespace) -> int:
     from bot.ops.stats import run_stats
 
     return run_stats(args.settings, args.days, args.json, args.chart)
+
+
+def pending_cli(args: argparse.Namespace) -> int:
+    """Print the staff queue."""
+    from bot.ops.pending import run_pending
+
+    return run_pending(args.settings, args.days, args.json)
+
+
+def bench_staff_cli(args: argparse.Namespace) -> int:
+    """Measure the staff loop (see bot/staff/bench.py and bot/staff/save_bench.py)."""
+    if args.gov:
+        from bot.staff.bench import run_staff_loop
+
+        return run_staff_loop(args.gov, args.json)
+    from bot.staff.save_bench import run_save_bench
+
+    return run_save_bench(args.data, args.files, args.runs, args.json)
 
 
 def backup_cli(args: argparse.Namespace) -> int:

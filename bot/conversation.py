@@ -21,8 +21,9 @@ from bot.context import Contexts
 from bot.live_index import LiveIndex
 from bot.records import Records
 from bot.replies import Button, Reply
+from bot.staff.loop import StaffLoop
 from corpus.models import Article, format_date
-from retrieval.search import MAX_QUESTION_CHARS, Answer, Hit, Searcher
+from retrieval.search import MAX_QUESTION_CHARS, Answer, Hit, Outcome, Searcher
 from retrieval.search.followup import resolve, topic_of
 from retrieval.search.kinds import FACILITY_ENDS
 from retrieval.search.recency import months_old
@@ -39,6 +40,7 @@ INERT = "x"  # the callback data of a button that is only a label (谢谢您的�
 _NEXT = re.compile(r"([1-9][0-9]{0,17}):([1-9][0-9]?)")
 _FULL = re.compile(r"[0-9a-f]{12}")
 _VOTE = re.compile(r"([1-9][0-9]{0,17}):(1|-1)")
+_QID = re.compile(r"[1-9][0-9]{0,17}")
 STALE_MONTHS = 12  # an article older than this gets a note that details may have changed
 MAX_FOLLOWUP_QIDS = 1000  # follow-ups whose 下一条 button still knows their context
 
@@ -101,8 +103,9 @@ class Conversation:
     """Answers questions and button presses from the live index, recording each."""
 
     def __init__(self, live: LiveIndex, records: Records, stale_months: int = STALE_MONTHS,
-                 contexts: Contexts | None = None) -> None:
+                 contexts: Contexts | None = None, staff: StaffLoop | None = None) -> None:
         self.live, self.records = live, records
+        self.staff = staff or StaffLoop(records)
         self.stale_months = stale_months
         self.contexts = contexts or Contexts()
         self.today: Callable[[], dt.date] = dt.date.today
@@ -134,8 +137,10 @@ class Conversation:
     def ask(self, user_id: int, chat_type: str, text: str, chat_id: int | None = None) -> Asked:
         """Answer one question: the best passage with its citation, or an honest no.
 
-        A short follow-up is read in the context of the user's previous question in
-        the same chat (`chat_id`, the user's private chat if not given).
+        A question whose group (its searched words) staff paired with a passage gets
+        that passage first (bot/staff). A short follow-up is read in the context of the
+        user's previous question in the same chat (`chat_id`, the user's private chat if
+        not given). An honest no or a closest match in a private chat offers 🔔.
         """
         started = time.perf_counter()
         chat_id = user_id if chat_id is None else chat_id
@@ -147,8 +152,15 @@ class Conversation:
             return Asked(Reply.text(replies.SLOW_DOWN), False, 0.0, None, "rate limited")
         cut = len(question) > MAX_QUESTION_CHARS
         question = question[:MAX_QUESTION_CHARS]
+        searcher = self.live.current()
+        words = self.staff.words(searcher, question)
+        paired = self.staff.paired(searcher, words)
+        if paired is not None:  # staff answered this question: their answer comes first
+            asked = self._paired(user_id, chat_type, chat_id, question, words, paired, started)
+            asked.cut = cut
+            return asked
         previous = self.contexts.get(user_id, chat_id)
-        resolved = resolve(self.live.current(), question, previous, k=MAX_SOURCES)
+        resolved = resolve(searcher, question, previous, k=MAX_SOURCES)
         found, topic = resolved.answer, resolved.topic
         latency = (time.perf_counter() - started) * 1000
         first = found.hits[0] if found.hits else None
@@ -156,6 +168,7 @@ class Conversation:
         qid = self.records.record_question(
             user_id, chat_type, question, found.answered, first.article_id if first else None,
             first.chunk_id if first else None, latency)
+        self.staff.remember(qid, words)
         self._remember_context(user_id, chat_id, qid, question, previous, resolved.followup,
                                bool(found.hits))
         if not found.hits:
@@ -164,10 +177,24 @@ class Conversation:
                                self.example_buttons())
         else:
             reply = self._answer(qid, found.hits, 0, closest=not found.answered, topic=topic)
+        if not found.answered and chat_type == "private":  # a group's chat is not the asker's
+            reply.buttons.append(self.staff.button(qid))
         if cut:
             reply.pieces.insert(0, (replies.CUT_NOTE.format(limit=MAX_QUESTION_CHARS) + "\n",
                                     False))
         return Asked(reply, found.answered, latency, qid, found=found, topic=topic, cut=cut)
+
+    def _paired(self, user_id: int, chat_type: str, chat_id: int, question: str, words: str,
+                hit: Hit, started: float) -> Asked:
+        """Answer with the passage staff chose for the question's group."""
+        latency = (time.perf_counter() - started) * 1000
+        qid = self.records.record_question(user_id, chat_type, question, True, hit.article_id,
+                                           hit.chunk_id, latency)
+        self.staff.remember(qid, words)
+        self.contexts.set(user_id, chat_id, question)
+        # Staff chose it: an answer, whatever the search's confidence would have been.
+        found = Answer(outcome=Outcome.ANSWERED, confidence=1.0, hits=[hit])
+        return Asked(self._answer(qid, [hit], 0), True, latency, qid, found=found)
 
     def _remember_context(self, user_id: int, chat_id: int, qid: int, question: str,
                           previous: str | None, followup: bool, found: bool) -> None:
@@ -231,6 +258,8 @@ class Conversation:
             return self._full_article(rest)
         if kind == "v" and (found := _VOTE.fullmatch(rest)):
             return [self._vote(user_id, int(found[1]), int(found[2]))]
+        if kind == "sn" and _QID.fullmatch(rest):
+            return [self.staff.subscribe(user_id, int(rest))]
         if kind == "a" and rest and len(data.encode("utf-8")) <= replies.MAX_CALLBACK_BYTES:
             return [self.ask(user_id, "private", rest).reply]
         if data == INERT:

@@ -22,6 +22,7 @@ from retrieval.index import (
 )
 from retrieval.search import Searcher
 from retrieval.search.gate import Gate
+from retrieval.search.selftest import corpus_gate
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,11 @@ class LiveIndex:
                  answer_threshold: float | None = None) -> None:
         self.corpus_dir = corpus_dir
         self.gate = Gate.load().with_threshold(answer_threshold)
+        # A threshold set by the operator is kept; else each corpus gets its own
+        # (retrieval/search/selftest.py), measured in the background while the shipped
+        # one serves.
+        self.selftest = answer_threshold is None
+        self.selftest_thread: threading.Thread | None = None
         self.index_dir = index_dir_for(data_dir, corpus_dir)
         self._reloading = threading.Lock()
         self.searcher: Searcher | None = None
@@ -64,9 +70,24 @@ class LiveIndex:
         remove_leftovers(self.index_dir.parent)
         index, report = refresh_index(self.corpus_dir, self.index_dir)
         self.searcher, self.last_report = Searcher(index, gate=self.gate), report
+        self._start_selftest(self.searcher)
         freeze_loaded_objects()
         log_problems(report)
         return report
+
+    def _start_selftest(self, searcher: Searcher) -> None:
+        """Give the searcher its corpus's threshold, in the background (cached on disk)."""
+        if not self.selftest:
+            return
+
+        def run() -> None:
+            try:
+                searcher.gate = corpus_gate(searcher, self.index_dir)
+            except Exception:  # the shipped threshold keeps serving
+                logger.exception("the corpus self-test failed; the shipped threshold serves")
+
+        self.selftest_thread = threading.Thread(target=run, name="linli-selftest", daemon=True)
+        self.selftest_thread.start()
 
     def current(self) -> Searcher:
         """Return the searcher in service."""
@@ -87,6 +108,7 @@ class LiveIndex:
             index, report = refresh_index(self.corpus_dir, self.index_dir, keep_from=previous,
                                           defer_save=True)
             self.searcher, self.last_report = Searcher(index, gate=self.gate), report
+            self._start_selftest(self.searcher)
             freeze_loaded_objects()
             logger.info("reloaded: %d articles, %d chunks, %.2f s", report.articles,
                         report.chunks, report.seconds)
@@ -117,7 +139,10 @@ class LiveIndex:
             serving = self.current().index
             if serving.stamp == saved.stamp:
                 saved.corpus = serving.corpus  # the next reload need not read it again
-            self.searcher = Searcher(saved, gate=self.gate)
+            # The same articles: the self-test's threshold carries over (or, still running,
+            # is read from its cache when it is done).
+            self.searcher = Searcher(saved, gate=self.current().gate)
+            self._start_selftest(self.searcher)
             freeze_loaded_objects()
             logger.info("index saved, %.2f s", time.perf_counter() - started)
         except Exception:  # the index in service is whole; the next start splices again

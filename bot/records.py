@@ -1,6 +1,9 @@
 """Questions, answers and feedback in SQLite: what /stats and `linli stats` report.
 
-Telegram-free: standard library only, never `telegram` or a channel.
+Telegram-free: the standard library and bot.staff.schema's plain SQL only, never
+`telegram` or a channel. The tables of other concerns (the staff loop's) live in the
+same database: `MIGRATIONS` adds them to an older database, and `Records.run` gives
+their modules the connection under the lock.
 """
 
 import hashlib
@@ -10,12 +13,20 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+from bot.staff.schema import STAFF_TABLES
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+T = TypeVar("T")
+
+SCHEMA_VERSION = 2
+# The SQL that takes a database of format N - 1 to format N (CREATE IF NOT EXISTS: idempotent).
+MIGRATIONS = {2: STAFF_TABLES}
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS questions (
@@ -89,9 +100,10 @@ def _schema_problem(db: sqlite3.Connection) -> str | None:
     if "meta" not in tables:
         return f"is not linli's records database (its tables: {', '.join(sorted(tables))})"
     row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-    if row is None or row[0] != str(SCHEMA_VERSION):
+    # An older format is brought up to date on opening (MIGRATIONS); a newer one is not ours.
+    if row is None or not row[0].isdigit() or not 1 <= int(row[0]) <= SCHEMA_VERSION:
         return (f"has records format {row[0] if row else 'none'}, "
-                f"but this linli reads format {SCHEMA_VERSION}")
+                f"but this linli reads formats 1 to {SCHEMA_VERSION}")
     return None
 
 
@@ -147,9 +159,22 @@ class Records:
         self._db.execute("PRAGMA busy_timeout=5000")
         with self._lock:
             self._db.executescript(_SCHEMA)
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
-                             (str(SCHEMA_VERSION),))
+            # A new database starts at format 1, whose tables _SCHEMA made; then migrates.
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', '1')")
+            self._migrate()
             self._drop_old_salt()
+
+    def _migrate(self) -> None:
+        """Bring an older database up to SCHEMA_VERSION, one format at a time."""
+        version = int(self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0])
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            self._db.executescript(MIGRATIONS[target])
+            self._db.execute("UPDATE meta SET value=? WHERE key='schema'", (str(target),))
+
+    def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on the database under the lock (for the tables other modules own)."""
+        with self._lock:
+            return work(self._db)
 
     def _drop_old_salt(self) -> None:
         """Erase the salt older databases kept beside their hashes (it made them reversible)."""

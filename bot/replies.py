@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.live_index import ReloadOutcome
 from bot.records import Stats
 from corpus.chunk import split_sentences
-from corpus.models import Article, format_date, is_web_address
+from corpus.models import Article, format_date, is_staff_answer, is_web_address
 from retrieval.index import SHOWN_NAMES
 from retrieval.search import Hit
 
@@ -101,7 +101,8 @@ def citation(hit_or_article: Hit | Article, section: str | None = None,
     """
     article = hit_or_article
     date = format_date(article.date) or UNDATED
-    lines = [f"📰《{article.title}》"]
+    ident = article.article_id if isinstance(article, Hit) else article.id
+    lines = [f"{'📝' if is_staff_answer(ident) else '📰'}《{article.title}》"]
     if section:
         lines.append(f"　{section}")
     details = " · ".join(x for x in (article.source, date, article.byline) if x)
@@ -122,7 +123,9 @@ def answer(hit: Hit, position: int, total: int, buttons: list[list[Button]],
     old enough that its details may have changed, and a line says so.
     """
     text = hit.shown_text
-    before, found, after = text.partition(hit.best_sentence)
+    # A passage staff chose has no best sentence: it is shown without bold.
+    before, found, after = (text.partition(hit.best_sentence) if hit.best_sentence
+                            else (text, "", ""))
     body = [(before, False), (found, True), (after, False)] if found else [(text, False)]
     prefix = ([(TOPIC.format(topic=topic), False)] if topic else []) + (
         [(CLOSEST, False)] if closest else [])

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     linli_stale_months: int = Field(
         default=STALE_MONTHS, ge=1, description="months after which an answer says its article "
         "may be out of date")
+    linli_staff_source: str = Field(
+        default="社区服务中心", min_length=1, description="the source cited on staff answers "
+        "(the district's name for them, e.g. 管城区社区服务中心)")
+    linli_notify_days: int = Field(
+        default=30, ge=1, description="days a resident's chat id is kept for 有答复时通知我 "
+        "before it is deleted unanswered")
     linli_web_embed_origins: str = Field(
         default="'self'", description="sites allowed to show the web chat page in a frame "
         "(CSP frame-ancestors), space-separated, e.g. 'self' https://www.example.gov.cn")

@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+# The corpus sub-folder of staff answers (bot/staff writes them; article ids start with it).
+STAFF_FOLDER = "答复"
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
 
 
@@ -31,6 +33,11 @@ def check_date(value: str) -> str:
             f"date '{value}' is not a date (YYYY-MM-DD, YYYY-MM or YYYY)"
         ) from None
     return value
+
+
+def is_staff_answer(article_id: str) -> bool:
+    """Tell whether an article is a staff answer (a file in the corpus's 答复/ folder)."""
+    return article_id.startswith(f"{STAFF_FOLDER}/")
 
 
 def format_date(date: str | None) -> str | None:

@@ -26,7 +26,7 @@ from retrieval.index import (
 # Searching and evaluating are imported by the commands that use them: `linli index`
 # does without them (a tenth of a second of its start).
 if TYPE_CHECKING:
-    from retrieval.search import Answer, Hit
+    from retrieval.search import Answer, Hit, Searcher
     from retrieval.search.gate import Gate
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
                         help="how many passages (default 3)")
     _corpus_option(search)
     search.add_argument("--json", action="store_true", help="one JSON object per question")
+    _selftest_option(search)
     search.set_defaults(handler=search_command)
 
     index = commands.add_parser("index", help="build or refresh the saved index")
@@ -69,6 +70,7 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
                             help="with --gov: draw the threshold's trade-off into a PNG")
     evaluation.add_argument("--details", type=Path, metavar="FILE.jsonl", default=None,
                             help="with --gov: write each question's result, one JSON a line")
+    _selftest_option(evaluation)
     _bm25_options(evaluation)
     evaluation.set_defaults(handler=eval_command)
 
@@ -128,6 +130,11 @@ def bm25_params(args: argparse.Namespace) -> BM25Params:
     """The BM25 parameters chosen on the command line."""
     delta = 0.5 if args.variant == "l" else 1.0  # rank-bm25's defaults for BM25L / BM25Plus
     return BM25Params(variant=args.variant, k1=args.k1, b=args.b, delta=delta)
+
+
+def _selftest_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-selftest", action="store_true",
+                        help="keep the shipped answer threshold (no corpus self-test)")
 
 
 def _corpus_option(parser: argparse.ArgumentParser) -> None:
@@ -208,10 +215,10 @@ def search_command(args: argparse.Namespace) -> int:
     if args.question != "-" and not _WORD.search(args.question):
         print(f"error: {EMPTY_QUESTION}", file=sys.stderr)
         return 2
-    from retrieval.search import MAX_QUESTION_CHARS, Searcher
+    from retrieval.search import MAX_QUESTION_CHARS
 
     index, _ = open_index(args)
-    searcher = Searcher(index, gate=_gate(args))
+    searcher = _searcher(args, index, run=False)
     color = sys.stdout.isatty()
     for asked in _questions(args.question):
         question, empty = asked[:MAX_QUESTION_CHARS], not _WORD.search(asked)
@@ -265,6 +272,26 @@ def format_question(asked: str) -> str:
             f"of {len(asked)} characters are searched)")
 
 
+def _searcher(args: argparse.Namespace, index: Index, run: bool = True) -> "Searcher":
+    """A searcher with the corpus's own threshold, unless one is set or --no-selftest.
+
+    `run`: False takes it from the self-test's cache only (`linli search`).
+    """
+    from retrieval.search import Searcher
+    from retrieval.search.selftest import corpus_gate
+
+    searcher = Searcher(index, gate=_gate(args))
+    if not _threshold_set(args) and not getattr(args, "no_selftest", False):
+        corpus = args.corpus or args.default_corpus
+        searcher.gate = corpus_gate(searcher, index_dir_for(args.settings.linli_data_dir, corpus),
+                                    log=lambda line: print(line, file=sys.stderr), run=run)
+    return searcher
+
+
+def _threshold_set(args: argparse.Namespace) -> bool:
+    return getattr(args.settings, "linli_answer_threshold", None) is not None
+
+
 def _gate(args: argparse.Namespace) -> "Gate":
     """The answer gate, with the threshold of LINLI_ANSWER_THRESHOLD if it is set."""
     from retrieval.search.gate import Gate
@@ -313,7 +340,8 @@ def eval_command(args: argparse.Namespace) -> int:
 
         return run_gov(args.gov, _gate(args), work=args.work, params=bm25_params(args),
                        as_json=args.json, chart=args.chart, details=args.details,
-                       progress=progress_printer())
+                       progress=progress_printer(),
+                       selftest=not (_threshold_set(args) or args.no_selftest))
     from retrieval.evaluation.evaluate import (
         evaluate,
         evaluate_followups,
@@ -321,7 +349,6 @@ def eval_command(args: argparse.Namespace) -> int:
         format_report,
         read_questions,
     )
-    from retrieval.search import Searcher
     from retrieval.search.followup import resolve_answer
 
     try:
@@ -330,7 +357,7 @@ def eval_command(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     index, _ = open_index(args, params=bm25_params(args))
-    searcher = Searcher(index, gate=_gate(args))
+    searcher = _searcher(args, index)
     report = evaluate(searcher, questions)
     pairs = [q for q in questions if q.context is not None]
     followups = evaluate_followups(searcher, pairs, resolve_answer) if pairs else None

@@ -27,7 +27,8 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_BASE_URL", "TELEGRAM_BASE_FILE_URL",
                  "LINLI_ADMIN_IDS", "LINLI_CORPUS_DIR", "LINLI_DATA_DIR", "LINLI_LOG_FORMAT",
                  "LINLI_LOG_QUESTIONS", "LINLI_WEBHOOK_SECRET", "LINLI_ENV_FILE",
-                 "LINLI_USER_KEY", "LINLI_STALE_MONTHS", "LINLI_WECHAT_TOKEN",
+                 "LINLI_USER_KEY", "LINLI_STALE_MONTHS", "LINLI_STAFF_SOURCE",
+                 "LINLI_NOTIFY_DAYS", "LINLI_WECHAT_TOKEN",
                  "LINLI_WECHAT_APP_ID", "LINLI_WECHAT_AES_KEY", "LINLI_WEB_EMBED_ORIGINS",
                  "LINLI_WEB_TRUSTED_PROXIES"):
         monkeypatch.delenv(name, raising=False)

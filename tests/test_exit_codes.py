@@ -24,7 +24,8 @@ ARGS: dict[str, list[str]] = {
     "import": ["{tmp}/nope.html", "--out", "{tmp}/out"],
     "import-page": ["{tmp}/nope.txt", "--out", "{tmp}/out"], "index": [], "run": [],
     "link": ["哪里可以下棋？", "--bot", "linli_bot"],
-    "search": ["老年人"], "stats": [], "web": [],
+    "search": ["老年人"], "stats": [], "web": [], "pending": [],
+    "bench-staff": ["--gov", "{tmp}/nope"],
 }
 
 
@@ -91,6 +92,8 @@ FAILURES: dict[str, tuple[dict[str, str], list[str], str]] = {
             "corpus folder does not exist"),
     "search": ({}, ["老年人", "--corpus", "{tmp}/nope"], "corpus folder does not exist"),
     "stats": ({}, [], "no records yet"),
+    "pending": ({}, [], "no records yet"),
+    "bench-staff": ({}, ["--gov", "{tmp}/nope"], "nope: not found"),
     "web": ({"LINLI_CORPUS_DIR": "{tmp}/nope"}, [], "corpus folder does not exist"),
 }
 

@@ -5,7 +5,8 @@ import sys
 
 CORE = ["bot.conversation", "bot.replies", "bot.context", "bot.records", "bot.live_index",
         "bot.settings", "bot.uploads", "bot.cli", "bot.ops.stats", "bot.ops.backup",
-        "bot.ops.logs"]
+        "bot.ops.logs", "bot.ops.pending", "bot.staff.desk", "bot.staff.loop",
+        "bot.staff.bench", "bot.staff.save_bench"]
 
 
 def test_the_core_of_the_bot_never_imports_telegram() -> None:

@@ -27,6 +27,7 @@ from corpus.models import Article
 from retrieval.evaluation.cmrc import read_cmrc
 from retrieval.index import build_index
 from retrieval.search import Features, Gate, Searcher
+from retrieval.search.selftest import SelfTest, self_test
 
 logger = logging.getLogger(__name__)
 
@@ -153,8 +154,34 @@ def calibrate(data: Path, target: float = TARGET_ABSENT, seed: int = SEED,
         other = other.with_threshold(choose_threshold(other, samples[fit_on], target))
         report[name] = rates(other, samples[test_on], other.threshold)
     report["small_corpora"] = rates(gate, small, gate.threshold)
+    # The corpus self-test's yardstick: how often the fitted gate answers the halves' own
+    # probes with their paragraph removed, at the threshold that answers `target` of the
+    # real absent questions. A corpus whose absent probes are answered more often is one
+    # where the gate is laxer than here: it raises its threshold (retrieval/search/selftest.py).
+    tests = [self_test(Searcher(build_index([a for a in articles if a.id in half]), gate=gate),
+                       gate) for half in halves]
+    absent = [c for test in tests for c in test.absent]
+    present = [c for test in tests for c in test.present]
+    pooled = SelfTest(present, absent)
+    gate = Gate(gate.weights, gate.bias, gate.threshold,
+                round(pooled.absent_answered(gate, gate.threshold), 4))
+    report["selftest"] = {"probes": len(absent),
+                          "absent_answered": gate.selftest_target,
+                          "present_right": round(pooled.present_right(gate.threshold), 4),
+                          "per_half_absent_answered": [
+                              round(t.absent_answered(gate, gate.threshold), 4) for t in tests]}
     report["sweep"] = {str(t): rates(gate, samples[0] + samples[1], t) for t in SWEEP}
     return gate, report
+
+
+def _selftest_lines(report: dict[str, object]) -> list[str]:
+    test = cast(dict[str, Any] | None, report.get("selftest"))
+    if test is None:
+        return []
+    return [f"  self-test on the halves ({test['probes']} probes, each paragraph's own "
+            f"sentence with the paragraph removed): absent answered "
+            f"{test['absent_answered']:.1%} (the target a corpus's own self-test is held to); "
+            f"with the paragraph in, answered right {test['present_right']:.1%}"]
 
 
 def format_calibration(report: dict[str, object]) -> str:
@@ -168,6 +195,7 @@ def format_calibration(report: dict[str, object]) -> str:
              row("half A, fitted on half B", report["half_a_fitted_on_b"]),
              row("half B, fitted on half A", report["half_b_fitted_on_a"]),
              row(f"{SMALL_CORPORA} corpora of {SMALL_GROUP} contexts", report["small_corpora"]),
+             *_selftest_lines(report),
              "  sweep (both halves):"]
     sweep = cast(dict[str, dict[str, float]], report["sweep"])
     lines += [row(f"threshold {t}", r) for t, r in sweep.items()]

@@ -40,6 +40,7 @@ from retrieval.evaluation.gov_figures import (
 )
 from retrieval.index import refresh_index
 from retrieval.search import Gate, Searcher
+from retrieval.search.selftest import cache_file, corpus_gate
 
 ARTICLES, QUESTIONS = "articles.jsonl", "questions.jsonl"
 WRITER_VERSION = 1  # bump when article files are written differently: caches are rewritten
@@ -226,8 +227,12 @@ class Built:
 
 
 def open_set(gov: GovSet, work: Path, gate: Gate, params: BM25Params | None = None,
-             progress: Callable[[int, int], None] | None = None) -> Built:
-    """Write (or reuse) the set's article files and build (or load) their index."""
+             progress: Callable[[int, int], None] | None = None,
+             selftest: bool = False) -> Built:
+    """Write (or reuse) the set's article files and build (or load) their index.
+
+    `selftest`: the gate takes the corpus's own threshold, as `linli search` does.
+    """
     started = time.perf_counter()
     folder = work / f"{gov.name}-{gov.digest[:16]}"
     corpus_dir = write_corpus(gov, folder)
@@ -235,13 +240,17 @@ def open_set(gov: GovSet, work: Path, gate: Gate, params: BM25Params | None = No
     index, report = refresh_index(corpus_dir, folder / f"index-{key}", params=params,
                                   progress=progress)
     os.utime(folder / f"index-{key}")
-    for old in sorted(folder.glob("index-*"), key=lambda p: p.stat().st_mtime)[:-KEPT_INDEXES]:
+    for old in sorted((p for p in folder.glob("index-*") if p.is_dir()),
+                      key=lambda p: p.stat().st_mtime)[:-KEPT_INDEXES]:
         shutil.rmtree(old, ignore_errors=True)
+        cache_file(old).unlink(missing_ok=True)
     ids = {file_stem(a.id): a.id for a in gov.articles}
     if report.problems or set(index.article_ids) != set(ids):
         shown = "; ".join(str(p) for p in report.problems[:3]) or "the ids differ"
         raise GovDataError(f"{corpus_dir}: {len(index.article_ids)} of {len(ids)} articles "
                            f"indexed ({shown}); delete {folder} and run again")
+    if selftest:  # from the set's articles only, never its questions
+        gate = corpus_gate(Searcher(index, gate=gate), folder / f"index-{key}")
     return Built(Searcher(index, gate=gate), Searcher(index, gate=gate.with_threshold(0.0)),
                  ids, report.rebuilt, time.perf_counter() - started)
 
@@ -276,10 +285,11 @@ def ask(built: Built, question: GovQuestion) -> Result:
 
 
 def measure(gov: GovSet, work: Path, gate: Gate, params: BM25Params | None = None,
-            progress: Callable[[int, int], None] | None = None,
+            progress: Callable[[int, int], None] | None = None, selftest: bool = False,
             ) -> tuple[SetReport, list[Result]]:
     """Build the set's index, ask every question, and report, with each question's result."""
-    built = open_set(gov, work, gate, params, progress)
+    built = open_set(gov, work, gate, params, progress, selftest)
+    gate = built.searcher.gate
     asked = time.perf_counter()
     results = [ask(built, q) for q in gov.questions]
     seconds, present = time.perf_counter() - asked, sum(r.present for r in results)
@@ -293,14 +303,14 @@ def measure(gov: GovSet, work: Path, gate: Gate, params: BM25Params | None = Non
 def run_gov(folder: Path, gate: Gate, *, work: Path | None = None,
             params: BM25Params | None = None, as_json: bool = False,
             chart: Path | None = None, details: Path | None = None,
-            progress: Callable[[int, int], None] | None = None) -> int:
+            progress: Callable[[int, int], None] | None = None, selftest: bool = False) -> int:
     """Measure every set under `folder`; print the reports, draw the chart, write the details."""
     started = time.perf_counter()
     sets = [read_set(sub) for sub in set_folders(folder)]  # every file checked before any work
     reports, lines = [], []
     for gov in sets:
         report, results = measure(gov, work or Path(user_cache_dir("linli")) / "gov", gate,
-                                  params, progress)
+                                  params, progress, selftest)
         reports.append(report)
         lines += [json.dumps({"set": gov.name, "q": q.q, "in": q.present,
                               "article_id": q.article_id, **asdict(r)}, ensure_ascii=False)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from corpus.chunk import chunk_corpus
-from corpus.models import Article, Chunk, CorpusError
+from corpus.models import Article, Chunk, CorpusError, is_staff_answer
 from retrieval.bm25 import BM25Params, Postings
 from retrieval.index.columns import ChunkTable
 from retrieval.index.model import Index
@@ -61,14 +61,19 @@ def harvest_local_names(articles: Sequence[Article], cache: dict[str, list[str]]
     are those of every text in it.
     """
     missing: dict[str, list[str]] = {}
+    nameless: dict[str, list[str]] = {}
     for article in articles:
         key = content_keys[article.id] = _content_hash(article)
-        if key not in cache and key not in missing:
+        if is_staff_answer(article.id):
+            # A staff answer gives no local names: saving one never re-cuts the whole archive
+            # (new names would rebuild every passage), so it is spliced in within seconds.
+            nameless[key] = []
+        elif key not in cache and key not in missing:
             missing[key] = [article.title, *article.paragraphs]
     texts = list(missing.values())
     harvested = harvest_all(texts, worker_count(sum(len(t) for t in texts), workers)) \
         if texts else []
-    by_content = dict(zip(missing, harvested, strict=True))
+    by_content = dict(zip(missing, harvested, strict=True)) | nameless
     by_content.update({key: cache[key] for key in set(content_keys.values())
                        if key not in by_content})
     return sorted({n for names in by_content.values() for n in names}), by_content

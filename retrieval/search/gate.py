@@ -66,6 +66,11 @@ class Gate:
     weights: tuple[float, ...]
     bias: float
     threshold: float
+    # The share of the corpus's self-test probes (retrieval/search/selftest.py) asked with
+    # their article removed that this gate answers on the corpus it was fitted on; None: no
+    # self-test (a gate file without it). A corpus raises the threshold until its own
+    # absent probes are answered no more often.
+    selftest_target: float | None = None
 
     def confidence(self, features: Features) -> float:
         """Return the probability-like confidence (0 to 1) that the passage answers."""
@@ -76,7 +81,9 @@ class Gate:
         """Serialise the gate, with `extra` facts about how it was fitted."""
         return json.dumps({"format": GATE_FORMAT, "features": Features.names(),
                            "weights": list(self.weights), "bias": self.bias,
-                           "threshold": self.threshold, **extra},
+                           "threshold": self.threshold,
+                           **({} if self.selftest_target is None
+                              else {"selftest_target": self.selftest_target}), **extra},
                           ensure_ascii=False, indent=1) + "\n"
 
     @classmethod
@@ -93,8 +100,9 @@ class Gate:
             if data.get("format") != GATE_FORMAT or data.get("features") != Features.names():
                 raise GateFileError(f"{where}: not a gate file of format {GATE_FORMAT} with "
                                     f"features {Features.names()}; re-run `linli calibrate`")
+            target = data.get("selftest_target")
             return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]),
-                       float(data["threshold"]))
+                       float(data["threshold"]), None if target is None else float(target))
         except (ValueError, KeyError, TypeError) as err:
             if isinstance(err, GateFileError):
                 raise
@@ -121,4 +129,4 @@ class Gate:
             return self
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"answer threshold {threshold} is not between 0 and 1")
-        return Gate(self.weights, self.bias, threshold)
+        return Gate(self.weights, self.bias, threshold, self.selftest_target)

@@ -6,6 +6,7 @@ its bold sentence. May import corpus's models, `retrieval.bm25`, `retrieval.inde
 """
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from corpus.models import Article, Chunk
 from retrieval.bm25 import BM25
 from retrieval.index import Index
 from retrieval.search.features import Passages, describe, information_share
-from retrieval.search.gate import CLOSEST_FLOOR, COVERAGE_FLOOR, Gate
+from retrieval.search.gate import CLOSEST_FLOOR, COVERAGE_FLOOR, Features, Gate
 from retrieval.search.highlight import (
     best_sentence,
     place_test,
@@ -36,6 +37,15 @@ from retrieval.text.tokenize import Tokenizer
 CANDIDATES_PER_HIT = 10
 # ...and how many articles per wanted hit are checked to hold the question too.
 OTHER_SOURCES_CHECKED = 2
+
+
+@dataclass(frozen=True)
+class Probed:
+    """The gate's view of a question: its features, the best article, the passages ranked."""
+
+    features: Features | None
+    article: int | None  # the best passage's article, by position in the index
+    candidates: tuple[str, ...]  # the normalised texts of the passages ranked, best first
 
 
 class Searcher:
@@ -91,15 +101,33 @@ class Searcher:
         return Answer(outcome=outcome, confidence=confidence, hits=hits, features=features)
 
     def _candidates(self, question: str, context: str | None, k: int,
-                    ) -> tuple[Question, np.ndarray, np.ndarray]:
-        """Parse the question and return its best passages with scores above the baseline."""
+                    without: int | None = None) -> tuple[Question, np.ndarray, np.ndarray]:
+        """Parse the question and return its best passages with scores above the baseline.
+
+        `without`: an article's position whose passages are left out (the self-test).
+        """
         parsed = self.reader.parse(question[:MAX_QUESTION_CHARS])
         if context:
             parsed = with_context(parsed, self.reader.parse(context[:MAX_QUESTION_CHARS]))
         if not parsed.words or not parsed.query:
             return parsed, np.empty(0, dtype=np.int64), np.empty(0)
-        docs, scores = self.bm25.top(parsed.query, CANDIDATES_PER_HIT * k, above_baseline=True)
+        wanted = CANDIDATES_PER_HIT * k
+        docs, scores = self.bm25.top(parsed.query, wanted * (3 if without is not None else 1),
+                                     above_baseline=True)
+        if without is not None:
+            kept = self.index.chunks.article[docs] != without
+            docs, scores = docs[kept][:wanted], scores[kept][:wanted]
         return parsed, docs, scores
+
+    def features(self, question: str, without: int | None = None) -> Probed:
+        """Describe the best passage for the gate, optionally as if an article were gone."""
+        parsed, docs, scores = self._candidates(question, None, 3, without)
+        if not len(docs):
+            return Probed(None, None, ())
+        return Probed(describe(parsed, docs, scores, self.bm25, self.passages,
+                               self.reader.names_place),
+                      int(self.index.chunks.article[int(docs[0])]),
+                      tuple(self.passages.searchable(parsed, int(d)) for d in docs))
 
     def weighted_words(self, question: str) -> list[tuple[str, float, bool]]:
         """The question's meaningful words in order: (word, weight, known to the index)."""

@@ -17,6 +17,7 @@ RESIDENT_COMMANDS = [
 ADMIN_COMMANDS = [
     BotCommand("reload", "重新加载文章（管理员）"),
     BotCommand("stats", "提问统计（管理员）"),
+    BotCommand("pending", "待答复的问题：回答、选段落（管理员）"),
     BotCommand("import", "导入网页、Word、PDF 文章（管理员）"),
 ]
 
