@@ -5,10 +5,12 @@ import signal
 import socket
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.cli import build_parser, main
 from tests.helpers import fake_wechat
+from tests.helpers.articles import write_article
 from tests.helpers.fake_telegram import TOKEN
 from tests.test_channels_agree import free_port, wait_until_serving
 from tests.test_service import LINLI
@@ -95,3 +97,36 @@ def test_half_of_safe_mode_stops_linli_web_naming_the_missing_setting(
     assert main(["web"]) == 2
     assert capsys.readouterr().err.startswith(
         "error: LINLI_WECHAT_APP_ID is not set: safe mode needs both")
+
+
+@pytest.mark.slow
+async def test_linli_web_reloads_the_corpus_on_sighup(corpus_dir: Path, tmp_path: Path) -> None:
+    port = free_port()
+    env = {"PATH": "/usr/bin:/bin", "LINLI_CORPUS_DIR": str(corpus_dir),
+           "LINLI_DATA_DIR": str(tmp_path / "data"), "LINLI_USER_KEY": "k" * 32}
+    process = await asyncio.create_subprocess_exec(
+        LINLI, "web", "--port", str(port), env=env, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    question = {"question": "游泳馆几点开门？"}
+    try:
+        await wait_until_serving(f"http://127.0.0.1:{port}/")
+        async with aiohttp.ClientSession() as http:
+            async def outcome() -> str:
+                async with http.post(f"http://127.0.0.1:{port}/api/ask",
+                                     json=question) as response:
+                    return str((await response.json())["outcome"])
+
+            assert await outcome() == "nothing"
+            write_article(corpus_dir, "pool.md", title="社区游泳馆开放", date="2026-11-02",
+                          body="社区游泳馆每天早上八点开门，晚上九点关门，居民凭卡入场。")
+            process.send_signal(signal.SIGHUP)
+            for _ in range(100):
+                if await outcome() == "answered":
+                    break
+                await asyncio.sleep(0.2)
+            assert await outcome() == "answered"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert "SIGHUP: reloaded the corpus" in err.decode()
