@@ -161,7 +161,7 @@ class Conversation:
             return asked
         previous = self.contexts.get(user_id, chat_id)
         resolved = resolve(searcher, question, previous, k=MAX_SOURCES)
-        found, topic = resolved.answer, resolved.topic
+        found, topic = resolved.answer, resolved.heading
         latency = (time.perf_counter() - started) * 1000
         first = found.hits[0] if found.hits else None
         # A closest match is not an answer: it counts as unanswered in the records.
@@ -170,7 +170,7 @@ class Conversation:
             first.chunk_id if first else None, latency)
         self.staff.remember(qid, words)
         self._remember_context(user_id, chat_id, qid, question, previous, resolved.followup,
-                               bool(found.hits))
+                               bool(found.hits), resolved.headed)
         if not found.hits:
             template = replies.FOLLOWUP_NO if topic else replies.NO_ANSWER
             reply = Reply.text(template.format(question=question, topic=topic),
@@ -197,11 +197,16 @@ class Conversation:
         return Asked(self._answer(qid, [hit], 0), True, latency, qid, found=found)
 
     def _remember_context(self, user_id: int, chat_id: int, qid: int, question: str,
-                          previous: str | None, followup: bool, found: bool) -> None:
-        """A follow-up keeps its context fresh; a new question with an answer replaces it."""
+                          previous: str | None, followup: bool, found: bool,
+                          headed: bool = True) -> None:
+        """A follow-up keeps its context fresh; a new question with an answer replaces it.
+
+        `headed`: the follow-up was answered in the context (下一条 reads it there too).
+        """
         if followup and previous:
             self.contexts.set(user_id, chat_id, previous)
-            self._followups[qid] = previous
+            if headed:
+                self._followups[qid] = previous
             while len(self._followups) > MAX_FOLLOWUP_QIDS:
                 self._followups.popitem(last=False)
         elif found:

@@ -349,7 +349,7 @@ def eval_command(args: argparse.Namespace) -> int:
         format_report,
         read_questions,
     )
-    from retrieval.search.followup import resolve_answer
+    from retrieval.search.followup import resolve_pair
 
     try:
         questions = read_questions(args.questions)
@@ -360,7 +360,7 @@ def eval_command(args: argparse.Namespace) -> int:
     searcher = _searcher(args, index)
     report = evaluate(searcher, questions)
     pairs = [q for q in questions if q.context is not None]
-    followups = evaluate_followups(searcher, pairs, resolve_answer) if pairs else None
+    followups = evaluate_followups(searcher, pairs, resolve_pair) if pairs else None
     if args.json:
         figures: dict[str, object] = {**report.figures(), "misses": report.misses}
         if followups:

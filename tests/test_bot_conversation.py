@@ -38,8 +38,11 @@ async def test_a_follow_up_is_answered_in_context_and_names_the_topic(bot: Harne
     assert follow["text"].startswith(TOPIC)
     assert f"在老年人活动区中修建健身器材、{FACILITIES}。</b>" in follow["text"]
     assert "📰《学党史润初心 办实事解民忧》" in follow["text"]
-    # The context stays: a second follow-up reads in the same topic.
-    assert (await bot.ask("远不远？"))["text"].startswith(TOPIC)
+    # The context stays. 远不远？ gets the same passage asked alone: the context was not
+    # used, so no heading; a third follow-up still reads in the topic.
+    far = await bot.ask("远不远？")
+    assert "走路十多分钟" in far["text"] and TOPIC not in far["text"]
+    assert (await bot.ask("电话多少？"))["text"].startswith(TOPIC + "抱歉")
 
 
 async def test_a_follow_up_the_corpus_cannot_answer_is_an_honest_no_naming_the_topic(
@@ -49,6 +52,20 @@ async def test_a_follow_up_the_corpus_cannot_answer_is_an_honest_no_naming_the_t
     assert reply["text"].startswith(
         "关于“老年人活动区”：抱歉，现有的报道里没有找到能回答“电话多少？”的内容")
     assert "📰" not in reply["text"]
+
+
+async def test_a_message_naming_a_topic_of_its_own_is_not_headed_with_the_last_one(
+        bot: Harness) -> None:
+    await bot.ask("老年人活动区在哪里？")
+    canteen = await bot.ask("社区食堂在哪")  # no article mentions a canteen
+    assert canteen["text"].startswith("抱歉，现有的报道里没有找到能回答“社区食堂在哪”的内容")
+    assert "关于“" not in canteen["text"] and "📰" not in canteen["text"]
+    await bot.ask("老年人活动区在哪里？")
+    haircut = await bot.ask("免废理发在哪")  # the same passage as asked alone: no heading
+    assert "关于“" not in haircut["text"]
+    assert "免费理发" in haircut["text"] and "📰《学党史润初心 办实事解民忧》" in haircut["text"]
+    # It is the new context: a follow-up now reads in its topic.
+    assert (await bot.ask("还有什么服务？"))["text"].startswith("关于“免费理发”：")
 
 
 async def test_the_context_never_crosses_users_or_chats(bot: Harness) -> None:

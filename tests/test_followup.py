@@ -46,9 +46,32 @@ def test_the_topic_is_named_by_the_weightiest_words_as_written(searcher: Searche
     assert topic_of(searcher, "哪里可以免费量血压？") == "免费量血压"
     assert topic_of(searcher, "红色阅览角在哪里？") == "红色阅览角"
     assert topic_of(searcher, "？？") is None
+    assert topic_of(searcher, "免废理发在哪") == "免费理发"  # the typo repaired
 
 
 def test_context_words_weigh_less_than_the_words_typed(searcher: Searcher) -> None:
     # With 老年人活动区 as context, the typed 血压 still decides the passage.
     found = searcher.answer("血压", context="老年人活动区在哪里？")
     assert "测量血压" in found.hits[0].shown_text
+
+
+def test_a_noun_the_corpus_never_uses_names_a_topic_of_its_own(searcher: Searcher) -> None:
+    # 食堂 is in no article: read with 老年人活动区's words, it was shown the activity area.
+    resolved = resolve(searcher, "社区食堂在哪", "老年人活动区在哪里？")
+    assert resolved.topic is None and not resolved.answer.answered
+    assert not is_candidate(searcher, "社区食堂在哪")
+    assert is_candidate(searcher, "电话多少？")  # 电话 says which kind is asked
+
+
+def test_the_topic_is_not_named_when_the_context_changed_nothing(searcher: Searcher) -> None:
+    # Asked alone, 免废理发在哪 gets the same passage: no 关于"老年人活动区"： heading.
+    resolved = resolve(searcher, "免废理发在哪", "老年人活动区在哪里？")
+    assert resolved.topic is None
+    assert resolved.answer.answered and "免费理发" in resolved.answer.hits[0].shown_text
+
+
+def test_a_follow_up_answered_alone_the_same_keeps_the_context_without_its_heading(
+        searcher: Searcher) -> None:
+    resolved = resolve(searcher, "远不远？", "老年人活动区在哪里？")
+    assert resolved.followup and resolved.heading is None  # the context stays, unnamed
+    assert "走路十多分钟" in resolved.answer.hits[0].shown_text

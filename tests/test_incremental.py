@@ -88,6 +88,9 @@ def test_refreshes_after_random_edits_score_as_a_full_rebuild(
             fresh.local_names, list(fresh.char_df.items()))  # in the same order: typos read it
         assert _as_counts(refreshed.postings) == _as_counts(fresh.postings)
         assert _weights(refreshed) == _weights(BM25(fresh.postings, fresh.params))
+        pairs, fresh_pairs = refreshed.pair_counts(), fresh.pair_counts()
+        assert (pairs.codes.tolist(), pairs.df.tolist()) == (
+            fresh_pairs.codes.tolist(), fresh_pairs.df.tolist())  # the splice updated them
 
 
 def _weights(scorer: Index | BM25) -> dict[str, tuple[float, float, dict[int, float]]]:

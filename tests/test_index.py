@@ -90,7 +90,8 @@ def test_saved_index_has_no_pickle(corpus_dir: Path, tmp_path: Path) -> None:
     assert names == [
         "article_ids.json", "articles.jsonl", "articles.npy", "char_df.json",
         "chunks.article.npy", "chunks.end.npy", "chunks.ordinal.npy", "chunks.section.npy",
-        "chunks.start.npy", "corpus.json", "manifest.json", "postings.doc_ids.npy",
+        "chunks.start.npy", "corpus.json", "manifest.json", "pairs.codes.npy", "pairs.df.npy",
+        "postings.doc_ids.npy",
         "postings.doc_len.npy", "postings.indptr.npy", "postings.tfs.npy", "scores.gain.npy",
         "scores.idf.npy", "scores.max_gain.npy", "searchable.bin", "searchable.npy",
         "sections.json", "tokens.jsonl", "vocab.json"]

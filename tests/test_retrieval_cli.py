@@ -136,8 +136,8 @@ def test_eval_reports_follow_up_pairs_separately(capsys: pytest.CaptureFixture[s
     assert main(["eval", str(followups)]) == 0
     out = capsys.readouterr().out
     assert "Hit@1" not in out  # only follow-up pairs: only their figures
-    assert "follow-up pairs: 24" in out and "asked alone, without context:" in out
-    assert re.search(r"resolved with the right citation \(or an honest no\): \d+/24 \(\d+\.\d%\)",
+    assert "follow-up pairs: 26" in out and "asked alone, without context:" in out
+    assert re.search(r"resolved with the right citation \(or an honest no\): \d+/26 \(\d+\.\d%\)",
                      out)
 
 

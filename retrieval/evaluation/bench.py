@@ -86,6 +86,7 @@ ABLATIONS = {
     "without typo repair": Tuning(typo_repair=False),
     "without bigram fallback": Tuning(bigram_fallback=False),
     "without ignoring Latin slips": Tuning(ignore_latin_slips=False),
+    "without the character-pair field": Tuning(pairs=False),
 }
 
 

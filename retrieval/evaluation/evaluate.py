@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from retrieval.search import Answer, Hit, Searcher
+from retrieval.search.followup import Resolved
 
 SWEEP = (0.3, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -26,6 +27,9 @@ class EvalQuestion(BaseModel):
     no_answer: bool = False
     # A follow-up: the question asked just before, whose topic `q` continues (那几点开门？).
     context: str | None = None
+    # A pair whose `q` names a topic of its own (社区食堂在哪 after 老年人活动区在哪里？):
+    # right only when `q` is read as a question of its own, without the context's heading.
+    own_topic: bool = False
 
 
 @dataclass
@@ -134,8 +138,8 @@ def _got(found: Answer) -> str:
     return prefix + found.hits[0].shown_text[:60]
 
 
-# How a follow-up is answered: (searcher, follow-up, previous question) -> answer.
-Resolver = Callable[[Searcher, str, str], Answer]
+# How a follow-up is read: (searcher, follow-up, previous question) -> answer and topic.
+Resolver = Callable[[Searcher, str, str], Resolved]
 
 
 @dataclass
@@ -153,8 +157,13 @@ class FollowupReport:
         return {"pairs": self.pairs, "resolved": self.resolved / n, "alone": self.alone / n}
 
 
-def _right(question: EvalQuestion, found: Answer) -> bool:
-    """An honest no for a pair without an answer, else the right passage first, answered."""
+def _right(question: EvalQuestion, found: Answer, topic: str | None = None) -> bool:
+    """An honest no for a pair without an answer, else the right passage first, answered.
+
+    `topic`: the context's topic the reply is headed with (None: read as its own question).
+    """
+    if question.own_topic and topic is not None:
+        return False
     if question.no_answer:
         return not found.answered
     return found.answered and _correct(question, found.hits[0])
@@ -169,14 +178,15 @@ def evaluate_followups(searcher: Searcher, questions: list[EvalQuestion],
             continue
         report.pairs += 1
         alone = searcher.answer(question.q, k=k)
-        found = resolve(searcher, question.q, question.context) if resolve else alone
+        read = resolve(searcher, question.q, question.context) if resolve else Resolved(alone)
         report.alone += _right(question, alone)
-        if _right(question, found):
+        if _right(question, read.answer, read.heading):
             report.resolved += 1
         else:
+            heading = f'关于"{read.heading}"：' if read.heading else ""
             report.misses.append({"context": question.context, "q": question.q,
                                   "expected": "no answer" if question.no_answer
-                                  else question.answer_any, "got": _got(found)})
+                                  else question.answer_any, "got": heading + _got(read.answer)})
     return report
 
 

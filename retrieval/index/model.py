@@ -3,7 +3,9 @@
 On disk (a folder, format `FORMAT_VERSION`, never pickle): `manifest.json` (written
 last, with a checksum of every file), `articles.jsonl` with `articles.npy` and
 `article_ids.json`, the chunk columns `chunks.<column>.npy` with `sections.json`,
-`searchable.bin` with `searchable.npy`, `vocab.json`, `char_df.json`,
+`searchable.bin` with `searchable.npy`, `vocab.json`, `char_df.json`, the character
+pairs' counts `pairs.codes.npy` and `pairs.df.npy` (a part of their own, see
+`retrieval.text.pairs`),
 `postings.<array>.npy` and `scores.<array>.npy` (each one array as np.save writes
 it, mapped with `allow_pickle=False`), and `tokens*.jsonl`, the per-chunk token cache
 keyed by a hash of the chunk's text and of the dictionaries. May import corpus's
@@ -46,6 +48,7 @@ from retrieval.index.store import (
     write_bytes,
     write_json,
 )
+from retrieval.text.pairs import PairCounts
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +77,8 @@ class Index:
     cache_dir: Path | None = None
     checksums: dict[str, str] = field(default_factory=dict, repr=False)
     corpus: CorpusManifest | None = field(default=None, repr=False)  # as saved beside it
+    # The character-pair field's table (retrieval/text/pairs.py): two arrays of their own.
+    pairs: PairCounts | None = field(default=None, repr=False)
 
     @property
     def article_ids(self) -> list[str]:
@@ -81,6 +86,13 @@ class Index:
         if self.stored_ids is None:
             self.stored_ids = [a.id for a in self.articles]
         return self.stored_ids
+
+    def pair_counts(self) -> PairCounts:
+        """How many passages hold each character pair (counted once, then kept)."""
+        if self.pairs is None:
+            self.pairs = PairCounts.from_texts(self.searchable[i]
+                                               for i in range(len(self.searchable)))
+        return self.pairs
 
     def bm25(self) -> BM25:
         """Return the scorer over this index's postings (its arrays computed once, saved)."""
@@ -132,6 +144,7 @@ class Index:
             known[f"postings.{name}.npy"] = save_array(folder / f"postings.{name}.npy",
                                                         getattr(self.postings, name))
         known["char_df.json"] = write_json(folder / "char_df.json", self.char_df)
+        self.pair_counts().save(folder)
         name = "tokens.jsonl"
         if self.cache_dir is not None:  # the cache so far stays; the new tokens go beside it
             for old in token_files(self.cache_dir):
@@ -193,7 +206,8 @@ class Index:
                 scores={name: map_array(directory / f"scores.{name}.npy") for name in SCORES},
                 stored_ids=[str(i) for i in read_json(directory / "article_ids.json")],
                 stamp=str(manifest["created"]), content_keys=dict(manifest["content_keys"]),
-                cache_dir=directory, checksums=dict(manifest["checksums"]))
+                cache_dir=directory, checksums=dict(manifest["checksums"]),
+                pairs=PairCounts.load(directory))
         except IndexFileError:
             raise
         except (OSError, ValueError, KeyError, TypeError, EOFError) as err:

@@ -236,6 +236,8 @@ def splice_index(previous: Index, changes: Changes, fresh: set[str],
     old_texts = (previous.searchable if isinstance(previous.searchable, TextColumn)
                  else TextColumn.from_texts(previous.searchable))
     char_df = _updated_char_df(previous.char_df, old_texts, order, searchable)
+    pairs = previous.pair_counts().updated(
+        (old_texts[i] for i in np.flatnonzero(order.old_to_new < 0).tolist()), searchable)
     table = _spliced_articles(previous, changes, fresh, article_map,
                               np.asarray([position[a.id] for a in articles], dtype=np.int64))
     hashes = {ident: previous.article_hashes[ident] if ident not in fresh
@@ -249,7 +251,7 @@ def splice_index(previous: Index, changes: Changes, fresh: set[str],
         names_by_content=names_by_content, fingerprint=previous.fingerprint, char_df=char_df,
         searchable=splice_texts(old_texts, order, searchable), tokens=tokens, texts=texts,
         stored_ids=list(changes.ids), content_keys=content_keys,
-        cache_dir=previous.cache_dir, checksums=previous.checksums)
+        cache_dir=previous.cache_dir, checksums=previous.checksums, pairs=pairs)
 
 
 def _spliced_articles(previous: Index, changes: Changes, fresh: set[str],

@@ -23,7 +23,7 @@ from retrieval.index.manifest import MANIFEST_NAME
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 11
+FORMAT_VERSION = 12  # 12: the character pairs' counts
 HASH_WINDOW = 16 * 2**20
 POSTINGS = ("indptr", "doc_ids", "tfs", "doc_len")
 SCORES = ("idf", "gain", "max_gain")

@@ -3,13 +3,18 @@
 The rule, given the previous question (the context):
 1. Only a short question is a candidate: at most FOLLOWUP_MAX_CHARS characters,
    worded as a question (？, 吗, 呢, 几, 多少, 哪, 什么, 谁, 怎么...), and naming no
-   topic of its own (no word of TOPIC_WORD_CHARS or more characters, no local name).
-   A longer message, or one that names a topic (哪里可以免费量血压？), is a question
-   of its own; 你好 or 谢谢 is not a follow-up of anything.
+   topic of its own: no word of TOPIC_WORD_CHARS or more characters, no local name,
+   and no noun the corpus never uses (社区食堂在哪: 食堂), other than the words that
+   say which kind of answer is asked (电话 of 电话多少, 地址 of 地址呢). A longer
+   message, or one that names a topic (哪里可以免费量血压？), is a question of its
+   own; 你好 or 谢谢 is not a follow-up of anything.
 2. A candidate is a follow-up when, asked with the context's words (at a lower
    weight), its best passage holds the context's topic words (its weightiest known
    words), unless asked alone it is answered clearly more confidently (by more than
-   FOLLOWUP_MARGIN): then it stands on its own.
+   FOLLOWUP_MARGIN): then it stands on its own. Answered alone with the same passage,
+   the context was not used: the reply is not headed with its topic, and the message
+   is a new question if its own topic (免费理发) is TOPIC_WORD_CHARS long, else the
+   context stays (远不远？).
 3. A candidate none of whose words the corpus knows (电话多少？) is a follow-up too.
 A follow-up the corpus cannot answer gets an honest no that names the topic, or the
 closest match when that passage is about the topic (never one about something else).
@@ -22,7 +27,7 @@ import re
 from dataclasses import dataclass
 
 from retrieval.search import Answer, Outcome, Searcher
-from retrieval.text.tokenize import normalize_for_search
+from retrieval.text.tokenize import normalize_for_search, sorted_word_tags
 
 FOLLOWUP_MAX_CHARS = 15
 FOLLOWUP_MARGIN = 0.05
@@ -39,6 +44,14 @@ class Resolved:
 
     answer: Answer
     topic: str | None = None
+    # False: a follow-up the context changed nothing for (the same passage alone): the
+    # context stays, but the reply is not headed with its topic.
+    headed: bool = True
+
+    @property
+    def heading(self) -> str | None:
+        """The topic the reply is headed with (关于“…”：), if the context was used."""
+        return self.topic if self.headed else None
 
     @property
     def followup(self) -> bool:
@@ -61,6 +74,9 @@ def topic_of(searcher: Searcher, question: str) -> str | None:
     if not words:
         return None
     text = normalize_for_search(question)
+    for word in searcher.reader.parse(question).words:  # 免废理发 is about 免费理发
+        if word.corrected_from:
+            text = text.replace(word.corrected_from, word.text)
     several = [w for w in words if len(w) > 1] or words
     start = min(text.find(w) for w in several)
     end = max(text.find(w) + len(w) for w in several)
@@ -75,10 +91,24 @@ def is_candidate(searcher: Searcher, message: str) -> bool:
     message = message.strip()
     if len(message) > FOLLOWUP_MAX_CHARS or not _QUESTION.search(message):
         return False
-    words = searcher.weighted_words(message)
+    parsed = searcher.reader.parse(message)
     names = searcher.index.local_names
-    return bool(words) and not any(len(word) >= TOPIC_WORD_CHARS or word in names
-                                   for word, _, _ in words)
+    # The words that say which kind is asked (电话多少, 地址呢) name no topic.
+    wording = "".join(m[0] for m in parsed.wants.asks.finditer(parsed.text)) if parsed.wants else ""
+    return bool(parsed.words) and not any(
+        len(w.text) >= TOPIC_WORD_CHARS or w.text in names
+        or (not w.known and w.text not in wording and _is_noun(w.text))
+        for w in parsed.words)
+
+
+def _is_noun(word: str) -> bool:
+    """True if jieba's dictionary tags the word a noun (食堂; not 里面, 还有 or 周末).
+
+    A follow-up leaves its subject out and asks about an aspect of the last one (its
+    hours, its 设施); a thing the corpus never mentions cannot be that aspect. On the
+    sample, 社区食堂在哪 after 老年人活动区在哪里？ was shown the activity area.
+    """
+    return len(word) > 1 and sorted_word_tags().get(word, "").startswith("n")
 
 
 def _knows_nothing(alone: Answer) -> bool:
@@ -99,6 +129,16 @@ def resolve(searcher: Searcher, message: str, context: str | None, k: int = 3) -
     shown = normalize_for_search(within.hits[0].shown_text) if within.hits else ""
     holds_topic = bool(shown) and all(w in shown for w in words)
     clearly_alone = alone.answered and alone.confidence > within.confidence + FOLLOWUP_MARGIN
+    # Asked alone, the same passage with the same outcome: the context added nothing, and
+    # a heading naming its topic would be wrong (免废理发在哪 after 老年人活动区在哪里？).
+    # A message whose own topic (its weightiest words side by side, 免费理发) is as long
+    # as a topic word is a new question; one that is not (远不远) keeps the context.
+    unused = (bool(alone.hits) and bool(within.hits) and alone.outcome is within.outcome
+              and alone.hits[0].chunk_id == within.hits[0].chunk_id)
+    if holds_topic and not clearly_alone and unused:
+        own = topic_of(searcher, message)
+        return Resolved(alone) if own and len(own) >= TOPIC_WORD_CHARS else Resolved(
+            alone, topic, headed=False)
     if holds_topic and not clearly_alone:
         return Resolved(within, topic)  # answered, or the closest match on the topic
     if _knows_nothing(alone):
@@ -112,6 +152,6 @@ def _nothing(found: Answer) -> Answer:
                   features=found.features)
 
 
-def resolve_answer(searcher: Searcher, message: str, context: str) -> Answer:
-    """The answer alone (the form `evaluate_followups` takes)."""
-    return resolve(searcher, message, context).answer
+def resolve_pair(searcher: Searcher, message: str, context: str) -> Resolved:
+    """Read a follow-up pair as the bot does (the form `evaluate_followups` takes)."""
+    return resolve(searcher, message, context)

@@ -108,7 +108,7 @@ def _kind_test(parsed: Question, names: re.Pattern[str] | None) -> PlaceTest | N
     bonus, pattern = kind.bonus, kind.answer
     if pattern is not None:
         return lambda sentence: bonus if pattern.search(sentence) else 0.0
-    if names is None:
+    if names is None or kind.name != "place":
         return None
     asked = "".join(w.text for w in parsed.words)
     return lambda sentence: bonus if any(

@@ -27,6 +27,7 @@ class Tuning:
     bigram_fallback: bool = True
     ignore_latin_slips: bool = True
     general_commonness: bool = True
+    pairs: bool = True  # the character-pair field beside the words (retrieval/text/pairs.py)
 
 
 class Outcome(StrEnum):
