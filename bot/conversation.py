@@ -145,6 +145,14 @@ class Conversation:
         self.dropped += 1
         return "drop"
 
+    def retry_after(self, user_id: int, now: float | None = None) -> int:
+        """Seconds until a rate-limited user may ask again (0 if they may now)."""
+        now = time.monotonic() if now is None else now
+        asked = self._asked.get(user_id)
+        if not asked or len(asked) < RATE_LIMIT:
+            return 0
+        return max(1, int(RATE_WINDOW - (now - asked[0])) + 1)
+
     def ask(self, user_id: int, chat_type: str, text: str, chat_id: int | None = None,
             admitted: bool = False) -> Asked:
         """Answer one question: the best passage with its citation, or an honest no.

@@ -257,7 +257,8 @@ class Records:
     def record_feedback(self, question_id: int, user_id: int, value: int) -> bool | None:
         """Store 👍 (1) or 👎 (-1) from the asker; a second press replaces the first.
 
-        Return False, storing nothing, if the question does not exist or is someone else's;
+        Return False, storing nothing, if the question does not exist, is someone else's, or
+        was an honest no (no passage shown: nothing to rate; no channel offers 👍/👎 there);
         None if the write failed (counted and logged as `record_question` does).
         """
         user = self.user_hash(user_id)
@@ -265,7 +266,8 @@ class Records:
             with self._lock:
                 cursor = self._db.execute(
                     "INSERT OR REPLACE INTO feedback SELECT ?, ?, ?, ? WHERE EXISTS"
-                    " (SELECT 1 FROM questions WHERE id = ? AND user_hash = ?)",
+                    " (SELECT 1 FROM questions WHERE id = ? AND user_hash = ?"
+                    " AND article_id IS NOT NULL)",
                     (question_id, user, value, time.time(), question_id, user))
                 return cursor.rowcount == 1
         except (sqlite3.Error, OSError) as err:

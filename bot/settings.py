@@ -81,7 +81,7 @@ class Settings(BaseSettings):
         "before it is deleted unanswered")
     linli_web_embed_origins: str = Field(
         default="'self'", description="sites allowed to show the web chat page in a frame "
-        "(CSP frame-ancestors), space-separated, e.g. https://www.example.gov.cn")
+        "(CSP frame-ancestors), space-separated, e.g. 'self' https://www.example.gov.cn")
     linli_web_trusted_proxies: Annotated[frozenset[str], NoDecode] = Field(
         default=frozenset({"127.0.0.1", "::1"}), description="addresses of the reverse proxies "
         "whose X-Real-IP header names the client (for the web page's rate limit), "

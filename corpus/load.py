@@ -11,7 +11,15 @@ import yaml
 from pydantic import ValidationError
 
 from corpus.listing import corpus_order, list_corpus, read_file, unreadable
-from corpus.models import Article, ArticleFormatError, CorpusError, Problem, Section, check_date
+from corpus.models import (
+    Article,
+    ArticleFormatError,
+    CorpusError,
+    Problem,
+    Section,
+    check_date,
+    is_web_address,
+)
 from corpus.text import join_lines, normalize_text
 
 logger = logging.getLogger(__name__)
@@ -328,6 +336,12 @@ def _parse_markdown(text: str, ident: str, shown: str, warnings: list[Problem]) 
         except ArticleFormatError as err:
             raise _FileProblem(_field_line(front, "date"), str(err),
                                "write e.g. 'date: 2021-06'") from None
+    if fields["url"] is not None and not is_web_address(fields["url"]):
+        # A channel shows it as the article's address (WeChat, the page): only http(s).
+        raise _FileProblem(_field_line(front, "url"),
+                           f"url '{fields['url']}' is not a web address (http:// or https://)",
+                           "write e.g. 'url: https://www.example.gov.cn/news/1.html', "
+                           "or remove the line")
     sections = _markdown_sections(body, str(fields["title"]))
     if not sections:
         raise _FileProblem(body_line, "no text after the front matter", "write the article's text")

@@ -124,7 +124,29 @@ def test_doctor_without_a_token_exits_2_after_running_every_check(
     out = capsys.readouterr().out
     assert "FAIL token: TELEGRAM_BOT_TOKEN is not set" in out
     assert [line.split()[1] for line in out.splitlines() if line[:1] != " "] == [
-        "settings:", "token:", "corpus:", "data:", "index:"]
+        "settings:", "token:", "web:", "corpus:", "data:", "index:"]
+
+
+def test_doctor_of_a_web_only_deployment_needs_no_token(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("LINLI_USER_KEY", "k" * 32)
+    monkeypatch.setenv("LINLI_WECHAT_TOKEN", "linliTestToken2026")
+    code = main(["doctor"])
+    out = capsys.readouterr().out
+    assert "warn token: TELEGRAM_BOT_TOKEN is not set: no Telegram bot" in out
+    assert "ok   web: frame-ancestors 'self'; WeChat in plain mode" in out
+    assert code != 2, out
+
+
+def test_doctor_names_half_set_safe_mode(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("LINLI_USER_KEY", "k" * 32)
+    monkeypatch.setenv("LINLI_WECHAT_TOKEN", "linliTestToken2026")
+    monkeypatch.setenv("LINLI_WECHAT_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
+    assert main(["doctor"]) == 2
+    out = capsys.readouterr().out
+    assert "FAIL web: WeChat: LINLI_WECHAT_APP_ID is not set: safe mode needs both" in out
+    assert "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" not in out
 
 
 def test_doctor_with_an_unreachable_bot_api_exits_1(
