@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.live_index import ReloadOutcome
 from bot.records import Stats
 from corpus.chunk import split_sentences
-from corpus.models import Article, format_date, is_staff_answer
+from corpus.models import Article, format_date, is_staff_answer, is_web_address
 from retrieval.index import SHOWN_NAMES
 from retrieval.search import Hit
 
@@ -108,7 +108,7 @@ def citation(hit_or_article: Hit | Article, section: str | None = None,
     details = " · ".join(x for x in (article.source, date, article.byline) if x)
     if details:
         lines.append(f"　{details}")
-    if article.url and links:
+    if links and is_web_address(article.url):  # never javascript: and the like
         lines.append(f"　{article.url}")
     return "\n".join(lines)
 

@@ -3,6 +3,7 @@
 import re
 from datetime import date as Date
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -45,6 +46,14 @@ def format_date(date: str | None) -> str | None:
         return None
     parts = [int(p) for p in date.split("-")]
     return "".join(f"{n}{unit}" for n, unit in zip(parts, "年月日", strict=False))
+
+
+def is_web_address(url: str | None) -> bool:
+    """Tell whether a url is an http(s) address with a host (what a citation may link to)."""
+    if not url:
+        return False
+    parts = urlsplit(url.strip())
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
 class Section(BaseModel):

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import open_conversation
+from bot.channels.wechat.endpoint import ENDPOINT_KEY
 from bot.records import open_records
 from bot.settings import Settings, load_settings
 from corpus.paths import BUNDLED_CORPUS
@@ -29,7 +30,7 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
                  "LINLI_USER_KEY", "LINLI_STALE_MONTHS", "LINLI_STAFF_SOURCE",
                  "LINLI_NOTIFY_DAYS", "LINLI_WECHAT_TOKEN",
                  "LINLI_WECHAT_APP_ID", "LINLI_WECHAT_AES_KEY", "LINLI_WEB_EMBED_ORIGINS",
-                 "LINLI_WEB_TRUSTED_PROXIES"):
+                 "LINLI_WEB_TRUSTED_PROXIES", "LINLI_IMPORT_ALLOW_HOSTS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LINLI_DATA_DIR", str(tmp_path / "data"))
@@ -61,18 +62,24 @@ async def bot(telegram: FakeTelegram, corpus_dir: Path, tmp_path: Path,
         yield harness
 
 
-def web_settings(corpus_dir: Path, data_dir: Path, **overrides: object) -> Settings:
-    """Settings for the web page and WeChat (the fake's Token, AppID and EncodingAESKey)."""
+def web_settings(corpus_dir: Path, data_dir: Path, safe: bool = True,
+                 **overrides: object) -> Settings:
+    """Settings for the web page and WeChat: the fake's Token, and in safe mode its AppID
+    and EncodingAESKey."""
+    keys = ({"linli_wechat_app_id": fake_wechat.APP_ID,
+             "linli_wechat_aes_key": fake_wechat.AES_KEY} if safe else {})
     return load_settings(linli_corpus_dir=corpus_dir, linli_data_dir=data_dir,
-                         linli_wechat_token=fake_wechat.TOKEN,
-                         linli_wechat_app_id=fake_wechat.APP_ID,
-                         linli_wechat_aes_key=fake_wechat.AES_KEY, **overrides)
+                         linli_wechat_token=fake_wechat.TOKEN, **keys, **overrides)
 
 
 @pytest.fixture
-async def web(corpus_dir: Path, tmp_path: Path) -> AsyncIterator[WebServer]:
-    """The web page, its API and /wechat on 127.0.0.1, over a copy of the sample corpus."""
-    settings = web_settings(corpus_dir, tmp_path / "data")
+async def web(corpus_dir: Path, tmp_path: Path,
+              request: pytest.FixtureRequest) -> AsyncIterator[WebServer]:
+    """The web page, its API and /wechat on 127.0.0.1, over a copy of the sample corpus.
+
+    /wechat is in safe mode unless the test parametrizes `web` (indirect) with False.
+    """
+    settings = web_settings(corpus_dir, tmp_path / "data", safe=getattr(request, "param", True))
     records = open_records(settings.database_path, KEY)
     conversation = await asyncio.to_thread(open_conversation, settings, records)
     async with running_web(conversation, settings) as server:
@@ -82,6 +89,7 @@ async def web(corpus_dir: Path, tmp_path: Path) -> AsyncIterator[WebServer]:
 
 @pytest.fixture
 async def wechat(web: WebServer) -> AsyncIterator[fake_wechat.FakeWeChat]:
-    """WeChat's servers, posting to the `web` fixture's /wechat."""
-    async with fake_wechat.FakeWeChat(f"{web.url}/wechat") as fake:
+    """WeChat's servers, posting to the `web` fixture's /wechat in its mode."""
+    safe = web.app[ENDPOINT_KEY].safe is not None
+    async with fake_wechat.FakeWeChat(f"{web.url}/wechat", safe=safe) as fake:
         yield fake

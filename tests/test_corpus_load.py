@@ -4,6 +4,7 @@ import pytest
 
 from corpus import CorpusError, load_corpus
 from corpus.load import MAX_FILE_BYTES
+from corpus.models import Article, Section
 from tests.conftest import BUNDLED_CORPUS
 from tests.helpers.articles import write_article
 
@@ -109,6 +110,34 @@ def test_bad_date_names_the_value_and_line(tmp_path: Path, value: str) -> None:
     assert only_problem(tmp_path) == (
         f"error: a.md:3: date '{value}' is not a date (YYYY-MM-DD, YYYY-MM or YYYY); "
         "write e.g. 'date: 2021-06'")
+
+
+@pytest.mark.parametrize("value", ["javascript:alert(3)", "www.example.gov.cn/a.html",
+                                   "file:///etc/passwd", "https://"])
+def test_a_url_that_is_not_a_web_address_names_the_value_and_line(
+        tmp_path: Path, value: str) -> None:
+    write_article(tmp_path, "a.md", url=value)
+    problem = only_problem(tmp_path)
+    assert problem.startswith("error: a.md:") and (
+        f"url '{value}' is not a web address (http:// or https://); write e.g. 'url: https://"
+        in problem), problem
+
+
+def test_channels_never_show_an_address_that_is_not_http() -> None:
+    from bot.channels.web import payload
+    from bot.replies import citation
+
+    text = Section(paragraphs=("正文。",))
+    bad = Article(id="a", title="标题", url="javascript:alert(3)", sections=(text,))
+    good = bad.model_copy(update={"url": "https://www.example.gov.cn/1.html"})
+    assert "javascript" not in citation(bad) and payload.citation(bad)["url"] is None
+    assert "https://www.example.gov.cn/1.html" in citation(good)
+    assert payload.citation(good)["url"] == "https://www.example.gov.cn/1.html"
+
+
+def test_an_http_url_is_kept(tmp_path: Path) -> None:
+    write_article(tmp_path, "a.md", url="HTTPS://www.example.gov.cn/news/1.html")
+    assert load_corpus(tmp_path).articles[0].url == "HTTPS://www.example.gov.cn/news/1.html"
 
 
 @pytest.mark.parametrize("value", ["2021", "2021-06", "2021-06-29"])

@@ -147,8 +147,12 @@ def test_nginx_site_uses_no_directive_older_nginx_rejects() -> None:
     assert "listen 443 ssl http2;" in directives
 
 
-def nginx_test_config(tmp_path: Path, changes: dict[str, str] | None = None) -> Path:
-    """Wrap the site in a minimal nginx.conf, with a self-signed certificate in tmp_path."""
+def nginx_test_config(tmp_path: Path, changes: dict[str, str] | None = None,
+                      access_log: str = "off") -> Path:
+    """Wrap the site in a minimal nginx.conf, with a self-signed certificate in tmp_path.
+
+    `access_log`: the http block's default (a file, to check what the site keeps out of it).
+    """
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=bot.example.org", "-keyout", str(tmp_path / "key.pem"),
                     "-out", str(tmp_path / "cert.pem")], capture_output=True, check=True)
@@ -166,7 +170,7 @@ def nginx_test_config(tmp_path: Path, changes: dict[str, str] | None = None) -> 
                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     conf = tmp_path / "nginx.conf"
     conf.write_text(f"pid {tmp_path / 'nginx.pid'};\nerror_log stderr;\nevents {{}}\n"
-                    f"http {{\n    access_log off;\n{temp}"
+                    f"http {{\n    access_log {access_log};\n{temp}"
                     f"    include {tmp_path / 'linli.conf'};\n}}\n",
                     encoding="utf-8")
     return conf
@@ -180,3 +184,19 @@ def test_nginx_site_passes_nginx_t(tmp_path: Path) -> None:
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
+
+
+def test_the_docs_give_one_host_one_iframe_url_and_one_embed_origins_example() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    deploy = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    site = (DEPLOY / "nginx" / "linli.conf").read_text(encoding="utf-8")
+    [host] = set(re.findall(r"server_name ([\w.-]+);", site))
+    for text in (readme, deploy):
+        hosts = set(re.findall(r"https://([\w.-]+)/(?:embed\.js|\?embed=1|wechat)", text))
+        assert hosts == {host}, hosts  # the page, the embed and WeChat: linli.conf's host
+        frames = set(re.findall(r'<iframe src="([^"]+)"', text))
+        assert frames == {f"https://{host}/?embed=1"}, frames
+    examples = set(re.findall(r"LINLI_WEB_EMBED_ORIGINS=\"([^\"]+)\"", deploy))
+    assert examples and all(f"e.g. {e}" in settings_fields()["LINLI_WEB_EMBED_ORIGINS"]
+                            for e in examples), examples
+    assert "send the `question_id` and `conversation` that `/api/ask` returned" in readme

@@ -36,7 +36,8 @@ async def test_page_api_and_wechat_through_the_nginx_snippet(
         conf = nginx_test_config(tmp_path, {
             "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
             "listen 80;": f"listen 127.0.0.1:{http_port};",
-            "# include snippets/linli-web.conf;": f"include {tmp_path / 'linli-web.conf'};"})
+            "# include snippets/linli-web.conf;": f"include {tmp_path / 'linli-web.conf'};"},
+            access_log=str(tmp_path / "access.log"))
         nginx = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(conf), "-g",
                                   "daemon off; master_process off;"],
                                  stderr=subprocess.PIPE, text=True)
@@ -62,6 +63,10 @@ async def test_page_api_and_wechat_through_the_nginx_snippet(
                 reply = await wechat.send_text("oOpenIdNginx", "老年人活动区在哪里？",
                                                encrypted=True)
             assert reply.status == 200 and "【" in reply.content
+            # nginx logs by default; the snippet keeps the page's, API's and WeChat's
+            # requests (the address, WeChat's signed query and openid) out of the log.
+            logged = (tmp_path / "access.log").read_text(encoding="utf-8").splitlines()
+            assert logged and all("/linli-webhook-not" in line for line in logged), logged
         finally:
             nginx.terminate()
             nginx.communicate(timeout=10)

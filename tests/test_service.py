@@ -59,7 +59,8 @@ async def test_doctor_run_sigterm_restart_keeps_records(
     assert (await linli(env, "index"))[0] == 0
     code, out, _ = await linli(env, "doctor")
     assert code == 0, out
-    assert [line.split()[0] for line in out.splitlines() if line[:1] != " "] == ["ok"] * 5
+    # settings, token, web, corpus, data, index
+    assert [line.split()[0] for line in out.splitlines() if line[:1] != " "] == ["ok"] * 6
 
     log = await serve_and_ask(env, telegram, "老年人活动区在哪里")
     lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]

@@ -1,9 +1,17 @@
 """The web page's JSON API: answers, honest no, article, feedback, limits, CSRF, headers."""
 
-import aiohttp
+import asyncio
+from pathlib import Path
 
+import aiohttp
+import pytest
+
+from bot.app import open_conversation
+from bot.channels.web.api import CONVERSATION_KEY
 from bot.channels.web.page import render_page
-from tests.helpers.web import WebServer
+from bot.records import open_records
+from tests.conftest import web_settings
+from tests.helpers.web import KEY, WebServer, running_web
 
 A4 = "学党史润初心 办实事解民忧"
 BOLD = "吸引李大爷前来下棋的好地方,正是管城区橡树玫瑰社区首个建成的老年人活动区。"
@@ -79,9 +87,11 @@ async def test_cross_site_posts_are_refused(web: WebServer) -> None:
     form = aiohttp.FormData({"question": "哪里可以下棋", "conversation": ME})
     async with web.session.post(f"{web.url}/api/ask", data=form) as response:
         assert response.status == 403
+        assert (await response.json())["error"] == "请求的格式不对（请以 application/json 发送）。"
     body = {"question": "哪里可以下棋", "conversation": ME}
-    assert (await web.post("/api/ask", body, Origin="https://evil.example"))[0] == 403
-    assert (await web.post("/api/ask", body, **{"Sec-Fetch-Site": "cross-site"}))[0] == 403
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        status, refused = await web.post("/api/ask", body, **headers)
+        assert status == 403 and refused["error"].startswith("请在本站的问答页面提问")
     assert (await web.post("/api/ask", body, Origin=web.url))[0] == 200
 
 
@@ -94,6 +104,14 @@ async def test_feedback_only_from_the_asking_conversation(web: WebServer) -> Non
     assert (await web.post("/api/feedback", vote | {"question_id": 99999}))[0] == 404
     assert (await web.post("/api/feedback", vote | {"value": 5}))[0] == 400
     assert (await web.post("/api/feedback", vote | {"value": True}))[0] == 400
+
+
+async def test_feedback_on_an_honest_no_is_refused_and_not_stored(web: WebServer) -> None:
+    _, asked = await web.ask("怎么办理社保卡", ME)
+    assert asked["outcome"] == "nothing" and asked["question_id"]
+    vote = {"conversation": ME, "question_id": asked["question_id"], "value": -1}
+    assert (await web.post("/api/feedback", vote))[0] != 200
+    assert web.app[CONVERSATION_KEY].records.stats(7).thumbs_down == 0
 
 
 async def test_unknown_article_is_a_clear_404(web: WebServer) -> None:
@@ -139,6 +157,43 @@ async def test_one_client_is_rate_limited_another_is_not(web: WebServer) -> None
     assert (await web.ask("哪里可以下棋", OTHER, client="192.0.2.8"))[0] == 200
 
 
+async def test_deeply_nested_json_is_a_400_and_counts_against_the_client_limit(
+        web: WebServer, caplog: pytest.LogCaptureFixture) -> None:
+    deep = ("[" * 30_000 + "]" * 30_000).encode()
+    headers = {"Content-Type": "application/json", "X-Real-IP": "192.0.2.9"}
+    for path in ("/api/ask", "/api/feedback"):
+        async with web.session.post(f"{web.url}{path}", data=deep,
+                                    headers=headers) as response:
+            assert response.status == 400, path
+            assert (await response.json())["error"] == "请求的格式不对。"
+    assert "Traceback" not in caplog.text and "RecursionError" not in caplog.text
+    statuses = []
+    for _ in range(30):
+        async with web.session.post(f"{web.url}/api/ask", data=deep,
+                                    headers=headers) as response:
+            statuses.append(response.status)
+    assert statuses[-1] == 429  # refused before its body is parsed
+
+
+async def test_x_real_ip_from_an_untrusted_peer_is_ignored_with_one_warning(
+        corpus_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings = web_settings(corpus_dir, tmp_path / "data",
+                            linli_web_trusted_proxies="172.17.0.1")  # not the 127.0.0.1 peer
+    records = open_records(settings.database_path, KEY)
+    conversation = await asyncio.to_thread(open_conversation, settings, records)
+    async with running_web(conversation, settings) as web:
+        for i in range(3):
+            assert (await web.ask("哪里可以下棋", f"{ME}-{i:04d}", client=f"192.0.2.{i}"))[0] \
+                == 200
+    records.close()
+    warnings = [r for r in caplog.records if "LINLI_WEB_TRUSTED_PROXIES" in r.getMessage()]
+    assert len(warnings) == 1 and "docker network inspect" in warnings[0].getMessage()
+    assert "192.0.2." not in caplog.text and "127.0.0.1" not in caplog.text
+
+
 async def test_one_conversation_is_rate_limited_like_a_telegram_user(web: WebServer) -> None:
     statuses = [(await web.ask("哪里可以下棋", ME, client=f"192.0.2.{i}"))[0] for i in range(11)]
     assert statuses == [200] * 10 + [429]
+    async with web.session.post(f"{web.url}/api/ask", json={"question": "哪里", "conversation":
+                                ME}, headers={"X-Real-IP": "192.0.2.99"}) as response:
+        assert response.status == 429 and 0 < int(response.headers["Retry-After"]) <= 61

@@ -58,6 +58,11 @@ async def test_three_questions_follow_up_full_text_and_thumbs_down(
         assert await page.js(reply_js(0, "r.querySelector('.passage strong').textContent")) \
             == BOLD
         assert BOLD in await page.js(reply_js(0, "r.querySelector('.passage').textContent"))
+        # The passage's paragraphs are shown on their own lines, as Telegram and WeChat do.
+        _, asked = await web.ask("老年人活动区在哪里？", "x" * 22)
+        assert "\n" in asked["text"]
+        shown = await page.js(reply_js(0, "r.querySelector('.passage').innerText"))
+        assert shown.split("\n") == asked["text"].split("\n")
         citation = await page.js(reply_js(0, "r.querySelector('.citation').innerText"))
         assert citation.splitlines() == [f"《{A4}》", "社区服务项目化 走深走实顺民意",
                                          "2021年6月 · 记者 柴琳琳 通讯员 黄帅"]
@@ -94,7 +99,7 @@ async def test_three_questions_follow_up_full_text_and_thumbs_down(
             "谢谢您的反馈 🙏"
         conversation = web.app[CONVERSATION_KEY]
         stats = await asyncio.to_thread(conversation.records.stats, 7)
-        assert (stats.questions, stats.thumbs_down) == (4, 1)
+        assert (stats.questions, stats.thumbs_down) == (5, 1)  # 4 on the page, 1 by the API
         assert page.errors() == []  # no CSP violation, no script error
 
         await page.screenshot(tmp_path / "desktop.png", 1280)
@@ -194,6 +199,7 @@ async def test_one_line_embed_opens_the_page_on_the_districts_site(
     try:
         async with running_web(conversation, settings, port=linli_port), browser() as page:
             await page.open(district + "/")
+            await page.send("Emulation.setFocusEmulationEnabled", enabled=True)  # as if shown
             await page.wait_for("document.querySelector('button[aria-controls]')")
             await page.js("document.querySelector('button[aria-controls]').click()")
             assert await page.js("document.querySelector('iframe').hidden") is False
@@ -208,6 +214,14 @@ async def test_one_line_embed_opens_the_page_on_the_districts_site(
             assert frame is not None
             await page.wait_for("document.readyState === 'complete'")
             assert await page.js("document.body.className", frame) == "embedded"
+            # Opening it puts the focus in the question box (not on the frame: 5 Tabs away).
+            await page.wait_for("document.activeElement.tagName === 'IFRAME'")
+            focused = "document.hasFocus() && document.activeElement.id"
+            for _ in range(50):
+                if await page.js(focused, frame) == "question":
+                    break
+                await asyncio.sleep(0.1)
+            assert await page.js(focused, frame) == "question"
             await page.js("document.getElementById('question').value = '哪里可以下棋';"
                           "document.querySelector('#ask button[type=submit]').click()", frame)
             for _ in range(100):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import replies
 from bot.app import open_conversation
 from bot.channels.wechat import format as wechat_text
 from bot.channels.wechat.endpoint import ENDPOINT_KEY
@@ -24,10 +25,13 @@ def questions_recorded(web: WebServer) -> int:
     return conversation.records.stats(7).questions
 
 
-@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "safe mode"])
+MODES = pytest.mark.parametrize("web", [False, True], ids=["plain", "safe mode"], indirect=True)
+
+
+@MODES
 async def test_question_gets_bold_in_brackets_citation_lines_and_how_to_read_it_all(
-        wechat: FakeWeChat, encrypted: bool) -> None:
-    reply = await wechat.send_text("oOpenIdResident1", "老年人活动区在哪里？", encrypted)
+        wechat: FakeWeChat) -> None:
+    reply = await wechat.send_text("oOpenIdResident1", "老年人活动区在哪里？")
     assert reply.status == 200
     assert reply.fields["MsgType"] == "text"
     assert reply.fields["ToUserName"] == "oOpenIdResident1"
@@ -39,7 +43,7 @@ async def test_question_gets_bold_in_brackets_citation_lines_and_how_to_read_it_
     assert "\n回复“全文”阅读全文" in text
     assert "<b>" not in text and "**" not in text
     assert len(text.encode()) <= 2048
-    if encrypted:
+    if wechat.safe:
         assert "<Encrypt>" in reply.body and BOLD not in reply.body  # sealed on the wire
 
 
@@ -49,10 +53,10 @@ async def test_server_check_echoes_only_when_signed(wechat: FakeWeChat) -> None:
     assert status == 403 and "echo-5837" not in text
 
 
-@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "safe mode"])
+@MODES
 async def test_bad_signature_is_refused_and_nothing_is_recorded(
-        web: WebServer, wechat: FakeWeChat, encrypted: bool) -> None:
-    reply = await wechat.send_text("oOpenIdResident1", "老年人活动区在哪里？", encrypted,
+        web: WebServer, wechat: FakeWeChat) -> None:
+    reply = await wechat.send_text("oOpenIdResident1", "老年人活动区在哪里？",
                                    signature="f" * 40)
     assert reply.status == 403 and not reply.fields
     assert questions_recorded(web) == 0
@@ -77,6 +81,39 @@ async def test_safe_mode_message_with_a_forged_msg_signature_is_refused(
     assert questions_recorded(web) == 0
     good = query | {"msg_signature": sign(wechat.token, timestamp, nonce, ciphertext)}
     assert await wechat.post_raw(body, good) == 200  # the same message, signed, is answered
+    assert questions_recorded(web) == 1
+
+
+async def test_safe_mode_refuses_a_plain_message_even_with_a_good_signature(
+        web: WebServer, wechat: FakeWeChat) -> None:
+    await wechat.send_text("oVictim", "老年人活动区在哪里？")
+    # One signed query (any follower's, from a log) and a plain body "from" the victim.
+    forged = await wechat.send_text("oVictim", "有什么设施？", encrypted=False)
+    assert forged.status == 403 and not forged.fields
+    assert (await wechat.send_text("oVictim", "全文", encrypted=False)).status == 403
+    assert questions_recorded(web) == 1
+
+
+@MODES
+async def test_a_signed_query_used_again_with_another_body_is_refused(
+        web: WebServer, wechat: FakeWeChat) -> None:
+    timestamp, nonce = str(int(time.time())), "31337"
+    query = {"signature": sign(wechat.token, timestamp, nonce), "timestamp": timestamp,
+             "nonce": nonce}
+
+    def signed(openid: str, words: str) -> tuple[str, dict[str, str]]:
+        xml = wechat.message_xml(openid, Content=words)
+        if not wechat.safe:
+            return xml, query
+        ciphertext = wechat.encrypt(xml)
+        return (f"<xml><Encrypt><![CDATA[{ciphertext}]]></Encrypt></xml>",
+                query | {"encrypt_type": "aes",
+                         "msg_signature": sign(wechat.token, timestamp, nonce, ciphertext)})
+
+    first = signed("oFirst", "老年人活动区在哪里？")
+    assert await wechat.post_raw(*first) == 200
+    assert await wechat.post_raw(*first) == 200  # WeChat's retry: the same body
+    assert await wechat.post_raw(*signed("oForger", "全文")) == 403
     assert questions_recorded(web) == 1
 
 
@@ -151,6 +188,9 @@ async def test_wechat_retrying_a_message_gets_the_same_reply_recorded_once(
     again = await wechat.send_text("oOpenIdA", "老年人活动区在哪里？", msg_id=424242)
     assert first.content == again.content and BOLD in first.content
     assert questions_recorded(web) == 1
+    other = await wechat.send_text("oOpenIdB", "火车站几点开门", msg_id=424242)
+    assert other.fields["ToUserName"] == "oOpenIdB" and BOLD not in other.content
+    assert other.content.startswith("抱歉") and questions_recorded(web) == 2
 
 
 async def test_pictures_get_a_hint_and_other_events_get_success(wechat: FakeWeChat) -> None:
@@ -174,7 +214,8 @@ async def test_a_voice_message_is_read_as_wechats_recognised_text(wechat: FakeWe
 async def test_hostile_wechat_messages_get_a_clean_reply_or_a_refusal(
         web: WebServer, wechat: FakeWeChat) -> None:
     empty = await wechat.send_text("oOpenIdH", "   ")
-    assert empty.status == 200 and "文字" in empty.content
+    assert empty.status == 200 and empty.content.startswith(replies.EMPTY)  # as the page
+    assert (await wechat.send_text("oOpenIdH", "\u3000\u200b")).content.startswith(replies.EMPTY)
     # XML can carry tabs, DEL and C1 controls; the C0 ones make the body no XML: refused.
     controls = await wechat.send_text("oOpenIdH", "\t哪里\x7f可以\x85下棋\r\n\u202e")
     clean = await wechat.send_text("oOpenIdI", "哪里可以下棋")
@@ -193,6 +234,21 @@ async def test_hostile_wechat_messages_get_a_clean_reply_or_a_refusal(
     assert (await wechat.post("not xml at all", "o")).status == 403
     assert (await wechat.post("<xml><Encrypt>garbage</Encrypt></xml>", "o",
                               encrypted=False)).status == 403
+
+
+@pytest.mark.parametrize("web", [False], ids=["plain"], indirect=True)
+async def test_a_document_type_in_utf_16_is_refused_too(
+        web: WebServer, wechat: FakeWeChat) -> None:
+    bomb = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa">'
+            '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><xml><ToUserName>x</ToUserName>'
+            '<FromUserName>oOpenIdH</FromUserName><MsgType>text</MsgType>'
+            '<Content>&b;</Content></xml>')
+    for raw in (bomb.encode("utf-16"), bomb.encode("utf-16-le")):  # with and without a BOM
+        timestamp, nonce = str(int(time.time())), str(len(raw) + raw[0])
+        query = {"signature": sign(wechat.token, timestamp, nonce), "timestamp": timestamp,
+                 "nonce": nonce}
+        assert await wechat.post_bytes(raw, query) == 403
+    assert questions_recorded(web) == 0
 
 
 async def test_a_search_slower_than_wechat_waits_gets_a_reply_in_time(

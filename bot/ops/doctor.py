@@ -1,7 +1,7 @@
 """`linli doctor`: check a deployment, one line per check, with the fix for each failure.
 
 May import `telegram` (to ask the Bot API whether it accepts the token), the bot's
-settings and records, `corpus` and `retrieval`.
+settings and records, the WeChat endpoint's settings check, `corpus` and `retrieval`.
 """
 
 import asyncio
@@ -63,8 +63,13 @@ def check_token(settings: Settings) -> Check:
     try:
         username = asyncio.run(_get_me(settings))
     except SettingsError:
+        if web_only(settings):
+            return Check("token", True, "TELEGRAM_BOT_TOKEN is not set: no Telegram bot, "
+                         "`linli web` serves the page and WeChat",
+                         "set it (from @BotFather) to answer in Telegram too", warning=True)
         return Check("token", False, "TELEGRAM_BOT_TOKEN is not set",
-                     "put the token from @BotFather in the environment or the settings file",
+                     "put the token from @BotFather in the environment or the settings file "
+                     "(for the web page and WeChat alone, set LINLI_USER_KEY instead)",
                      setting=True)
     except InvalidToken:
         return Check("token", False, "the Bot API rejected the token",
@@ -76,6 +81,25 @@ def check_token(settings: Settings) -> Check:
         return Check("token", False, f"the Bot API answered: {err}",
                      "check TELEGRAM_BOT_TOKEN and TELEGRAM_BASE_URL")
     return Check("token", True, f"accepted by the Bot API as @{username}")
+
+
+def web_only(settings: Settings) -> bool:
+    """Tell whether the settings are those of `linli web` alone (deploy/README says how)."""
+    return settings.linli_user_key is not None or settings.linli_wechat_token is not None
+
+
+def check_web(settings: Settings) -> Check:
+    """The web page's and WeChat's settings: what `linli web` would refuse to start with."""
+    from bot.channels.wechat.endpoint import account
+
+    detail = f"frame-ancestors {settings.linli_web_embed_origins}; "
+    if settings.linli_wechat_token is None:
+        return Check("web", True, detail + "WeChat off (LINLI_WECHAT_TOKEN not set)")
+    try:
+        _, safe = account(settings)
+    except SettingsError as err:
+        return Check("web", False, f"WeChat: {err}", "fix the setting it names", setting=True)
+    return Check("web", True, detail + ("WeChat in safe mode" if safe else "WeChat in plain mode"))
 
 
 def check_corpus(settings: Settings) -> Check:
@@ -136,8 +160,8 @@ def check_index(settings: Settings) -> Check:
                  "matches the corpus")
 
 
-CHECKS: list[Callable[[Settings], Check]] = [check_settings, check_token, check_corpus,
-                                             check_data_dir, check_index]
+CHECKS: list[Callable[[Settings], Check]] = [check_settings, check_token, check_web,
+                                             check_corpus, check_data_dir, check_index]
 
 
 def run_doctor(settings: Settings) -> int:

@@ -36,6 +36,7 @@ from retrieval.index.store import (
     IndexFileError,
     file_checksum,
     free_segment_number,
+    naming,
     next_generation,
     saved_stamp,
     segment_name,
@@ -259,6 +260,11 @@ class Index:
 
 def save_index(index: Index, directory: Path) -> None:
     """Write the index's new segments and deletions, then its manifest, into `directory`."""
+    with naming(directory):  # the folder, where no writer named its file (a full disk)
+        _save_index(index, directory)
+
+
+def _save_index(index: Index, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     next_segment = max(index.next_segment, free_segment_number(directory))
     entries = []

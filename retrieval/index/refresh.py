@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from corpus.chunk import chunk_article
+from corpus.listing import CorpusListing
 from corpus.load import check_corpus_dir, load_corpus
 from corpus.models import Article, CorpusError, Problem
 from retrieval.bm25 import BM25Params
@@ -40,6 +41,7 @@ from retrieval.index.manifest import (
     listing,
     scan_changes,
     settle,
+    with_refused,
 )
 from retrieval.index.merge import merge_into, merge_policy
 from retrieval.index.model import Index, load_index, save_index
@@ -110,7 +112,8 @@ def _refresh(corpus_dir: Path, index_dir: Path, wanted: BM25Params, progress: Pr
     report = RefreshReport()
     previous = _load_previous(index_dir, keep_from, report)
     manifest = _corpus_manifest(index_dir, previous)
-    files = listing(corpus_dir)
+    listed = listing(corpus_dir)
+    files = listed.files
     settled = None
     if previous is not None and not force and _current(previous):
         if previous.params != wanted:  # weights are computed when read: only the manifest
@@ -120,14 +123,16 @@ def _refresh(corpus_dir: Path, index_dir: Path, wanted: BM25Params, progress: Pr
             manifest.save(index_dir)
         settled = manifest if all_unchanged(manifest, files) else settle(manifest, files)
         if settled is None:
-            updated = _refresh_in_place(previous, manifest, files, index_dir, report, defer_save)
+            updated = _refresh_in_place(previous, manifest, listed, index_dir, report,
+                                        defer_save)
             if updated is not None:
                 return updated, report
     if previous is not None and settled is not None:
         if settled is not manifest:
             settled.save(index_dir)  # the touched files need no hash at the next start
         previous.corpus = settled
-        report.problems = manifest.problems([shown for _, shown, _ in files])
+        report.problems = with_refused(manifest.problems([shown for _, shown, _ in files]),
+                                       listed.problems)
         report.problems += [note for _, note in _kept(report.problems, manifest.loaded_ids(),
                                                       previous.article_ids)]
         report.articles, report.chunks = len(previous.article_ids), previous.live_passages()
@@ -183,13 +188,15 @@ def _corpus_manifest(index_dir: Path, previous: Index | None) -> CorpusManifest:
     return CorpusManifest.load(index_dir, previous.stamp)
 
 
-def _refresh_in_place(previous: Index, manifest: CorpusManifest, files: Listing,
+def _refresh_in_place(previous: Index, manifest: CorpusManifest, listed: CorpusListing,
                       index_dir: Path, report: RefreshReport,
                       defer_save: bool = False) -> Index | None:
     """Add a segment for the changed files' articles, drop their old versions; None: rebuild."""
-    changes = scan_changes(manifest, files, _saved_article(previous))
+    changes = scan_changes(manifest, listed.files, _saved_article(previous))
     if changes is None or not changes.ids:
         return None
+    # A refused entry (a link out, a loop) is a problem like a broken file's, as in a rebuild.
+    changes.problems = with_refused(changes.problems, listed.problems)
     hashes = {ident: article_hash(a) for ident, a in changes.read.items()}
     fresh = {ident for ident, h in hashes.items() if previous.article_hashes.get(ident) != h}
     now = set(changes.ids)

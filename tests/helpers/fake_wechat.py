@@ -49,8 +49,10 @@ class FakeWeChat:
     """Post followers' messages to a linli endpoint as WeChat's servers do."""
 
     def __init__(self, url: str, token: str = TOKEN, aes_key: str = AES_KEY,
-                 app_id: str = APP_ID, ssl: ssl_module.SSLContext | None = None) -> None:
-        self.url, self.token, self.app_id, self.ssl = url, token, app_id, ssl
+                 app_id: str = APP_ID, ssl: ssl_module.SSLContext | None = None,
+                 safe: bool = True) -> None:
+        """`safe`: the account is in safe mode, so every message is encrypted unless told."""
+        self.url, self.token, self.app_id, self.ssl, self.safe = url, token, app_id, ssl, safe
         self.key = base64.b64decode(aes_key + "=")
         self._ids = count(7_000_000_000_000_000_001)
         self._session: aiohttp.ClientSession | None = None
@@ -93,7 +95,7 @@ class FakeWeChat:
             parts.append(f"<MsgId>{msg_id or next(self._ids)}</MsgId>")
         return "<xml>" + "".join(parts) + "</xml>"
 
-    async def post(self, xml: str, openid: str, encrypted: bool = False,
+    async def post(self, xml: str, openid: str, encrypted: bool | None = None,
                    signature: str | None = None, timestamp: str | None = None
                    ) -> WeChatReply:
         """Post a message body as WeChat does (query: signature, timestamp, nonce, openid)."""
@@ -103,7 +105,7 @@ class FakeWeChat:
         query = {"signature": signature or sign(self.token, timestamp, nonce),
                  "timestamp": timestamp, "nonce": nonce, "openid": openid}
         body = xml
-        if encrypted:
+        if self.safe if encrypted is None else encrypted:
             ciphertext = self.encrypt(xml)
             query |= {"encrypt_type": "aes",
                       "msg_signature": signature or sign(self.token, timestamp, nonce,
@@ -115,7 +117,7 @@ class FakeWeChat:
             text = await response.text()
             status = response.status
         fields = read_xml(text) if status == 200 and text.startswith("<xml>") else {}
-        if encrypted and "Encrypt" in fields:
+        if "Encrypt" in fields:
             assert fields["MsgSignature"] == sign(self.token, fields["TimeStamp"],
                                                   fields["Nonce"], fields["Encrypt"])
             fields = read_xml(self.decrypt(fields["Encrypt"]))
@@ -127,14 +129,20 @@ class FakeWeChat:
         async with self._session.post(self.url, params=query, data=body.encode()) as response:
             return response.status
 
-    async def send_text(self, openid: str, content: str, encrypted: bool = False,
+    async def post_bytes(self, body: bytes, query: dict[str, str]) -> int:
+        """Post raw bytes (another encoding, say) with a query of one's own; the status."""
+        assert self._session is not None
+        async with self._session.post(self.url, params=query, data=body) as response:
+            return response.status
+
+    async def send_text(self, openid: str, content: str, encrypted: bool | None = None,
                         **options: Any) -> WeChatReply:
         """A follower sends a text message."""
         msg_id = options.pop("msg_id", None)
         xml = self.message_xml(openid, "text", msg_id=msg_id, Content=content)
         return await self.post(xml, openid, encrypted, **options)
 
-    async def subscribe(self, openid: str, encrypted: bool = False) -> WeChatReply:
+    async def subscribe(self, openid: str, encrypted: bool | None = None) -> WeChatReply:
         """A user follows the account."""
         return await self.post(self.message_xml(openid, "event", Event="subscribe"), openid,
                                encrypted)

@@ -45,17 +45,35 @@ def reply(body: dict[str, Any]) -> web.Response:
     return web.json_response(body, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
-async def read_body(request: web.Request) -> dict[str, Any] | web.Response:
-    """The POSTed JSON object, or the error response to send instead."""
+def slow_down(limits: ClientLimits, client: str) -> web.Response:
+    """The 429 of a client over its limit, with when it may ask again."""
+    logger.info("question not recorded (client rate limited)",
+                extra={"skipped": "client rate limited", "chat_type": CHANNEL})
+    response = error(429, replies.SLOW_DOWN)
+    response.headers["Retry-After"] = str(limits.retry_after(client))
+    return response
+
+
+async def read_body(request: web.Request, limits: ClientLimits | None = None
+                    ) -> dict[str, Any] | web.Response:
+    """The POSTed JSON object, or the error response to send instead.
+
+    With `limits`, the client's request is counted before its body is parsed, so that a
+    flood of costly bodies is refused cheaply.
+    """
     refused = cross_site(request)
     if refused:
         logger.info("refused a web request: %s", refused, extra={"refused": refused})
         return error(403, refused)
+    if limits is not None:
+        client = limits.client(request)
+        if limits.too_fast(client):
+            return slow_down(limits, client)
     try:
         body = await request.json()
     except web.HTTPRequestEntityTooLarge:
         return error(413, TOO_LONG)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep nesting
         return error(400, BAD_REQUEST)
     if not isinstance(body, dict):
         return error(400, BAD_REQUEST)
@@ -72,7 +90,7 @@ def conversation_id(body: dict[str, Any]) -> str | None:
 
 async def ask(request: web.Request) -> web.Response:
     """Answer a question: the passage, its bold sentence and citation, or an honest no."""
-    body = await read_body(request)
+    body = await read_body(request, request.app[LIMITS_KEY])
     if isinstance(body, web.Response):
         return body
     ident, question = conversation_id(body), body.get("question")
@@ -80,21 +98,15 @@ async def ask(request: web.Request) -> web.Response:
         return error(400, BAD_REQUEST)
     if len(question) > MAX_INPUT_CHARS:
         return error(413, TOO_LONG)
-    limits = request.app[LIMITS_KEY]
-    client = limits.client(request)
-    if limits.too_fast(client):
-        logger.info("question not recorded (client rate limited)",
-                    extra={"skipped": "client rate limited", "chat_type": CHANNEL})
-        response = error(429, replies.SLOW_DOWN)
-        response.headers["Retry-After"] = str(limits.retry_after(client))
-        return response
     conversation = request.app[CONVERSATION_KEY]
     user = channel_user(request.app[USER_KEY], CHANNEL, ident)
     asked = await asyncio.to_thread(conversation.ask, user, CHANNEL, clean_question(question))
     if asked.skipped == "rate limited":
         logger.info("question not recorded (rate limited)",
                     extra={"skipped": asked.skipped, "chat_type": CHANNEL})
-        return error(429, replies.SLOW_DOWN)
+        response = error(429, replies.SLOW_DOWN)
+        response.headers["Retry-After"] = str(max(1, conversation.retry_after(user)))
+        return response
     extra: dict[str, Any] = {"answered": asked.answered, "latency_ms": round(asked.latency_ms, 1),
                              "chat_type": CHANNEL}
     if request.app[LOG_QUESTIONS_KEY]:

@@ -23,6 +23,9 @@ CLIENT_LIMIT = 30  # questions a minute from one address (a household or an offi
 CLIENT_WINDOW = 60.0
 MAX_CLIENTS = 10_000  # addresses remembered; the least recent are forgotten first
 JSON = "application/json"
+# What the page shows a resident whose request is refused (the API's errors are Chinese).
+NOT_JSON = f"请求的格式不对（请以 {JSON} 发送）。"
+CROSS_SITE = "请在本站的问答页面提问（不接受来自其他网站的请求）。"
 
 logger = logging.getLogger(__name__)
 
@@ -83,18 +86,18 @@ def unexpected_errors(apology: str) -> Middleware:
 
 
 def cross_site(request: web.Request) -> str | None:
-    """Say why a POST is refused as cross-site (CSRF), or None if it is the page's own.
+    """Say (in Chinese) why a POST is refused as cross-site (CSRF), or None if it is the page's.
 
     Only JSON is accepted (a form on another site cannot send it without a preflight,
     which is never granted), and an Origin, if sent, must be this host.
     """
     if request.content_type != JSON:
-        return f"send the body as {JSON}"
+        return NOT_JSON
     if request.headers.get("Sec-Fetch-Site") == "cross-site":
-        return "cross-site requests are refused"
+        return CROSS_SITE
     origin = request.headers.get("Origin")
     if origin is not None and urlsplit(origin).netloc != request.host:
-        return "the Origin is not this site"
+        return CROSS_SITE
     return None
 
 
@@ -107,6 +110,7 @@ class ClientLimits:
         self.trusted, self.limit, self.window, self.clock = trusted_proxies, limit, window, clock
         self._key = secrets.token_bytes(32)  # this process only: the hashes mean nothing later
         self._asked: OrderedDict[str, deque[float]] = OrderedDict()
+        self._warned = False
 
     def client(self, request: web.Request) -> str:
         """The keyed hash of the client's address (X-Real-IP from a trusted proxy)."""
@@ -114,6 +118,14 @@ class ClientLimits:
         forwarded = request.headers.get("X-Real-IP")
         if forwarded and address in self.trusted:
             address = forwarded.strip()
+        elif forwarded and not self._warned:
+            # Likely a proxy whose address is not in the list (a compose network's gateway):
+            # every resident would then share the proxy's one bucket. Said once, no address.
+            self._warned = True
+            logger.warning("X-Real-IP came from a peer not in LINLI_WEB_TRUSTED_PROXIES and "
+                           "was ignored: if nginx is in front, add its address as linli sees "
+                           "it (under Docker: docker network inspect <network>, the Gateway), "
+                           "or every client shares the proxy's rate limit")
         return hmac.new(self._key, address.encode("utf-8", "replace"),
                         hashlib.sha256).hexdigest()[:24]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot import replies
 from bot.conversation import Asked, Conversation, article_key
-from corpus.models import Article, format_date
+from corpus.models import Article, format_date, is_web_address
 from retrieval.search import MAX_QUESTION_CHARS, Hit, Outcome
 
 
@@ -16,7 +16,8 @@ def citation(source: Hit | Article, section: str | None = None) -> dict[str, Any
     """The citation's fields: title, section, source, date (and as written), byline, link."""
     return {"title": source.title, "section": section, "source": source.source,
             "date": source.date, "date_text": format_date(source.date) or replies.UNDATED,
-            "byline": source.byline, "url": source.url}
+            "byline": source.byline,
+            "url": source.url if is_web_address(source.url) else None}
 
 
 def asked(conversation: Conversation, result: Asked, conversation_id: str) -> dict[str, Any]:

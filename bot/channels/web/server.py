@@ -2,13 +2,15 @@
 
 aiohttp serves them: it runs on asyncio like python-telegram-bot, so `linli run --web`
 serves Telegram and the page from one process and one event loop. May import the web and
-WeChat channels, bot.app (open_conversation, the heartbeat), bot.records, bot.settings,
-bot.ops.logs, corpus.load and aiohttp; python-telegram-bot's Application only as a type.
+WeChat channels, bot.app (open_conversation, the heartbeat), bot.live_index, bot.records,
+bot.settings, bot.ops.logs, corpus.load and aiohttp; python-telegram-bot's Application only
+as a type. `linli web` re-reads the corpus on SIGHUP (there is no /reload without Telegram).
 """
 
 import asyncio
 import logging
 import secrets
+import signal
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from typing import TYPE_CHECKING
@@ -20,6 +22,7 @@ from bot.app import HEARTBEAT_FILE, HEARTBEAT_SECONDS, open_conversation
 from bot.channels.web import api, page
 from bot.channels.web.guard import ClientLimits, security_headers, unexpected_errors
 from bot.conversation import Conversation
+from bot.live_index import ReloadBusyError
 from bot.records import open_records
 from bot.settings import Settings, SettingsError
 from corpus.load import check_corpus_dir
@@ -88,6 +91,19 @@ async def heartbeat(settings: Settings) -> None:
         await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
+async def reload_corpus(conversation: Conversation) -> None:
+    """Re-read the corpus into the live index (the old one stays live on failure); log it."""
+    try:
+        outcome = await asyncio.to_thread(conversation.live.reload_now)
+    except ReloadBusyError:
+        logger.warning("SIGHUP: a reload is already running")
+        return
+    if outcome.error:
+        logger.error("SIGHUP: reload failed, the old index stays live: %s", outcome.error)
+    else:
+        logger.info("SIGHUP: reloaded the corpus")
+
+
 def check_settings(settings: Settings) -> None:
     """Fail at once, naming the setting, on what would stop the server later."""
     check_corpus_dir(settings.linli_corpus_dir)  # before the records are opened
@@ -109,6 +125,15 @@ def run_web(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PO
 
     async def beating(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(heartbeat(settings))
+        reloads: set[asyncio.Task[None]] = set()
+
+        def hangup() -> None:  # no /reload without Telegram: SIGHUP re-reads the corpus
+            reload = asyncio.create_task(reload_corpus(conversation))
+            reloads.add(reload)
+            reload.add_done_callback(reloads.discard)
+
+        with suppress(NotImplementedError, AttributeError):  # no SIGHUP on Windows
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, hangup)
         yield
         task.cancel()
         with suppress(asyncio.CancelledError):
@@ -116,9 +141,12 @@ def run_web(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PO
         conversation.records.close()
 
     app.cleanup_ctx.append(beating)
-    logger.info("serving the web page on http://%s:%d/%s", host, port,
-                " and WeChat on /wechat" if serves_wechat(app) else "")
-    web.run_app(app, host=host, port=port, access_log=None, print=None)
+
+    def serving(_: str) -> None:  # run_app calls it once the socket is bound, not before
+        logger.info("serving the web page on http://%s:%d/%s", host, port,
+                    " and WeChat on /wechat" if serves_wechat(app) else "")
+
+    web.run_app(app, host=host, port=port, access_log=None, print=serving)
     logger.info("stopped")
     return 0
 

@@ -27,7 +27,7 @@ from bot.channels.wechat.messages import (
     parse_xml,
     text_reply,
 )
-from bot.channels.wechat.session import Follower, Followers, Pending
+from bot.channels.wechat.session import Follower, Followers, Nonces, Pending
 from bot.conversation import Conversation, article_key
 from bot.settings import Settings, SettingsError
 
@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "wechat"
 REPLY_SECONDS = 4.0  # WeChat waits 5 s for the passive reply, then retries
-TIMESTAMP_SLACK = 600  # seconds a signed request's timestamp may be off (replays are refused)
+TIMESTAMP_SLACK = 600  # seconds a signed request's timestamp may be off; its nonce is kept
 SUCCESS = "success"  # WeChat's word for "received, no reply"
 
 
@@ -47,6 +47,7 @@ class WeChatEndpoint:
         self.conversation, self.token, self.safe = conversation, token, safe
         self.user_key, self.log_questions = user_key, log_questions
         self.followers, self.pending = Followers(), Pending()
+        self.nonces = Nonces(TIMESTAMP_SLACK)
 
     def signed(self, query: Any) -> bool:
         """Tell whether the query's signature is the Token's over its timestamp and nonce."""
@@ -67,8 +68,17 @@ class WeChatEndpoint:
             logger.warning("refused a WeChat message: bad or stale signature")
             raise web.HTTPForbidden(text="bad signature")
         encrypted = query.get("encrypt_type") == "aes"
+        if self.safe is not None and not encrypted:
+            # In safe mode WeChat encrypts every message; a plain one is a forgery that
+            # would only need one signed query (the plain signature covers no body).
+            logger.warning("refused a WeChat message: not encrypted, but safe mode is set")
+            raise web.HTTPForbidden(text="bad message")
+        posted = await request.read()
+        if not self.nonces.allows(query.get("timestamp", ""), query.get("nonce", ""), posted):
+            logger.warning("refused a WeChat message: its signed query was used before")
+            raise web.HTTPForbidden(text="bad signature")
         try:
-            message = self.read(await request.read(), query, encrypted)
+            message = self.read(posted, query, encrypted)
         except (MessageError, WeChatCryptoError) as err:
             logger.warning("refused a WeChat message: %s", err)
             raise web.HTTPForbidden(text="bad message") from None
@@ -128,8 +138,10 @@ class WeChatEndpoint:
                 return ""
             follower.examples = await asyncio.to_thread(self.conversation.example_questions)
             return wechat_text.with_examples(wechat_text.GREETING, follower.examples)
-        if message.msg_type not in ("text", "voice") or not message.content.strip():
-            return replies.NOT_TEXT
+        if message.msg_type not in ("text", "voice") or (
+                message.msg_type == "voice" and not message.content.strip()):
+            return replies.NOT_TEXT  # a picture, or a voice WeChat could not recognise
+        # A blank text goes to the conversation, which answers it as the page does.
         text = clean_question(message.content[:MAX_INPUT_CHARS]).strip()
         if text.lower() in wechat_text.HELP_WORDS:
             return wechat_text.HELP

@@ -6,7 +6,7 @@ by number; 全文 pages through a whole article. May import bot.replies, corpus 
 """
 
 from bot import replies
-from corpus.models import Article, format_date
+from corpus.models import Article, format_date, is_web_address
 from retrieval.search import MAX_QUESTION_CHARS, Hit
 
 LIMIT = 2000  # bytes of content, a margin under WeChat's 2,048
@@ -57,7 +57,7 @@ def answer(hit: Hit, closest: bool, topic: str | None, stale: bool, cut: bool) -
     footer = "\n\n" + replies.citation(hit, hit.section)
     if stale and hit.date:
         footer += "\n" + replies.STALE.format(date=format_date(hit.date))
-    if not hit.url:
+    if not is_web_address(hit.url):
         footer += "\n" + MORE
     lead = replies.CUT_NOTE.format(limit=MAX_QUESTION_CHARS) + "\n" if cut else ""
     if topic:

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 # WeChat never sends a document type; refusing one rules out entity tricks (billion laughs).
-_DECLARATIONS = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_DECLARATIONS = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 MAX_CONTENT_BYTES = 2048  # WeChat's limit on a passive text reply's content
 
 
@@ -31,16 +31,29 @@ class Message:
 
     @property
     def key(self) -> str:
-        """What identifies the message when WeChat posts it again (its retries)."""
-        return self.msg_id or f"{self.from_user}:{self.create_time}:{self.event}"
+        """What identifies the message when WeChat posts it again (its retries).
+
+        The sender is part of it: a MsgId alone is not known to be unique across followers.
+        """
+        return f"{self.from_user}:{self.msg_id or f'{self.create_time}:{self.event}'}"
 
 
 def parse_xml(body: bytes) -> dict[str, str]:
-    """The child elements of WeChat's <xml> root as a dict of their texts."""
-    if _DECLARATIONS.search(body):
+    """The child elements of WeChat's <xml> root as a dict of their texts.
+
+    WeChat posts UTF-8. The body is decoded here and parsed as text, so that expat never
+    reads it in another encoding (UTF-16, say) where the document-type check cannot see.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MessageError("the body is not UTF-8") from None
+    if "\x00" in text:  # UTF-16 without a byte-order mark still decodes as UTF-8
+        raise MessageError("the body is not UTF-8 (it holds NUL characters)")
+    if _DECLARATIONS.search(text):
         raise MessageError("the XML declares a document type")
     try:
-        root = ET.fromstring(body)
+        root = ET.fromstring(text)
     except ET.ParseError as err:
         raise MessageError(f"the body is not XML ({err})") from None
     if root.tag != "xml":

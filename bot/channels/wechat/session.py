@@ -4,10 +4,13 @@ Per follower (their user number, never the OpenID): the example questions last o
 (a reply of 1, 2 or 3 picks one) and the article last answered from (全文 pages through
 it), for CONTEXT_SECONDS like the follow-up context. Per message: the reply being made,
 so that WeChat's retries of a message (after 5 s without a reply) get it, not a second
-search. May import bot.context (the follow-up contexts) and the standard library.
+search. Per signed query: its (timestamp, nonce), so that it cannot be used twice.
+May import bot.context (the follow-up contexts) and the standard library.
 """
 
 import asyncio
+import hashlib
+import hmac
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from bot.context import CONTEXT_SECONDS, MAX_CONTEXTS
 
 MAX_PENDING = 1000  # replies kept for retries; WeChat retries within 15 s
+MAX_NONCES = 100_000  # signed queries remembered (a busy account's 20 minutes)
 
 
 @dataclass
@@ -64,3 +68,32 @@ class Pending:
         self._replies[key] = reply
         while len(self._replies) > MAX_PENDING:
             self._replies.popitem(last=False)
+
+
+class Nonces:
+    """The signed (timestamp, nonce) pairs seen within the signature window, with their body.
+
+    A signed query is good for `seconds`; without this memory anyone who saw one (in a log,
+    say) could post any body with it. WeChat's retry of a message posts the same body, so
+    a pair seen again with the same body is a retry, and with another body a forgery.
+    """
+
+    def __init__(self, seconds: float, limit: int = MAX_NONCES,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.seconds, self.limit, self.clock = seconds, limit, clock
+        self._seen: OrderedDict[tuple[str, str], tuple[float, bytes]] = OrderedDict()
+
+    def allows(self, timestamp: str, nonce: str, body: bytes) -> bool:
+        """Remember the pair; tell whether it is new or a retry of the same body."""
+        now = self.clock()
+        while self._seen:
+            oldest = next(iter(self._seen.values()))[0]
+            if now - oldest <= 2 * self.seconds and len(self._seen) < self.limit:
+                break
+            self._seen.popitem(last=False)
+        digest = hashlib.sha256(body).digest()
+        seen = self._seen.get((timestamp, nonce))
+        if seen is not None:
+            return hmac.compare_digest(seen[1], digest)
+        self._seen[(timestamp, nonce)] = (now, digest)
+        return True

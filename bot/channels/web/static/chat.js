@@ -189,5 +189,13 @@
       b.addEventListener("click", function () { ask(b.textContent); });
     });
     input.focus();
+    // In a district's frame, the 社区问答 button focuses the frame: put the focus in the
+    // question box, not on the frame, so keyboard and screen-reader users can type at once.
+    window.addEventListener("focus", function () {
+      if (!document.activeElement || document.activeElement === document.body) { input.focus(); }
+    });
+    window.addEventListener("message", function (event) {
+      if (event.data === "linli:focus") { input.focus(); }  // harmless from anyone
+    });
   });
 })();

@@ -24,7 +24,10 @@
     panel.hidden = !panel.hidden;
     toggle.setAttribute("aria-expanded", String(!panel.hidden));
     toggle.textContent = panel.hidden ? "💬 社区问答" : "✕ 关闭问答";
-    if (!panel.hidden) { panel.focus(); }
+    if (!panel.hidden) {
+      panel.focus();
+      panel.contentWindow.postMessage("linli:focus", origin);  // into the question box
+    }
   });
   document.body.appendChild(panel);
   document.body.appendChild(toggle);
