@@ -165,7 +165,7 @@ class Searcher:
         rows = np.stack([before, docs, after], axis=1)
         chunks = np.unique(rows[rows >= 0])
         windows = np.where(rows >= 0, np.searchsorted(chunks, rows), -1)
-        texts = [self.passages.searchable(parsed, c) for c in chunks.tolist()]
+        texts = self.passages.searchables(parsed, chunks.tolist())
         norms = length_norms(self.bm25.postings.doc_len, docs, self.index.params.b,
                              self.bm25.avgdl)
         maximum = self.bm25.max_score(parsed.query) or 1.0

@@ -183,7 +183,9 @@ class PairField:
         matched = wanted[at] == codes
         hit, at = places[matched], at[matched]
         # Which passage each pair starts in: a separator ends each passage but the last.
-        starts = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
+        starts = np.zeros(len(texts), dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, texts[:-1]), dtype=np.int64, count=len(texts) - 1) + 1,
+                  out=starts[1:])
         passage = np.searchsorted(starts, hit, side="right") - 1
         # One row per passage and a last one of zeros: a missing neighbour (-1) reads it.
         tf = np.bincount(passage * len(wanted) + at, minlength=(len(texts) + 1) * len(wanted),
