@@ -144,7 +144,8 @@ class PairField:
             weights = np.concatenate([np.full(len(codes), weight) for codes, weight in found])
             codes, where = np.unique(every, return_inverse=True)
             # A pair typed twice weighs twice, as a word does.
-            summed = np.bincount(where.ravel(), weights=weights, minlength=len(codes))
+            summed = np.bincount(where.ravel(), weights=weights, minlength=len(codes)).astype(
+                np.float64)
         df = self._counts_of(codes)
         held = df > 0
         idf = np.log((self.passages + 1) / df[held])  # BM25Plus: log((N + 1) / df)
