@@ -20,7 +20,16 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels.telegram import admin, common, importing, inline, menu, resident, staff
+from bot.channels.telegram import (
+    admin,
+    common,
+    delivery,
+    importing,
+    inline,
+    menu,
+    resident,
+    staff,
+)
 from bot.conversation import Conversation
 from bot.live_index import LiveIndex
 from bot.records import Records, open_records
@@ -77,6 +86,7 @@ def build_application(settings: Settings, conversation: Conversation) -> Applica
             staff.purge_notifications(application))
         await admin.tell_admins_records_moved(application)
         await menu.set_commands(application.bot, settings.linli_admin_ids)
+        await delivery.send_owed(application, conversation.records)  # answers a crash owed
 
     async def stop_heartbeat(application: Application) -> None:
         for name in ("heartbeat", "purge"):

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.instance import AlreadyRunning
 from bot.records import RecordsError
 from bot.settings import SettingsError, load_settings
 from corpus import cli as corpus_cli
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 # Errors a user can fix; anything else is a bug and keeps its traceback.
 USER_ERRORS: tuple[type[Exception], ...] = (CorpusError, ArticleFormatError, OSError,
-                                             ValueError, RecordsError)
+                                             ValueError, RecordsError, AlreadyRunning)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,13 +198,32 @@ def configure_logging(verbose: bool, log_format: str = "text") -> None:
     else:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                             force=True)
-    for noisy in ("jieba", "httpx", "httpcore"):
+    # matplotlib logs its font cache and unit choices at INFO: not the operator's business.
+    for noisy in ("jieba", "httpx", "httpcore", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # trafilatura warns "discarding data" for a page `linli import` then refuses, saying why.
     logging.getLogger("trafilatura").setLevel(logging.ERROR)
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
+
+
+# What to do about an operating-system error, by its errno name.
+_OS_FIXES = {"ENOSPC": "free space on that disk (or give linli a bigger one), then try again",
+             "EDQUOT": "the disk quota is used up; free space, then try again",
+             "EACCES": "make it readable and writable by the user linli runs as",
+             "EROFS": "that file system is read-only; point linli at a writable folder"}
+
+
+def describe_error(err: Exception) -> str:
+    """Say an error as one line: an OS error names its path (and the fix when known)."""
+    if not isinstance(err, OSError) or err.strerror is None:
+        return str(err)
+    import errno
+
+    where = err.filename if err.filename is not None else "(path unknown)"
+    fix = _OS_FIXES.get(errno.errorcode.get(err.errno or 0, ""), "")
+    return f"{where}: {err.strerror}" + (f"; {fix}" if fix else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -223,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except USER_ERRORS as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {describe_error(err)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

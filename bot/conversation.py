@@ -112,6 +112,8 @@ class Conversation:
         # A follow-up's question id -> the question it continued (for 下一条).
         self._followups: OrderedDict[int, str] = OrderedDict()
         self._asked: dict[int, deque[float]] = defaultdict(deque)
+        self._noticed: dict[int, float] = {}  # when each user was last told to slow down
+        self.dropped = 0  # questions past the limit, after the notice: not answered
         self._examples: tuple[Searcher | None, list[str]] = (None, [])
         self._keys: tuple[Searcher | None, dict[str, str]] = (None, {})
 
@@ -126,6 +128,23 @@ class Conversation:
         asked.append(now)
         return False
 
+    def admit(self, user_id: int, now: float | None = None) -> str:
+        """Say what a user's next question gets: "ask", "notice" (slow down) or "drop".
+
+        Past RATE_LIMIT questions a minute, a user is told to slow down at most once a
+        RATE_WINDOW; the questions after the notice are dropped unanswered, so that one
+        flooding user costs the others neither searches nor sends. Cheap: the caller
+        may decide on the event loop, before any worker thread.
+        """
+        now = time.monotonic() if now is None else now
+        if not self.too_fast(user_id, now):
+            return "ask"
+        if now - self._noticed.get(user_id, -RATE_WINDOW) >= RATE_WINDOW:
+            self._noticed[user_id] = now
+            return "notice"
+        self.dropped += 1
+        return "drop"
+
     def retry_after(self, user_id: int, now: float | None = None) -> int:
         """Seconds until a rate-limited user may ask again (0 if they may now)."""
         now = time.monotonic() if now is None else now
@@ -134,13 +153,17 @@ class Conversation:
             return 0
         return max(1, int(RATE_WINDOW - (now - asked[0])) + 1)
 
-    def ask(self, user_id: int, chat_type: str, text: str, chat_id: int | None = None) -> Asked:
+    def ask(self, user_id: int, chat_type: str, text: str, chat_id: int | None = None,
+            admitted: bool = False) -> Asked:
         """Answer one question: the best passage with its citation, or an honest no.
 
         A question whose group (its searched words) staff paired with a passage gets
         that passage first (bot/staff). A short follow-up is read in the context of the
         user's previous question in the same chat (`chat_id`, the user's private chat if
         not given). An honest no or a closest match in a private chat offers 🔔.
+        `admitted`: the caller already asked `admit` (Telegram: one notice a minute, the
+        rest dropped); else a question past the rate limit gets the slow-down reply each
+        time (a web request, `linli chat`: each asks and is answered).
         """
         started = time.perf_counter()
         chat_id = user_id if chat_id is None else chat_id
@@ -148,7 +171,7 @@ class Conversation:
         if not _MEANINGFUL.search(question):
             return Asked(Reply.text(replies.EMPTY, self.example_buttons()), False, 0.0, None,
                          "empty")
-        if self.too_fast(user_id):
+        if not admitted and self.too_fast(user_id):  # a reply to every request (web, chat)
             return Asked(Reply.text(replies.SLOW_DOWN), False, 0.0, None, "rate limited")
         cut = len(question) > MAX_QUESTION_CHARS
         question = question[:MAX_QUESTION_CHARS]
@@ -168,16 +191,18 @@ class Conversation:
         qid = self.records.record_question(
             user_id, chat_type, question, found.answered, first.article_id if first else None,
             first.chunk_id if first else None, latency)
-        self.staff.remember(qid, words)
+        if qid is not None:  # None: the records write failed (the answer goes all the same)
+            self.staff.remember(qid, words)
         self._remember_context(user_id, chat_id, qid, question, previous, resolved.followup,
-                               bool(found.hits), resolved.headed)
+                               bool(found.hits), resolved.headed)  # qid None: not recorded
         if not found.hits:
             template = replies.FOLLOWUP_NO if topic else replies.NO_ANSWER
             reply = Reply.text(template.format(question=question, topic=topic),
                                self.example_buttons())
         else:
             reply = self._answer(qid, found.hits, 0, closest=not found.answered, topic=topic)
-        if not found.answered and chat_type == "private":  # a group's chat is not the asker's
+        # 🔔 needs the recorded question; a group's chat is not the asker's.
+        if not found.answered and chat_type == "private" and qid is not None:
             reply.buttons.append(self.staff.button(qid))
         if cut:
             reply.pieces.insert(0, (replies.CUT_NOTE.format(limit=MAX_QUESTION_CHARS) + "\n",
@@ -190,13 +215,14 @@ class Conversation:
         latency = (time.perf_counter() - started) * 1000
         qid = self.records.record_question(user_id, chat_type, question, True, hit.article_id,
                                            hit.chunk_id, latency)
-        self.staff.remember(qid, words)
+        if qid is not None:
+            self.staff.remember(qid, words)
         self.contexts.set(user_id, chat_id, question)
         # Staff chose it: an answer, whatever the search's confidence would have been.
         found = Answer(outcome=Outcome.ANSWERED, confidence=1.0, hits=[hit])
         return Asked(self._answer(qid, [hit], 0), True, latency, qid, found=found)
 
-    def _remember_context(self, user_id: int, chat_id: int, qid: int, question: str,
+    def _remember_context(self, user_id: int, chat_id: int, qid: int | None, question: str,
                           previous: str | None, followup: bool, found: bool,
                           headed: bool = True) -> None:
         """A follow-up keeps its context fresh; a new question with an answer replaces it.
@@ -205,7 +231,7 @@ class Conversation:
         """
         if followup and previous:
             self.contexts.set(user_id, chat_id, previous)
-            if headed:
+            if headed and qid is not None:
                 self._followups[qid] = previous
             while len(self._followups) > MAX_FOLLOWUP_QIDS:
                 self._followups.popitem(last=False)
@@ -219,15 +245,18 @@ class Conversation:
         age = months_old(hit.date, self.today())
         return age is not None and age >= self.stale_months
 
-    def _answer(self, qid: int, hits: list[Hit], position: int, closest: bool = False,
+    def _answer(self, qid: int | None, hits: list[Hit], position: int, closest: bool = False,
                 topic: str | None = None) -> Reply:
+        """Render a hit; without a recorded question (qid None) no 下一条 or vote buttons."""
         hit = hits[position]
         row = []
-        if position + 1 < len(hits):
+        if position + 1 < len(hits) and qid is not None:
             row.append(Button("下一条 ▶", f"n:{qid}:{position + 1}"))
         row.append(Button("📖 阅读全文", f"f:{article_key(hit.article_id)}"))
-        feedback = [Button("👍 有用", f"v:{qid}:1"), Button("👎 没用", f"v:{qid}:-1")]
-        return replies.answer(hit, position + 1, len(hits), [row, feedback], closest, topic,
+        rows = [row]
+        if qid is not None:
+            rows.append([Button("👍 有用", f"v:{qid}:1"), Button("👎 没用", f"v:{qid}:-1")])
+        return replies.answer(hit, position + 1, len(hits), rows, closest, topic,
                               self.is_stale(hit))
 
     def inline(self, text: str) -> list[InlineItem]:
@@ -274,7 +303,7 @@ class Conversation:
     def _vote(self, user_id: int, qid: int, value: int) -> Reply:
         if self.records.question(qid) is None:
             return Reply(notice=replies.BUTTON_EXPIRED)
-        if not self.records.record_feedback(qid, user_id, value):
+        if self.records.record_feedback(qid, user_id, value) is False:  # None: not stored
             return Reply(notice=replies.NOT_ASKER)
         return Reply(notice=replies.THANKS, edit=True,
                      buttons=[[Button(replies.THANKS, INERT)]])

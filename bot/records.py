@@ -48,7 +48,29 @@ CREATE TABLE IF NOT EXISTS feedback (
     at REAL NOT NULL,
     PRIMARY KEY (question_id, user_hash)
 );
+-- Replies owed: written before a reply is sent, deleted once Telegram took it (so the
+-- raw chat id lives only while the reply is owed). A start sends the recent ones.
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY,
+    owed_at REAL NOT NULL,
+    chat_id INTEGER NOT NULL,
+    reply_to INTEGER,
+    text TEXT NOT NULL,
+    markup TEXT
+);
 """
+
+
+@dataclass(frozen=True)
+class Owed:
+    """A reply recorded as owed and not yet known to be delivered."""
+
+    id: int
+    owed_at: float
+    chat_id: int
+    reply_to: int | None
+    text: str
+    markup: str | None
 
 
 @dataclass
@@ -153,6 +175,7 @@ class Records:
         # Set by `open_records` when a broken database was renamed: (its new path, why).
         self.moved_aside: tuple[Path, str] | None = None
         self._lock = threading.Lock()
+        self.failed_writes = 0  # bookkeeping writes that failed (a full disk): never fatal
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -195,15 +218,34 @@ class Records:
         return hmac.new(self._key, str(user_id).encode(), hashlib.sha256).hexdigest()[:16]
 
     def record_question(self, user_id: int, chat_type: str, question: str, answered: bool,
-                        article_id: str | None, chunk_id: str | None, latency_ms: float) -> int:
-        """Store one question and return its id (the buttons refer to it)."""
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT INTO questions (asked_at, user_hash, chat_type, question, answered,"
-                " article_id, chunk_id, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (time.time(), self.user_hash(user_id), chat_type, question, int(answered),
-                 article_id, chunk_id, latency_ms))
-            return int(cursor.lastrowid or 0)
+                        article_id: str | None, chunk_id: str | None,
+                        latency_ms: float) -> int | None:
+        """Store one question and return its id (the buttons refer to it); None if it failed.
+
+        Bookkeeping never stops an answer: a failed write (a full disk) is logged and
+        counted in `failed_writes`, and the resident still gets the reply.
+        """
+        try:
+            with self._lock:
+                cursor = self._db.execute(
+                    "INSERT INTO questions (asked_at, user_hash, chat_type, question, answered,"
+                    " article_id, chunk_id, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (time.time(), self.user_hash(user_id), chat_type, question, int(answered),
+                     article_id, chunk_id, latency_ms))
+                return int(cursor.lastrowid or 0)
+        except (sqlite3.Error, OSError) as err:
+            self.write_failed("question", err)
+            return None
+
+    def write_failed(self, what: str, err: Exception) -> None:
+        """Count a failed bookkeeping write; log the first and every hundredth after it."""
+        self.failed_writes += 1
+        # A full disk fails every write: one line per failure would flood the log.
+        if self.failed_writes == 1 or self.failed_writes % 100 == 0:
+            logger.error("%s: a %s could not be recorded (%s: %s); the reply is sent all the "
+                         "same; %d record%s lost so far; free space on the data disk",
+                         self.path, what, type(err).__name__, err, self.failed_writes,
+                         "" if self.failed_writes == 1 else "s")
 
     def question(self, question_id: int) -> str | None:
         """Return the text of a recorded question."""
@@ -212,20 +254,25 @@ class Records:
                                    (question_id,)).fetchone()
         return None if row is None else str(row[0])
 
-    def record_feedback(self, question_id: int, user_id: int, value: int) -> bool:
+    def record_feedback(self, question_id: int, user_id: int, value: int) -> bool | None:
         """Store 👍 (1) or 👎 (-1) from the asker; a second press replaces the first.
 
         Return False, storing nothing, if the question does not exist, is someone else's, or
-        was an honest no (no passage shown: nothing to rate; no channel offers 👍/👎 there).
+        was an honest no (no passage shown: nothing to rate; no channel offers 👍/👎 there);
+        None if the write failed (counted and logged as `record_question` does).
         """
         user = self.user_hash(user_id)
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT OR REPLACE INTO feedback SELECT ?, ?, ?, ? WHERE EXISTS"
-                " (SELECT 1 FROM questions WHERE id = ? AND user_hash = ?"
-                " AND article_id IS NOT NULL)",
-                (question_id, user, value, time.time(), question_id, user))
-            return cursor.rowcount == 1
+        try:
+            with self._lock:
+                cursor = self._db.execute(
+                    "INSERT OR REPLACE INTO feedback SELECT ?, ?, ?, ? WHERE EXISTS"
+                    " (SELECT 1 FROM questions WHERE id = ? AND user_hash = ?"
+                    " AND article_id IS NOT NULL)",
+                    (question_id, user, value, time.time(), question_id, user))
+                return cursor.rowcount == 1
+        except (sqlite3.Error, OSError) as err:
+            self.write_failed("vote", err)
+            return None
 
     def stats(self, days: int = 7, now: float | None = None, top: int = 10) -> Stats:
         """Compute the figures of the last `days` days (local time)."""
@@ -252,6 +299,45 @@ class Records:
                 " coalesce(sum(answered), 0) FROM questions WHERE asked_at >= ?"
                 " GROUP BY day ORDER BY day", (since,))]
         return result
+
+    def owe(self, chat_id: int, reply_to: int | None, text: str,
+            markup: str | None) -> int | None:
+        """Record a reply as owed before it is sent; its id, or None if the write failed."""
+        try:
+            with self._lock:
+                cursor = self._db.execute(
+                    "INSERT INTO outbox (owed_at, chat_id, reply_to, text, markup)"
+                    " VALUES (?, ?, ?, ?, ?)", (time.time(), chat_id, reply_to, text, markup))
+                return int(cursor.lastrowid or 0)
+        except (sqlite3.Error, OSError) as err:
+            self.write_failed("reply owed", err)
+            return None
+
+    def delivered(self, owed_id: int) -> None:
+        """Forget an owed reply: Telegram has it."""
+        try:
+            with self._lock:
+                self._db.execute("DELETE FROM outbox WHERE id = ?", (owed_id,))
+        except (sqlite3.Error, OSError) as err:
+            self.write_failed("delivery", err)
+
+    def owed(self, within: float, now: float | None = None) -> list[Owed]:
+        """The replies still owed from the last `within` seconds, oldest first; older ones go.
+
+        Older replies are dropped, not sent: an answer an hour late to a resident who has
+        moved on is noise.
+        """
+        since = (time.time() if now is None else now) - within
+        try:
+            with self._lock:
+                self._db.execute("DELETE FROM outbox WHERE owed_at < ?", (since,))
+                rows = self._db.execute(
+                    "SELECT id, owed_at, chat_id, reply_to, text, markup FROM outbox"
+                    " ORDER BY id").fetchall()
+        except (sqlite3.Error, OSError) as err:
+            self.write_failed("owed replies' check", err)
+            return []
+        return [Owed(*row) for row in rows]
 
     def backup(self, target: Path) -> None:
         """Copy the database consistently while the bot keeps writing (SQLite's backup API)."""

@@ -13,6 +13,8 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError
 
 from bot.app import ALLOWED_UPDATES, build_application, open_conversation
+from bot.channels.telegram.webhook import run_webhook
+from bot.instance import InstanceLock
 from bot.ops.logs import install_redaction
 from bot.settings import Settings, SettingsError
 from corpus.load import check_corpus_dir
@@ -90,6 +92,16 @@ def run_bot(settings: Settings, webhook: str | None = None, listen: str | None =
         check_settings(settings)
     # A missing corpus folder is reported at once, not after Telegram answers.
     check_corpus_dir(settings.linli_corpus_dir)
+    lock = InstanceLock(settings.linli_data_dir).acquire()  # before Telegram hears of us
+    try:
+        return _serve(settings, options, web_address)
+    finally:
+        lock.release()
+
+
+def _serve(settings: Settings, options: dict[str, Any] | None,
+           web_address: tuple[str, int] | None) -> int:
+    """Serve until a stop signal (the data folder's lock held by the caller)."""
     username = asyncio.run(wait_for_telegram(settings))
     logger.info("the Bot API accepts the token: @%s", username)
     conversation = open_conversation(settings)
@@ -102,7 +114,7 @@ def run_bot(settings: Settings, webhook: str | None = None, listen: str | None =
     if options:
         logger.info("serving the webhook on %s:%d/%s", options["listen"], options["port"],
                     options["url_path"])
-        application.run_webhook(**options, bootstrap_retries=-1)
+        asyncio.run(run_webhook(application, options))
     else:
         logger.info("long polling Telegram for updates")
         application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1)

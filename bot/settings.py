@@ -8,7 +8,7 @@ the bot's core (`conversation`, `records`) and `corpus`.
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     linli_stale_months: int = Field(
         default=STALE_MONTHS, ge=1, description="months after which an answer says its article "
         "may be out of date")
+    linli_import_allow_hosts: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(), description="host names `/import` and `linli import` may fetch "
+        "even at an internal address (an intranet site), comma-separated; other internal "
+        "addresses are refused")
     linli_staff_source: str = Field(
         default="社区服务中心", min_length=1, description="the source cited on staff answers "
         "(the district's name for them, e.g. 管城区社区服务中心)")
@@ -137,6 +141,13 @@ class Settings(BaseSettings):
             raise ValueError("is not a bot token (digits, a colon, then 30+ letters, "
                              "as @BotFather gives it)")
         return value
+
+    @field_validator("linli_import_allow_hosts", mode="before")
+    @classmethod
+    def _comma_separated_hosts(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return frozenset(h.strip().lower() for h in value.split(",") if h.strip())
 
     @field_validator("linli_admin_ids", mode="before")
     @classmethod
@@ -208,9 +219,33 @@ def load_settings(env_file: Path | None = None, **overrides: object) -> Settings
     try:
         settings = Settings(_env_file=path, **overrides)  # type: ignore[arg-type,call-arg]
     except ValidationError as err:
-        first = err.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"{name}: {message}") from None
+        raise SettingsError(describe_invalid(err, path)) from None
     settings._env_file = path
     return settings
+
+
+def describe_invalid(err: ValidationError, env_file: Path | None) -> str:
+    """Say which setting is wrong, what its value is and where it came from, and the fix."""
+    first = err.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    name = field.upper() or "settings"
+    rule = _rule(first)
+    if field not in Settings.model_fields:
+        return f"{name}: {rule}"
+    origin = ("the environment" if name in os.environ or env_file is None
+              else str(env_file))
+    secret = "SecretStr" in str(Settings.model_fields[field].annotation)
+    value = "the value" if secret else f"it is '{first.get('input')}'"  # a secret: never echoed
+    return (f"{name}: {rule} ({value} in {origin}); correct it there, or remove it to use the "
+            "default (every setting: deploy/README.md, Settings)")
+
+
+def _rule(error: Any) -> str:
+    """Word pydantic's complaint as a rule the value breaks."""
+    context = error.get("ctx") or {}
+    rules = {"less_than_equal": f"must be at most {context.get('le')}",
+             "greater_than_equal": f"must be at least {context.get('ge')}",
+             "int_parsing": "is not a whole number", "float_parsing": "is not a number",
+             "bool_parsing": "must be true or false",
+             "literal_error": f"must be {context.get('expected')}"}
+    return rules.get(error["type"], str(error["msg"]).removeprefix("Value error, "))

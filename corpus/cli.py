@@ -73,7 +73,7 @@ def import_page_command(args: argparse.Namespace) -> int:
     print("file\ttitle\tparagraphs\tcharacters")
     for row in written:
         print(f"{row.path}\t{row.title}\t{row.paragraphs}\t{row.characters}")
-    print(f"{len(written)} articles written; review them before /reload.")
+    print(f"{written_count(len(written))}; review them before /reload.")
     return 0
 
 
@@ -85,7 +85,8 @@ def add_import_command(commands: "argparse._SubParsersAction[argparse.ArgumentPa
                          help="an http(s) URL, or a .html, .docx, .pdf or .txt newspaper page")
     command.add_argument("--out", type=Path, required=True, help="folder to write the articles to")
     command.add_argument("--source", help="the publication, e.g. 管城报 (wins over the page's)")
-    command.add_argument("--date", help="YYYY-MM-DD, YYYY-MM or YYYY (wins over the page's)")
+    command.add_argument("--date", type=article_date,
+                         help="YYYY-MM-DD, YYYY-MM or YYYY (wins over the page's)")
     command.add_argument("--force", action="store_true", help="overwrite existing files")
     command.add_argument("--json", action="store_true", help="print JSON")
     command.set_defaults(handler=import_command)
@@ -94,16 +95,16 @@ def add_import_command(commands: "argparse._SubParsersAction[argparse.ArgumentPa
 def import_command(args: argparse.Namespace) -> int:
     """Import every source; one that fails is reported and the others still go in."""
     from corpus.importers import ImportRefused, ReviewRow, convert_source, write_draft
-    from corpus.models import check_date
-
-    if args.date is not None:
-        check_date(args.date)
+    # The settings are the bot's (the caller puts them on `args`); corpus/ never imports them.
+    settings = getattr(args, "settings", None)
+    allowed: frozenset[str] = getattr(settings, "linli_import_allow_hosts", frozenset())
     rows: list[ReviewRow] = []
     errors: list[str] = []
     taken: set[Path] = set()
     for source in args.sources:
         try:
-            drafts = [d.with_metadata(args.source, args.date) for d in convert_source(source)]
+            drafts = [d.with_metadata(args.source, args.date)
+                      for d in convert_source(source, allow_hosts=allowed)]
         except ImportRefused as err:
             errors.append(str(err))
             continue
@@ -118,15 +119,22 @@ def import_command(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def written_count(count: int) -> str:
+    """Say how many articles were written: 1 article written, 3 articles written."""
+    return f"{count} article{'' if count == 1 else 's'} written"
+
+
 def _print_review(rows: list["ReviewRow"], errors: list[str], as_json: bool) -> None:
     if as_json:
         print(json.dumps({"written": [asdict(r) for r in rows], "errors": errors},
                          ensure_ascii=False, indent=2))
-    else:
+    elif rows:
         print("file\ttitle\tdate\tsource\tparagraphs\tcharacters\tnot found")
         for r in rows:
             print(f"{r.file}\t{r.title}\t{r.date or '-'}\t{r.source or '-'}\t{r.paragraphs}\t"
                   f"{r.characters}\t{', '.join(r.missing) or '-'}")
-        print(f"{len(rows)} articles written; review them before /reload.")
+        print(f"{written_count(len(rows))}; review them before /reload.")
+    else:
+        print("no article written: every source failed (the errors say why)")
     for error in errors:
         print(f"error: {error}", file=sys.stderr)

@@ -4,12 +4,13 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from corpus.listing import corpus_order, list_corpus, read_file, unreadable
 from corpus.models import (
     Article,
     ArticleFormatError,
@@ -104,14 +105,8 @@ def article_id(path: Path, root: Path) -> str:
 
 
 def corpus_files(root: Path) -> list[Path]:
-    """List every non-hidden file below `root`, in a stable order."""
-    files = []
-    for path in sorted(root.rglob("*")):
-        parts = path.relative_to(root).parts
-        if any(part.startswith(".") for part in parts) or not path.is_file():
-            continue
-        files.append(path)
-    return files
+    """List the files below `root` that may be read (see `corpus/listing.py`), in order."""
+    return [Path(path) for path, _, _ in list_corpus(root).files]
 
 
 def check_corpus_dir(root: Path) -> None:
@@ -131,26 +126,28 @@ def load_corpus(root: Path | str, read: FileReader | None = None) -> CorpusLoad:
     """
     root = Path(root)
     check_corpus_dir(root)
-    result = CorpusLoad()
-    seen: dict[str, Path] = {}
-    for path in corpus_files(root):
-        shown = path.relative_to(root).as_posix()
-        if path.suffix.lower() not in ARTICLE_SUFFIXES:
+    listed = list_corpus(root)
+    result = CorpusLoad(problems=list(listed.problems))
+    seen: dict[str, str] = {}
+    for path, shown, _ in listed.files:
+        name = PurePosixPath(shown)
+        if name.suffix.lower() not in ARTICLE_SUFFIXES:
             result.problems.append(not_an_article(shown))
             continue
-        ident = article_id(path, root)
+        ident = name.with_suffix("").as_posix()
         if ident in seen:
             result.problems.append(Problem(
-                path=shown, line=None,
-                message=f"same article id '{ident}' as {seen[ident].relative_to(root).as_posix()}",
+                path=shown, line=None, message=f"same article id '{ident}' as {seen[ident]}",
                 fix="rename one of the two files",
             ))
             continue
-        article, problems = (read or read_article)(path, ident, shown)
+        article, problems = (read or read_article)(Path(path), ident, shown)
         result.problems.extend(problems)
         if article is not None:
-            seen[ident] = path
+            seen[ident] = shown
             result.articles.append(article)
+    # The refused entries among the files' problems, in corpus order (the sort is stable).
+    result.problems.sort(key=lambda problem: corpus_order(problem.path))
     # Not logged here: the caller reports each problem once, as a plain line on a terminal
     # (`linli corpus`, `search`, `index`, `doctor`) or as a log line in the service.
     return result
@@ -198,11 +195,15 @@ def parse_article_text(text: str, ident: str, name: str) -> tuple[Article, list[
 
 
 def _read_text(path: Path) -> str:
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
+    try:
+        raw = read_file(path, MAX_FILE_BYTES)
+    except OSError as err:
+        problem = unreadable("", err)
+        raise _FileProblem(None, problem.message, problem.fix) from None
+    if len(raw) > MAX_FILE_BYTES:
+        size = max(len(raw), _size(path))
         raise _FileProblem(None, f"file is {size} bytes, over the {MAX_FILE_BYTES} byte limit",
                            "split it into one file per article")
-    raw = path.read_bytes()
     if b"\x00" in raw:
         raise _FileProblem(None, "binary file, not text", "save the article as UTF-8 text")
     try:
@@ -213,6 +214,13 @@ def _read_text(path: Path) -> str:
     if not text.strip():
         raise _FileProblem(None, "empty file", "write the article or delete the file")
     return text
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _split_front_matter(text: str) -> tuple[str, str, int]:

@@ -26,6 +26,8 @@ from retrieval.index import (
 # Searching and evaluating are imported by the commands that use them: `linli index`
 # does without them (a tenth of a second of its start).
 if TYPE_CHECKING:
+    from tqdm import tqdm
+
     from retrieval.search import Answer, Hit, Searcher
     from retrieval.search.gate import Gate
 
@@ -143,21 +145,26 @@ def _corpus_option(parser: argparse.ArgumentParser) -> None:
 
 
 def progress_printer() -> Callable[[int, int], None]:
-    """Show a progress bar with a rate and an estimate on a terminal, a log line every 10%."""
+    """Show a progress bar (tqdm) on a terminal; in a log, a plain line every 10%."""
     started, last = time.monotonic(), [-1]
+    bars: list[tqdm] = []  # made at the first call: the total is known then
 
     def show(done: int, total: int) -> None:
-        elapsed = max(time.monotonic() - started, 1e-9)
-        rate = done / elapsed
-        left = (total - done) / rate if rate else 0.0
-        figures = f"{done}/{total} passages, {rate:.0f}/s, {_duration(left)} left"
         if sys.stderr.isatty():
-            filled = 30 * done // max(total, 1)
-            print(f"\rtokenising [{'#' * filled}{'.' * (30 - filled)}] {figures}\033[K",
-                  end="\n" if done == total else "", file=sys.stderr, flush=True)
-        elif (tenth := 10 * done // max(total, 1)) != last[0]:
+            if not bars:
+                from tqdm import tqdm  # a terminal only: logs and `linli search` do without
+                bars.append(tqdm(total=total, desc="tokenising", unit=" passages",
+                                 file=sys.stderr, dynamic_ncols=True, smoothing=0.1))
+            bars[0].update(done - bars[0].n)
+            if done >= total:
+                bars[0].close()
+            return
+        if (tenth := 10 * done // max(total, 1)) != last[0]:
             last[0] = tenth
-            logger.info("tokenising: %s", figures)
+            rate = done / max(time.monotonic() - started, 1e-9)
+            left = (total - done) / rate if rate else 0.0
+            logger.info("tokenising: %d/%d passages, %.0f/s, %s left", done, total, rate,
+                        _duration(left))
 
     return show
 
@@ -300,7 +307,11 @@ def _gate(args: argparse.Namespace) -> "Gate":
 
 
 def index_command(args: argparse.Namespace) -> int:
-    """Build or refresh the index and say what changed (at most ten names a kind)."""
+    """Build or refresh the index and say what changed; exit 1 if a corpus file has an error.
+
+    The good files are indexed all the same; the exit code tells a script that a file
+    was left out (the README's exit-code rule, as `linli corpus` follows it).
+    """
     # The index is dropped before the collector runs again: it would walk all its
     # objects (100,000 at 33,000 articles) only to find them alive. The process ends
     # right after: nothing to collect.
@@ -312,7 +323,7 @@ def index_command(args: argparse.Namespace) -> int:
                           "added": report.added, "changed": report.changed,
                           "removed": report.removed, "problems": len(report.problems)},
                          ensure_ascii=False))
-        return 0
+        return _exit_code(report)
     state = ("updated (only the changed articles' passages re-tokenised)" if report.spliced
              else "rebuilt" if report.rebuilt else "up to date")
     print(f"index {state}: {report.articles} articles, {report.chunks} chunks, "
@@ -323,7 +334,12 @@ def index_command(args: argparse.Namespace) -> int:
             more = (f" and {len(ids) - SHOWN_NAMES} more (--json lists all)"
                     if len(ids) > SHOWN_NAMES else "")
             print(f"  {label} ({len(ids)}): {', '.join(ids[:SHOWN_NAMES])}{more}")
-    return 0
+    return _exit_code(report)
+
+
+def _exit_code(report: RefreshReport) -> int:
+    """1 when a corpus file has an error (it is left out of the index), else 0."""
+    return 1 if any(p.level == "error" for p in report.problems) else 0
 
 
 def eval_command(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
                  "LINLI_USER_KEY", "LINLI_STALE_MONTHS", "LINLI_STAFF_SOURCE",
                  "LINLI_NOTIFY_DAYS", "LINLI_WECHAT_TOKEN",
                  "LINLI_WECHAT_APP_ID", "LINLI_WECHAT_AES_KEY", "LINLI_WEB_EMBED_ORIGINS",
-                 "LINLI_WEB_TRUSTED_PROXIES"):
+                 "LINLI_WEB_TRUSTED_PROXIES", "LINLI_IMPORT_ALLOW_HOSTS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LINLI_DATA_DIR", str(tmp_path / "data"))

@@ -64,6 +64,9 @@ async def test_an_admin_sends_a_web_page_saves_it_and_residents_get_it_cited(
 
 
 async def test_an_admin_imports_an_article_address(bot: Harness, site: str) -> None:
+    settings = bot.app.bot_data["settings"]  # the test site is on 127.0.0.1: allow it
+    bot.app.bot_data["settings"] = settings.model_copy(
+        update={"linli_import_allow_hosts": frozenset({"127.0.0.1"})})
     await bot.telegram.send_text(f"/import {site}/news/12345.html", user_id=ADMIN_ID)
     preview = await preview_of(bot)
     assert f"《{CANTEEN_TITLE}》" in preview["text"]

@@ -3,12 +3,15 @@
 The rule is in README.md ("Exit codes"); a new command gets a row in ARGS and FAILURES.
 """
 
+import asyncio
+import re
 from pathlib import Path
 
 import pytest
 
 from bot.cli import build_parser, main
-from tests.helpers.fake_telegram import TOKEN
+from tests.helpers.articles import write_article
+from tests.helpers.fake_telegram import TOKEN, FakeTelegram
 
 
 def command_names() -> list[str]:
@@ -63,6 +66,7 @@ def test_a_missing_settings_file_exits_2(
     (["search", "老年人", "-k"], "0"), (["stats", "--days"], "-3"),
     (["bench", "--data", "x", "--sizes"], "1000,lots"),
     (["import-page", "p", "--out", "o", "--date"], "2021-13"),
+    (["import", "p.html", "--out", "o", "--date"], "2021-13"),
 ])
 def test_a_bad_option_value_is_a_usage_error(
         option: list[str], value: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -91,7 +95,7 @@ FAILURES: dict[str, tuple[dict[str, str], list[str], str]] = {
     "run": ({"TELEGRAM_BOT_TOKEN": TOKEN, "LINLI_CORPUS_DIR": "{tmp}/nope"}, [],
             "corpus folder does not exist"),
     "search": ({}, ["老年人", "--corpus", "{tmp}/nope"], "corpus folder does not exist"),
-    "stats": ({}, [], "no records yet"),
+    "stats": ({}, ["--chart", "{tmp}/nope/c.png"], "nope/c.png: No such file or directory"),
     "pending": ({}, [], "no records yet"),
     "bench-staff": ({}, ["--gov", "{tmp}/nope"], "nope: not found"),
     "web": ({"LINLI_CORPUS_DIR": "{tmp}/nope"}, [], "corpus folder does not exist"),
@@ -151,3 +155,70 @@ def test_doctor_with_an_unreachable_bot_api_exits_1(
     monkeypatch.setenv("TELEGRAM_BASE_URL", "http://127.0.0.1:9/bot")
     assert main(["doctor"]) == 1
     assert "FAIL token: the Bot API cannot be reached" in capsys.readouterr().out
+
+
+# The README's exit-code table, walked: each case it names (the phrase as written in its
+# row) and a command that meets it. A phrase missing from the README, a backticked example
+# in the README with no case here, or a command exiting otherwise fails the walk.
+WRONG_TOKEN = "654321:" + "Zz9_" * 9
+README_CASES: dict[int, dict[str, list[tuple[dict[str, str], list[str]]]]] = {
+    0: {"done; every check passed": [({}, ["corpus", "{good}"]), ({}, ["index"])]},
+    1: {"a corpus file with an error": [({}, ["corpus", "{broken}"]),
+                                        ({}, ["index", "--corpus", "{broken}"])],
+        "a missing file or folder": [({}, ["corpus", "{tmp}/nope"]),
+                                     ({}, ["eval", "{tmp}/nope.jsonl"])],
+        "a `doctor` check": [({"TELEGRAM_BOT_TOKEN": TOKEN,
+                               "TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot"}, ["doctor"])],
+        "an unhealthy bot": [({}, ["health"])]},
+    2: {"an unknown option": [({}, ["search", "老年人", "--no-such-option"])],
+        "`-k 0`": [({}, ["search", "老年人", "-k", "0"])],
+        "`--date 2021-13`": [({}, ["import", "a.html", "--out", "o", "--date", "2021-13"]),
+                             ({}, ["import-page", "a.txt", "--out", "o", "--date", "2021-13"])],
+        "an empty question": [({}, ["search", "！？"])],
+        "a token Telegram rejects": [({"TELEGRAM_BOT_TOKEN": WRONG_TOKEN,
+                                       "TELEGRAM_BASE_URL": "{api}"}, ["run"])],
+        "`linli run` or `linli doctor` without `TELEGRAM_BOT_TOKEN`": [({}, ["run"]),
+                                                                       ({}, ["doctor"])],
+        "`LINLI_ADMIN_IDS=abc`": [({"LINLI_ADMIN_IDS": "abc"}, ["corpus"])],
+        "a settings file that does not exist": [({}, ["--env-file", "{tmp}/nope.env", "corpus"])]},
+}
+
+
+def readme_exit_rows() -> dict[int, str]:
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = text.split("**Exit codes**", 1)[1].split("\n\n", 2)[1]
+    return {int(code): meaning for code, meaning in
+            re.findall(r"^\| ([0-9]) \| (.+) \|$", table, flags=re.MULTILINE)}
+
+
+def test_the_readme_names_every_case_walked_and_nothing_else() -> None:
+    rows = readme_exit_rows()
+    assert sorted(rows) == sorted(README_CASES)
+    for code, meaning in rows.items():
+        for phrase in README_CASES[code]:
+            assert phrase in meaning, (code, phrase)
+        walked = " ".join(README_CASES[code])
+        for example in re.findall(r"`[^`]+`", meaning):
+            assert example in walked, (code, example)
+
+
+async def test_every_case_of_the_readme_exit_code_table_exits_with_its_code(
+        telegram: FakeTelegram, corpus_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "broken"
+    write_article(broken, "good.md")
+    write_article(broken, "bad.md", date="2021-13-01")
+    values = {"tmp": str(tmp_path), "good": str(corpus_dir), "broken": str(broken),
+              "api": telegram.base_url}
+    monkeypatch.setenv("LINLI_CORPUS_DIR", str(corpus_dir))
+    for code, cases in README_CASES.items():
+        for phrase, runs in cases.items():
+            for env, args in runs:
+                with monkeypatch.context() as patch:
+                    for name, value in env.items():
+                        patch.setenv(name, value.format(**values))
+                    try:
+                        got = await asyncio.to_thread(main, [a.format(**values) for a in args])
+                    except SystemExit as stopped:  # argparse
+                        got = int(stopped.code or 0)
+                assert got == code, (phrase, args)

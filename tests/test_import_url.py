@@ -16,6 +16,7 @@ from retrieval.search import Searcher
 from tests.helpers.sources import CANONICAL, CANTEEN_TITLE, district_page, list_page
 
 ARTICLE = "/news/2021/0708/12345.html"
+LOCAL = frozenset({"127.0.0.1"})  # the test site's host, allowed as an admin would allow it
 
 
 async def article(_: web.Request) -> web.Response:
@@ -70,12 +71,14 @@ async def site() -> AsyncIterator[str]:
 
 async def refusal(url: str) -> str:
     with pytest.raises(ImportRefused) as refused:
-        await asyncio.to_thread(convert_source, url)
+        await asyncio.to_thread(convert_source, url, LOCAL)
     return str(refused.value)
 
 
 async def test_an_article_url_is_imported_and_answered(
-        site: str, corpus_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        site: str, corpus_dir: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINLI_IMPORT_ALLOW_HOSTS", "127.0.0.1")
     url = site + ARTICLE
     assert await asyncio.to_thread(main, ["import", url, "--out", str(corpus_dir)]) == 0
     written = corpus_dir / "2021-07-08-社区食堂开到家门口-老人吃饭不再难.md"
@@ -88,7 +91,7 @@ async def test_an_article_url_is_imported_and_answered(
 
 
 async def test_a_redirect_is_followed_to_the_article(site: str) -> None:
-    [draft] = await asyncio.to_thread(convert_source, site + "/old/12345.html")
+    [draft] = await asyncio.to_thread(convert_source, site + "/old/12345.html", LOCAL)
     assert draft.article.title == CANTEEN_TITLE
     assert draft.url == site + ARTICLE
 

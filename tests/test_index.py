@@ -2,6 +2,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,20 +128,28 @@ def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return parsed
 
 
+def _spy_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the name of every corpus file read (all reads go through `read_file`)."""
+    import corpus.load
+
+    opened: list[str] = []
+    for module in (manifest_module, corpus.load):
+        original = module.read_file
+
+        def spying(path: str | Path, max_bytes: int, original: Any = original) -> bytes:
+            opened.append(Path(path).name)
+            return bytes(original(path, max_bytes))
+
+        monkeypatch.setattr(module, "read_file", spying)
+    return opened
+
+
 def test_a_start_on_an_unchanged_corpus_opens_no_file_and_still_reports_problems(
         corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (corpus_dir / "坏.md").write_text("no front matter", encoding="utf-8")
     _age(corpus_dir)
     _, first = refresh_index(corpus_dir, tmp_path / "index")
-    opened: list[Path] = []
-    original = Path.read_bytes
-
-    def spying(self: Path) -> bytes:
-        if corpus_dir in self.parents:
-            opened.append(self)
-        return original(self)
-
-    monkeypatch.setattr(Path, "read_bytes", spying)
+    opened = _spy_reads(monkeypatch)
     _, again = refresh_index(corpus_dir, tmp_path / "index")
     assert opened == [] and not again.rebuilt
     assert [str(p) for p in again.problems] == [str(p) for p in first.problems]
@@ -194,15 +203,7 @@ def test_a_file_changed_just_before_it_was_read_is_hashed_at_the_next_start(
     fresh = next(corpus_dir.glob("*讲好党课*"))
     os.utime(fresh)  # now: a second edit in the same clock tick would keep this time
     refresh_index(corpus_dir, tmp_path / "index")
-    opened: list[str] = []
-    original = Path.read_bytes
-
-    def spying(self: Path) -> bytes:
-        if corpus_dir in self.parents:
-            opened.append(self.name)
-        return original(self)
-
-    monkeypatch.setattr(Path, "read_bytes", spying)
+    opened = _spy_reads(monkeypatch)
     parsed = _count_parses(monkeypatch)
     _, report = refresh_index(corpus_dir, tmp_path / "index")
     # Only the file seen within the racy window is read again, for a hash, not a parse;

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from bot.app import build_application, open_conversation
+from bot.channels.telegram.webhook import start_webhook, stop_webhook
 from bot.run import webhook_options
 from tests.helpers.fake_telegram import FakeTelegram
 from tests.helpers.harness import bot_settings
@@ -60,8 +61,7 @@ async def test_webhook_through_the_nginx_site_answers_only_with_the_secret(
         await wait_for_port(https_port, nginx)
         async with app:
             await app.start()
-            assert app.updater is not None
-            await app.updater.start_webhook(**options)
+            server = await start_webhook(app, options)
             try:
                 async with aiohttp.ClientSession() as http:
                     statuses = []
@@ -78,7 +78,7 @@ async def test_webhook_through_the_nginx_site_answers_only_with_the_secret(
                 texts = await telegram.wait_until_sent(lambda texts: len(texts) >= 1)
                 assert len(texts) == 1 and "📰《" in texts[0]
             finally:
-                await app.updater.stop()
+                await stop_webhook(server)
                 await app.stop()
     finally:
         nginx.terminate()

@@ -159,15 +159,13 @@ def test_progress_on_a_terminal_is_one_bar_with_a_rate_and_an_estimate(
     from retrieval import cli as retrieval_cli
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    clock = iter([100.0, 101.0, 104.0])
-    monkeypatch.setattr(retrieval_cli.time, "monotonic", lambda: next(clock))
     show = retrieval_cli.progress_printer()
     show(200, 800)
     show(800, 800)
     err = capsys.readouterr().err
-    assert err.startswith("\rtokenising [#######.......................] 200/800 passages, "
-                          "200/s, 3 s left")
-    assert "\rtokenising [##############################] 800/800 passages" in err
+    assert err.startswith("\rtokenising:   0%|")
+    assert "tokenising: 100%|" in err and "| 800/800 [00:00<00:00, " in err  # time left
+    assert err.rstrip().endswith(" passages/s]")  # the rate
     assert err.endswith("\n") and err.count("\n") == 1
 
 

@@ -6,6 +6,7 @@ import aiohttp
 import pytest
 
 from bot.app import build_application, open_conversation
+from bot.channels.telegram.webhook import start_webhook, stop_webhook
 from bot.run import webhook_options
 from tests.helpers.fake_telegram import FakeTelegram
 from tests.helpers.harness import bot_settings
@@ -32,8 +33,7 @@ async def test_webhook_accepts_only_telegrams_secret_token(
     url = f"http://127.0.0.1:{port}/linli-webhook"
     async with app:
         await app.start()
-        assert app.updater is not None
-        await app.updater.start_webhook(**options)
+        server = await start_webhook(app, options)
         try:
             [registered] = telegram.sent("setWebhook")
             assert registered["secret_token"] == "district-secret-1234567890"
@@ -50,5 +50,5 @@ async def test_webhook_accepts_only_telegrams_secret_token(
             assert "下棋" in reply["text"]
             assert len(telegram.sent()) == 1
         finally:
-            await app.updater.stop()
+            await stop_webhook(server)
             await app.stop()

@@ -91,6 +91,8 @@ class TerminalChat:
         elif line == "/reload":
             self.show(replies.reload_reply(self.conversation.live.reload_now()))
         else:
+            # Past the rate limit each question gets the notice (Telegram's handler drops a
+            # flood after one notice a minute; a terminal is never left silent).
             self.show(self.conversation.ask(CHAT_USER, "private", line).reply)
 
 

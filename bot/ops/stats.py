@@ -4,22 +4,26 @@ Telegram-free: may import the bot's records and replies, and matplotlib (lazily)
 """
 
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from bot.records import Records, Stats
 from bot.replies import stats_reply
 from bot.settings import Settings
-from corpus.models import CorpusError
 
 
 def read_stats(settings: Settings, days: int) -> Stats:
-    """Read the figures of the last `days` days from the records database."""
+    """Read the figures of the last `days` days from the records database (zero if none yet)."""
     if days < 1:
         raise ValueError(f"--days {days}: give a number of days of at least 1")
     if not settings.database_path.exists():
-        raise CorpusError(f"{settings.database_path}: no records yet (the bot creates them "
-                          "with its first question); check LINLI_DATA_DIR")
+        # A fresh install: zero figures, so that a monitoring script keeps working; the
+        # note (on stderr, the JSON stays clean) catches a mistyped LINLI_DATA_DIR.
+        print(f"note: {settings.database_path}: no records yet (the bot creates them with its "
+              "first question); the figures are zero. Check LINLI_DATA_DIR if the bot has "
+              "been answering", file=sys.stderr)
+        return Stats(days=days)
     records = Records(settings.database_path)
     try:
         return records.stats(days)
@@ -38,10 +42,14 @@ def write_chart(stats: Stats, path: Path) -> None:
     asked = [n for _, n, _ in stats.per_day]
     share = [100 * answered / n if n else 0 for _, n, answered in stats.per_day]
     figure, left = plt.subplots(figsize=(8, 4), dpi=100)
-    left.bar(days, asked, color="#4C72B0", label="questions")
+    # Positions with the days as labels: day strings as categories make matplotlib log
+    # "Using categorical units..." for every chart (they parse as dates).
+    positions = list(range(len(days)))
+    left.bar(positions, asked, color="#4C72B0", label="questions")
+    left.set_xticks(positions, days)
     left.set_ylabel("questions per day")
     right = left.twinx()
-    right.plot(days, share, color="#DD8452", marker="o", label="answered %")
+    right.plot(positions, share, color="#DD8452", marker="o", label="answered %")
     right.set_ylim(0, 105)
     right.set_ylabel("answered (%)")
     left.set_title(f"linli: last {stats.days} days, {stats.questions} questions, "

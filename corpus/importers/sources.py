@@ -2,7 +2,7 @@
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from corpus.importers.draft import Draft, ImportRefused, page_drafts
@@ -16,10 +16,13 @@ SUFFIXES = (".html", ".htm", ".docx", ".pdf", ".txt")
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
 
 
-def convert_source(source: str) -> list[Draft]:
-    """Convert a path or an http(s) URL into drafts; raise ImportRefused saying why not."""
+def convert_source(source: str, allow_hosts: Collection[str] = ()) -> list[Draft]:
+    """Convert a path or an http(s) URL into drafts; raise ImportRefused saying why not.
+
+    `allow_hosts`: hosts fetched even at an internal address (see `fetch.py`).
+    """
     if is_url(source):
-        page = fetch_page(source)
+        page = fetch_page(source, allow_hosts=allow_hosts)
         kind = page.content_type.split(";")[0].strip().lower()
         if kind and kind not in ("text/html", "application/xhtml+xml", "text/plain"):
             raise ImportRefused(f"{source}: not a web page but {kind}; download the file and "

@@ -5,7 +5,7 @@ its article comes from the saved index and its problems from here; a touched fil
 content is the same costs a hash, not a parse. `corpus.json` holds its own checksum and
 the stamp of the index it describes: a corrupt, half-written or stale one is never
 trusted (every file is then read again).
-May import corpus's load and models; nothing else of retrieval/.
+May import corpus's listing, load and models; nothing else of retrieval/.
 """
 
 import hashlib
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from corpus.listing import CorpusListing, Entry, corpus_order, list_corpus, read_file, unreadable
 from corpus.load import ARTICLE_SUFFIXES, MAX_FILE_BYTES, not_an_article, read_article
 from corpus.models import Article, Problem
 
@@ -59,7 +60,10 @@ class CorpusManifest:
                           ensure_ascii=False)
         digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
         staging = folder.parent / f".{folder.name}-{MANIFEST_NAME}.tmp"  # never in the index
-        staging.write_text(f"{digest}\n{body}", encoding="utf-8")
+        try:
+            staging.write_text(f"{digest}\n{body}", encoding="utf-8")
+        except OSError as err:  # a full disk's write() names no file: say which
+            raise OSError(err.errno, err.strerror, str(staging)) from err
         os.replace(staging, folder / MANIFEST_NAME)
 
     @classmethod
@@ -105,33 +109,26 @@ class CorpusManifest:
         return {e.id for e in self.files.values() if e.id}
 
 
-Listing = list[tuple[str, str, os.stat_result]]  # path, name in the corpus, stat
+Listing = list[Entry]  # path to read (links resolved), name in the corpus, stat
+# A file that could not be read is saved with this time: it never looks unchanged, so it
+# is tried again at the next start (a chmod, which fixes it, changes no modification time).
+UNREAD_NS = -1
 
 
-def listing(root: Path) -> Listing:
-    """List the corpus files (as `corpus_files` does) with their names and stats, quickly.
+def listing(root: Path) -> CorpusListing:
+    """List the corpus as `load_corpus` does (`corpus/listing.py`): files, and entries refused.
 
     One `os.scandir` walk: pathlib's `rglob`, `relative_to` and `stat` cost seconds
     over tens of thousands of files.
     """
-    found: Listing = []
-    # A stack of folders, not a nested function calling itself: that is a reference
-    # cycle holding `found` (33,000 entries) until the collector runs.
-    folders = [(str(root), "")]
-    while folders:
-        folder, prefix = folders.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                if entry.is_dir():
-                    folders.append((entry.path, f"{prefix}{entry.name}/"))
-                elif entry.is_file():
-                    found.append((entry.path, prefix + entry.name, entry.stat()))
-    # By path parts, as `corpus_files` sorts: a separator below every other character
-    # compares the same way, without a list per path.
-    found.sort(key=lambda item: item[1].replace("/", "\x00"))
-    return found
+    return list_corpus(root)
+
+
+def with_refused(problems: list[Problem], refused: list[Problem]) -> list[Problem]:
+    """The files' problems and the listing's refused entries, in corpus order."""
+    if not refused:
+        return problems
+    return sorted([*problems, *refused], key=lambda problem: corpus_order(problem.path))
 
 
 def settle(manifest: CorpusManifest, files: Listing) -> CorpusManifest | None:
@@ -150,8 +147,7 @@ def settle(manifest: CorpusManifest, files: Listing) -> CorpusManifest | None:
             continue
         entry, seen = manifest.files[shown], time.time_ns()
         if (entry.size != stat.st_size or not entry.sha
-                or stat.st_size > MAX_FILE_BYTES
-                or hashlib.sha256(Path(path).read_bytes()).hexdigest() != entry.sha):
+                or stat.st_size > MAX_FILE_BYTES or _digest(path) != entry.sha):
             return None
         settled.files[shown] = entry._replace(mtime_ns=stat.st_mtime_ns, seen_ns=seen)
     return settled
@@ -172,6 +168,14 @@ def all_unchanged(manifest: CorpusManifest, files: Listing) -> bool:
     return True
 
 
+def _digest(path: str | Path) -> str:
+    """The file's SHA-256, or "" if it cannot be read (reading it again reports why)."""
+    try:
+        return hashlib.sha256(read_file(path, MAX_FILE_BYTES)).hexdigest()
+    except OSError:
+        return ""
+
+
 class CachedReader:
     """Read corpus files for `load_corpus`, reusing the saved article of an unchanged file."""
 
@@ -185,14 +189,20 @@ class CachedReader:
                                                                      list[Problem]]:
         """Return the file's article and problems, parsing it only if its content changed."""
         seen = time.time_ns()  # a file is racy if changed within RACY_NS before it was seen
-        stat = path.stat()
         entry = self.old.files.get(shown)
         digest = ""
-        if entry is not None and self.old.unchanged(path, shown):
-            digest = entry.sha
-            seen = self.old.scanned_ns if entry.seen_ns is None else entry.seen_ns
-        elif stat.st_size <= MAX_FILE_BYTES:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        try:  # inside the per-file guard: a file gone or unreadable is only its own problem
+            stat = path.stat()
+            if entry is not None and self.old.same_stat(shown, stat):
+                digest = entry.sha
+                seen = self.old.scanned_ns if entry.seen_ns is None else entry.seen_ns
+            elif stat.st_size <= MAX_FILE_BYTES:
+                digest = hashlib.sha256(read_file(path, MAX_FILE_BYTES)).hexdigest()
+        except OSError as err:
+            problems = [unreadable(shown, err)]
+            self.new.files[shown] = FileEntry(-1, UNREAD_NS, None, "", None,
+                                              [p.model_dump() for p in problems])
+            return None, problems
         result = self._reuse(entry, ident, digest) if entry and digest else None
         if result is None:
             self.parsed += 1

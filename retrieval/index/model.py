@@ -42,6 +42,7 @@ from retrieval.index.store import (
     IndexFileError,
     check_files,
     file_checksum,
+    naming,
     read_json,
     save_array,
     token_files,
@@ -105,7 +106,8 @@ class Index:
         directory.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".index-", dir=directory.parent))
         try:
-            self._write(staging)
+            with naming(directory):  # the folder, where no writer named its file
+                self._write(staging)
             old = directory.with_name(directory.name + ".old")
             if directory.exists():
                 shutil.rmtree(old, ignore_errors=True)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from corpus.listing import CorpusListing
 from corpus.load import check_corpus_dir, load_corpus
 from corpus.models import Article, CorpusError, Problem
 from retrieval.bm25 import BM25Params
@@ -26,6 +27,7 @@ from retrieval.index.manifest import (
     listing,
     scan_changes,
     settle,
+    with_refused,
 )
 from retrieval.index.model import Index
 from retrieval.index.report import RefreshReport
@@ -143,12 +145,13 @@ def _refresh(corpus_dir: Path, index_dir: Path, *, params: BM25Params | None,
     previous = _load_previous(index_dir, keep_from, report)
     wanted = params or BM25Params()
     manifest = _corpus_manifest(index_dir, previous)
-    files = listing(corpus_dir)
+    listed = listing(corpus_dir)
+    files = listed.files
     settled = None
     if previous is not None and not force and _current(previous, wanted):
         settled = manifest if all_unchanged(manifest, files) else settle(manifest, files)
         if settled is None:
-            spliced = _refresh_in_place(previous, manifest, files, index_dir, report,
+            spliced = _refresh_in_place(previous, manifest, listed, index_dir, report,
                                         defer_save)
             if spliced is not None:
                 report.seconds = time.perf_counter() - started
@@ -157,7 +160,8 @@ def _refresh(corpus_dir: Path, index_dir: Path, *, params: BM25Params | None,
         if settled is not manifest:
             settled.save(index_dir)  # the touched files need no hash at the next start
         previous.corpus = settled
-        report.problems = manifest.problems([shown for _, shown, _ in files])
+        report.problems = with_refused(manifest.problems([shown for _, shown, _ in files]),
+                                       listed.problems)
         report.problems += [note for _, note in _kept(report.problems, manifest.loaded_ids(),
                                                       previous.article_ids)]
         report.articles, report.chunks = len(previous.articles), len(previous.chunks)
@@ -215,13 +219,15 @@ def _corpus_manifest(index_dir: Path, previous: Index | None) -> CorpusManifest:
     return CorpusManifest.load(index_dir, previous.stamp)
 
 
-def _refresh_in_place(previous: Index, manifest: CorpusManifest, files: Listing,
+def _refresh_in_place(previous: Index, manifest: CorpusManifest, listed: CorpusListing,
                       index_dir: Path, report: RefreshReport,
                       defer_save: bool = False) -> Index | None:
     """Splice the changed files' articles into `previous` and save; None if a rebuild must."""
-    changes = scan_changes(manifest, files, _saved_article(previous))
+    changes = scan_changes(manifest, listed.files, _saved_article(previous))
     if changes is None or not changes.ids:
         return None
+    # A refused entry (a link out, a loop) is a problem like a broken file's, as in a rebuild.
+    changes.problems = with_refused(changes.problems, listed.problems)
     hashes = {ident: article_hash(a) for ident, a in changes.read.items()}
     fresh = {ident for ident, h in hashes.items() if previous.article_hashes.get(ident) != h}
     now = set(changes.ids)

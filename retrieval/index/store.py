@@ -13,6 +13,8 @@ import mmap
 import os
 import shutil
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,17 @@ def token_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("tokens*.jsonl"))
 
 
+@contextmanager
+def naming(path: Path) -> Iterator[None]:
+    """Give an OS error raised while writing `path` the path: a full disk's write() names none."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is None:
+            raise OSError(err.errno, err.strerror, str(path)) from err
+        raise
+
+
 def write_json(path: Path, value: object) -> str:
     """Write `value` as JSON; return the file's checksum."""
     return write_bytes(path, json.dumps(value, ensure_ascii=False).encode("utf-8"))
@@ -48,7 +61,7 @@ def write_bytes(path: Path, data: "bytes | mmap.mmap") -> str:
 
     Reading back the file just written would fault in every page of it once more.
     """
-    with path.open("wb") as out:
+    with naming(path), path.open("wb") as out:
         out.write(data)
     return f"{len(data)}:{zlib.crc32(data):08x}"
 
@@ -59,7 +72,7 @@ def save_array(path: Path, array: NDArray[Any]) -> str:
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
     data = array.data.cast("B") if array.size else memoryview(b"")
-    with path.open("wb") as out:
+    with naming(path), path.open("wb") as out:
         out.write(header.getvalue())
         out.write(data)
     crc = zlib.crc32(data, zlib.crc32(header.getvalue()))

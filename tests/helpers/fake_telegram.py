@@ -42,11 +42,11 @@ class Call:
 
 @dataclass
 class Failure:
-    """Make the next `times` calls of `method` fail: 429 with retry_after, or a 502."""
+    """Make the next `times` calls of `method` fail: 429 with retry_after, a 502, 403 or 409."""
 
     method: str
     times: int
-    kind: str = "flood"  # "flood" | "server" | "blocked"
+    kind: str = "flood"  # "flood" | "server" | "blocked" | "conflict"
 
 
 @dataclass
@@ -341,6 +341,10 @@ def _failure(failure: Failure) -> web.Response:
         return web.json_response({"ok": False, "error_code": 429,
                                   "description": "Too Many Requests: retry after 1",
                                   "parameters": {"retry_after": 1}}, status=429)
+    if failure.kind == "conflict":  # another process polls with the same token
+        return web.json_response({"ok": False, "error_code": 409, "description":
+                                  "Conflict: terminated by other getUpdates request; make sure "
+                                  "that only one bot instance is running"}, status=409)
     if failure.kind == "blocked":
         return web.json_response({"ok": False, "error_code": 403,
                                   "description": "Forbidden: bot was blocked by the user"},

@@ -8,7 +8,7 @@ import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatAction, ChatType
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Conflict, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import replies
@@ -103,6 +103,12 @@ def fit(reply: Reply) -> Reply:
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the error first, then apologise to the user if there is one to tell."""
+    if isinstance(context.error, Conflict):  # polling: another process has this token
+        logger.error("another bot process is polling Telegram with this token (%s); stop it: "
+                     "two bots on one token each miss updates. On this machine, a second "
+                     "linli run on the same data folder would have refused to start",
+                     context.error.message)
+        return
     logger.error("error while handling an update", exc_info=context.error)
     if isinstance(context.error, Forbidden):
         return  # the user blocked the bot: nobody to tell

@@ -68,7 +68,9 @@ async def import_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if not is_url(url):
         await send(message, Reply.text(USAGE))
         return
-    await _convert_and_preview(message, context, url, lambda: convert_source(url))
+    allowed = context.bot_data["settings"].linli_import_allow_hosts
+    await _convert_and_preview(message, context, url,
+                               lambda: convert_source(url, allow_hosts=allowed))
 
 
 async def _convert_and_preview(message: Message, context: ContextTypes.DEFAULT_TYPE,

@@ -16,6 +16,7 @@ from bot import replies
 from bot.channels.telegram import admin
 from bot.channels.telegram.common import conversation_of, markup, send, settings_of
 from bot.channels.telegram.deep_link import decode_payload
+from bot.channels.telegram.delivery import deliver
 from bot.replies import Reply
 
 logger = logging.getLogger(__name__)
@@ -27,8 +28,19 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE,
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    asked = await asyncio.to_thread(conversation_of(context).ask, user.id, message.chat.type,
-                                    question, message.chat.id)
+    conversation = conversation_of(context)
+    # Decided here, on the event loop: a flood past the limit never reaches a worker thread.
+    verdict = conversation.admit(user.id)
+    if verdict == "drop":
+        logger.debug("question dropped (rate limited; %d so far)", conversation.dropped)
+        return
+    if verdict == "notice":
+        logger.info("question not recorded (rate limited)",
+                    extra={"skipped": "rate limited", "chat_type": message.chat.type})
+        await send(message, Reply.text(replies.SLOW_DOWN))
+        return
+    asked = await asyncio.to_thread(conversation.ask, user.id, message.chat.type,
+                                    question, message.chat.id, True)
     if asked.skipped:  # no record, so no "question answered=" line either: the two agree
         logger.info("question not recorded (%s)", asked.skipped,
                     extra={"skipped": asked.skipped, "chat_type": message.chat.type})
@@ -40,7 +52,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE,
         extra["question"] = question
     logger.info("question answered=%s latency_ms=%.1f", asked.answered, asked.latency_ms,
                 extra=extra)
-    await send(message, asked.reply)
+    await deliver(message, asked.reply, context)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
