@@ -75,6 +75,17 @@ class Passages:
             text = parsed.texts[doc] = self.index.searchable[doc]
         return text
 
+    def searchables(self, parsed: Question, docs: list[int]) -> list[str]:
+        """Chunks' normalised texts, decoded once per question (`searchable` for many)."""
+        memo, source = parsed.texts, self.index.searchable
+        texts = []
+        for doc in docs:
+            text = memo.get(doc)
+            if text is None:
+                text = memo[doc] = source[doc]
+            texts.append(text)
+        return texts
+
     def sentences(self, parsed: Question, doc: int) -> tuple[list[str], list[str]]:
         """A chunk's sentences as written and normalised, split once per question."""
         if doc not in parsed.sentences:

@@ -162,10 +162,12 @@ class Searcher:
         # Each window as its passage and the neighbours it joins (-1: none), as positions
         # in the sorted distinct passages whose texts are read.
         before, after = self.passages.neighbours(docs)
-        rows = np.stack([before, docs, after], axis=1)
-        chunks = np.unique(rows[rows >= 0])
-        windows = np.where(rows >= 0, np.searchsorted(chunks, rows), -1)
-        texts = [self.passages.searchable(parsed, c) for c in chunks.tolist()]
+        chunks, windows = np.unique(np.stack([before, docs, after], axis=1),
+                                    return_inverse=True)
+        windows = windows.reshape(len(docs), 3)
+        if len(chunks) and chunks[0] < 0:  # no neighbour (-1) sorts first: it stays -1
+            chunks, windows = chunks[1:], windows - 1
+        texts = self.passages.searchables(parsed, chunks.tolist())
         # The windows' lengths from whichever segment holds each passage.
         norms = length_norms(self.bm25.doc_lengths(docs), np.arange(len(docs)),
                              self.index.params.b, self.bm25.avgdl)

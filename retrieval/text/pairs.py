@@ -143,20 +143,36 @@ class PairField:
 
     def __init__(self, counts: PairCounts, passages: int, k1: float, b: float) -> None:
         self.counts, self.passages, self.k1, self.b = counts, passages, k1, b
+        # Plain views of the mapped arrays: a memmap wraps every result it hands out,
+        # which costs more than the lookups of a short question themselves.
+        self._codes = np.asarray(counts.codes).view(np.ndarray)
+        self._df = np.asarray(counts.df).view(np.ndarray)
 
     def query(self, weighted_texts: Iterable[tuple[str, float]]) -> PairQuery:
         """The pairs of each (normalised text, weight), with BM25Plus's IDF, log((N+1)/df)."""
         found = [(_codes(text), weight) for text, weight in weighted_texts]
-        every = np.concatenate([codes for codes, _ in found])
-        weights = np.concatenate([np.full(len(codes), weight) for codes, weight in found])
-        codes, where = np.unique(every, return_inverse=True)
-        # A pair typed twice weighs twice, as a word does.
-        summed = np.bincount(where.ravel(), weights=weights, minlength=len(codes))
-        df = self.counts.counts_of(codes)
+        if len(found) == 1 and found[0][1] == 1.0:  # the usual case: the question alone
+            codes, counted = np.unique(found[0][0], return_counts=True)
+            summed = counted.astype(np.float64)  # whole counts: the same sums as below
+        else:
+            every = np.concatenate([codes for codes, _ in found])
+            weights = np.concatenate([np.full(len(codes), weight) for codes, weight in found])
+            codes, where = np.unique(every, return_inverse=True)
+            # A pair typed twice weighs twice, as a word does.
+            summed = np.bincount(where.ravel(), weights=weights, minlength=len(codes)).astype(
+                np.float64)
+        df = self._counts_of(codes)
         held = df > 0
         idf = np.log((self.passages + 1) / df[held])  # BM25Plus: log((N + 1) / df)
         values = np.asarray(summed[held] * idf, dtype=np.float64)
         return PairQuery(codes[held], values, float(values.sum()) * (self.k1 + 1))
+
+    def _counts_of(self, wanted: NDArray[np.uint64]) -> NDArray[np.int64]:
+        """`PairCounts.counts_of` on the plain views."""
+        if not len(self._codes) or not len(wanted):
+            return np.zeros(len(wanted), dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._codes, wanted), len(self._codes) - 1)
+        return np.where(self._codes[at] == wanted, self._df[at], 0)
 
     def scores(self, query: PairQuery, texts: Sequence[str], windows: NDArray[np.int64],
                norms: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -183,7 +199,9 @@ class PairField:
         matched = wanted[at] == codes
         hit, at = places[matched], at[matched]
         # Which passage each pair starts in: a separator ends each passage but the last.
-        starts = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
+        starts = np.zeros(len(texts), dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, texts[:-1]), dtype=np.int64, count=len(texts) - 1) + 1,
+                  out=starts[1:])
         passage = np.searchsorted(starts, hit, side="right") - 1
         # One row per passage and a last one of zeros: a missing neighbour (-1) reads it.
         tf = np.bincount(passage * len(wanted) + at, minlength=(len(texts) + 1) * len(wanted),
