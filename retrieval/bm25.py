@@ -231,8 +231,10 @@ class BM25:
         post = self.parts[i].postings
         docs = post.doc_ids[positions]
         # `take`: numpy 2 indexes with int32 ids four times slower.
-        weight = self._weights(post.tfs[positions].astype(np.float64),
-                               self._norm[i].take(docs), self._k1_norm[i].take(docs))
+        k1_norm = self._k1_norm[i].take(docs)
+        # Only BM25L reads the bare norm: one gather fewer a posting for the others.
+        norm = self._norm[i].take(docs) if self.params.variant == "l" else k1_norm
+        weight = self._weights(post.tfs[positions].astype(np.float64), norm, k1_norm)
         weight -= self._absent_weight
         weight *= idf
         return weight.astype(np.float32)
@@ -389,7 +391,7 @@ class BM25:
             if not found:
                 return np.empty(0, dtype=np.int64)
             return _best(np.concatenate(found), sums, n, len(found))
-        return candidates[np.argsort(-sums[candidates], kind="stable")[:n]]
+        return candidates[_first(sums[candidates], n)]
 
     def _search(self, i: int, start: int, end: int, idf: float, weight: float,
                 candidates: NDArray[np.int64], sums: NDArray[np.float32]) -> None:
@@ -411,13 +413,14 @@ class BM25:
                         rest: float) -> NDArray[np.int64] | None:
         """The documents that can still reach the top n, if no unseen one can; else None."""
         seen = np.concatenate(found)
-        best = _best(seen, sums, n, len(found))
+        values = sums.take(seen)  # read once: the n-th best and the filter both need them
+        best = _best(seen, sums, n, len(found), values)
         if len(best) < n:
             return None
         threshold = sums[best[-1]]
         if rest >= threshold:
             return None
-        return _distinct(seen[sums.take(seen) + rest >= threshold]).astype(np.int64)
+        return _distinct(seen[values + rest >= threshold]).astype(np.int64)
 
     def baseline(self, query: Mapping[str, float]) -> float:
         """The score of a document that holds none of the query's terms."""
@@ -439,17 +442,37 @@ class BM25:
 
 
 def _best(ids: NDArray[np.int32], sums: NDArray[np.float32], n: int,
-          repeats: int) -> NDArray[np.int64]:
+          repeats: int, values: NDArray[np.float32] | None = None) -> NDArray[np.int64]:
     """Return the n distinct ids with the largest sums, best first.
 
     An id is listed at most `repeats` times (once per term), so the top
-    n * repeats entries hold the n best distinct ids.
+    n * repeats entries hold the n best distinct ids. `values`: `sums.take(ids)` if
+    the caller has it.
     """
     enough = n * repeats
     if len(ids) > enough:
-        ids = ids[np.argpartition(-sums.take(ids), enough - 1)[:enough]]
+        # The enough-th largest value, then every entry at least as large (its ties too):
+        # a partition of the values alone takes half the time of an argpartition.
+        values = sums.take(ids) if values is None else values
+        nth = np.partition(values, len(values) - enough)[len(values) - enough]
+        ids = ids[values >= nth]
     distinct = _distinct(ids)
-    return distinct[np.argsort(-sums[distinct], kind="stable")[:n]].astype(np.int64)
+    return distinct[_first(sums[distinct], n)].astype(np.int64)
+
+
+def _first(values: NDArray[np.float32], n: int) -> NDArray[np.int64]:
+    """Return `np.argsort(-values, kind="stable")[:n]` without sorting every value.
+
+    Of a question's candidates (often 10,000 and more) only those at least as good as
+    the n-th are sorted, ties in their order as before: the same positions, a fifth of
+    the time at 183,506 passages of distinct text.
+    """
+    if len(values) <= 4 * n:
+        return np.argsort(-values, kind="stable")[:n]
+    negated = -values
+    nth = np.partition(negated, n - 1)[n - 1]
+    keep = np.flatnonzero(negated <= nth)  # every tie of the n-th too, in order
+    return keep[np.argsort(negated[keep], kind="stable")[:n]]
 
 
 def _distinct(ids: NDArray[np.int32]) -> NDArray[np.int32]:

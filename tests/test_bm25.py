@@ -74,6 +74,25 @@ def test_top_returns_the_best_documents_in_order(
     np.testing.assert_allclose(above + ours.baseline(Counter(query)), scores, rtol=1e-6, atol=1e-6)
 
 
+TEMPLATES = st.lists(st.lists(WORDS, min_size=1, max_size=6), min_size=1, max_size=4)
+
+
+@pytest.mark.parametrize("long_postings", [0, 4096])
+@settings(max_examples=100, deadline=None)
+@given(templates=TEMPLATES, picks=st.lists(st.integers(0, 3), min_size=50, max_size=300),
+       query=QUERIES, n=st.integers(min_value=1, max_value=5))
+def test_top_breaks_ties_by_document_order(long_postings: int, templates: list[list[str]],
+                                           picks: list[int], query: list[str], n: int) -> None:
+    # Copies of a few documents score exactly alike: of equals the earlier comes first,
+    # whichever of them a partial selection happened to visit first.
+    corpus = [templates[i % len(templates)] for i in picks]
+    ours = BM25(Postings.build(corpus), BM25Params())
+    docs = ours.top(Counter(query), n, long_postings=long_postings)[0].tolist()
+    for place, doc in enumerate(docs):
+        copies = [other for other in range(doc) if corpus[other] == corpus[doc]]
+        assert set(copies) <= set(docs[:place]), (doc, copies, docs)  # each before it
+
+
 def _split(corpus: list[list[str]], cuts: list[int], dead: set[int]) -> tuple[list[bm25.Part],
                                                                               list[list[str]]]:
     """Cut a corpus in parts (at `cuts`), delete documents `dead`; return parts and the live."""
